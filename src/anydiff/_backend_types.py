@@ -1,0 +1,240 @@
+"""Backend descriptors: small frozen dataclasses users pass to every operator.
+
+They import no AD framework. Each states its abilities as attributes, so code (and the docs
+table) can ask ``AutoTorch().forward_fast`` without importing torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from ._errors import AnydiffValueError
+
+__all__ = [
+    "AbstractBackend",
+    "AutoJax",
+    "AutoTorch",
+    "AutoAutograd",
+    "AutoFiniteDiff",
+    "AutoEngine",
+    "SecondOrder",
+    "MixedMode",
+]
+
+
+@dataclass(frozen=True)
+class AbstractBackend:
+    """Common base of every backend descriptor.
+
+    Class attributes (abilities):
+        name: registry name (``"jax"``, ``"torch"``, ...).
+        extra: the pip extra that installs the AD system.
+        forward_fast / reverse_fast: whether pushforwards / pullbacks cost O(1) calls of ``f``.
+        inplace_function: supports the in-place form ``f(y, x)``.
+        mutation: supports array mutation inside ``f`` (``a[i] = ...`` on arrays created in ``f``).
+        complex_numbers: supports complex ``x`` and ``y``.
+        plain_numpy: differentiates code written with ``import numpy as np`` as is.
+    """
+
+    name: ClassVar[str] = "abstract"
+    extra: ClassVar[str | None] = None
+    forward_fast: ClassVar[bool] = False
+    reverse_fast: ClassVar[bool] = False
+    inplace_function: ClassVar[bool] = False
+    mutation: ClassVar[bool] = False
+    complex_numbers: ClassVar[bool] = True
+    plain_numpy: ClassVar[bool] = False
+
+    @property
+    def traits(self) -> dict[str, Any]:
+        """The abilities as a dict (for tables and ``python -m anydiff info``)."""
+        return {
+            "forward_fast": self.forward_fast,
+            "reverse_fast": self.reverse_fast,
+            "inplace_function": self.inplace_function,
+            "mutation": self.mutation,
+            "complex_numbers": self.complex_numbers,
+            "plain_numpy": self.plain_numpy,
+        }
+
+
+def _check_choice(owner: str, field: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise AnydiffValueError(f"{owner}({field}={value!r}): expected one of {choices}.")
+
+
+@dataclass(frozen=True)
+class AutoJax(AbstractBackend):
+    """JAX: ``jax.grad``, ``jax.jvp``, ``jax.vjp``, ``jax.vmap`` and ``jax.jit``.
+
+    Args:
+        mode: ``None`` picks per operator; ``"forward"`` or ``"reverse"`` forces Jacobian mode.
+        jit: compile prepared operators with ``jax.jit``.
+
+    Example:
+        >>> import anydiff as ad
+        >>> ad.AutoJax(mode="forward") == ad.AutoJax("forward")
+        True
+    """
+
+    mode: Literal["forward", "reverse"] | None = None
+    jit: bool = True
+    name: ClassVar[str] = "jax"
+    extra: ClassVar[str] = "jax"
+    forward_fast: ClassVar[bool] = True
+    reverse_fast: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_choice("AutoJax", "mode", self.mode, (None, "forward", "reverse"))
+
+
+@dataclass(frozen=True)
+class AutoTorch(AbstractBackend):
+    """PyTorch: ``torch.func`` transforms, with ``torch.autograd`` for in-place functions.
+
+    Example:
+        >>> import anydiff as ad
+        >>> ad.AutoTorch().reverse_fast
+        True
+    """
+
+    mode: Literal["forward", "reverse"] | None = None
+    name: ClassVar[str] = "torch"
+    extra: ClassVar[str] = "torch"
+    forward_fast: ClassVar[bool] = True
+    reverse_fast: ClassVar[bool] = True
+    inplace_function: ClassVar[bool] = True
+    mutation: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_choice("AutoTorch", "mode", self.mode, (None, "forward", "reverse"))
+
+
+@dataclass(frozen=True)
+class AutoAutograd(AbstractBackend):
+    """HIPS autograd (reverse mode on ``autograd.numpy`` code; plain NumPy code in recent versions).
+
+    Example:
+        >>> import anydiff as ad
+        >>> ad.AutoAutograd().forward_fast
+        False
+    """
+
+    name: ClassVar[str] = "autograd"
+    extra: ClassVar[str] = "autograd"
+    reverse_fast: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class AutoFiniteDiff(AbstractBackend):
+    """Finite differences on NumPy: works on any code, costs O(n) calls of ``f`` per Jacobian.
+
+    Args:
+        method: ``"central"`` (default, error ~ eps^(2/3)), ``"forward"``, ``"backward"``
+            (error ~ eps^(1/2)) or ``"complex"`` (complex step: exact to rounding for real analytic
+            ``f`` of real ``x``).
+        rel_step: relative step; the step is ``rel_step * max(1, |x_i|)``.
+        abs_step: absolute step, used as is (overrides ``rel_step``).
+
+    Example:
+        >>> import anydiff as ad
+        >>> float(ad.derivative(lambda x: x**3, ad.AutoFiniteDiff(), 2.0))  # doctest: +ELLIPSIS
+        12.0...
+    """
+
+    method: Literal["central", "forward", "backward", "complex"] = "central"
+    rel_step: float | None = None
+    abs_step: float | None = None
+    name: ClassVar[str] = "finitediff"
+    forward_fast: ClassVar[bool] = True
+    inplace_function: ClassVar[bool] = True
+    mutation: ClassVar[bool] = True
+    plain_numpy: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_choice(
+            "AutoFiniteDiff", "method", self.method, ("central", "forward", "backward", "complex")
+        )
+        for field in ("rel_step", "abs_step"):
+            step = getattr(self, field)
+            if step is not None and not step > 0:
+                raise AnydiffValueError(f"AutoFiniteDiff({field}={step!r}) must be positive.")
+
+
+@dataclass(frozen=True)
+class AutoEngine(AbstractBackend):
+    """anydiff's own engine: differentiates plain NumPy code, mutation included.
+
+    Args:
+        mode: ``"reverse"`` (tape; prepared calls replay it) or ``"forward"`` (batched tangents).
+
+    Example:
+        >>> import anydiff as ad
+        >>> ad.AutoEngine("forward").forward_fast
+        True
+    """
+
+    mode: Literal["forward", "reverse"] = "reverse"
+    name: ClassVar[str] = "engine"
+    inplace_function: ClassVar[bool] = True
+    mutation: ClassVar[bool] = True
+    plain_numpy: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _check_choice("AutoEngine", "mode", self.mode, ("forward", "reverse"))
+
+    @property  # type: ignore[override]
+    def forward_fast(self) -> bool:
+        return self.mode == "forward"
+
+    @property  # type: ignore[override]
+    def reverse_fast(self) -> bool:
+        return self.mode == "reverse"
+
+
+@dataclass(frozen=True)
+class SecondOrder(AbstractBackend):
+    """Second-order operators: ``outer`` differentiates ``inner``'s first derivative.
+
+    ``hvp`` is forward-over-reverse when ``outer`` has fast forward mode, reverse-over-reverse
+    otherwise. First-order operators use ``inner``.
+
+    Example:
+        >>> import anydiff as ad
+        >>> b = ad.SecondOrder(ad.AutoFiniteDiff(), "finitediff")
+        >>> b.inner == ad.AutoFiniteDiff()
+        True
+    """
+
+    outer: Any
+    inner: Any
+    name: ClassVar[str] = "secondorder"
+
+    def __post_init__(self) -> None:
+        from ._registry import resolve
+
+        object.__setattr__(self, "outer", resolve(self.outer))
+        object.__setattr__(self, "inner", resolve(self.inner))
+
+    def __getattribute__(self, item: str) -> Any:
+        # Abilities are those of the backend that runs first-order code: the inner one.
+        if item in ("forward_fast", "reverse_fast", "inplace_function", "mutation",
+                    "complex_numbers", "plain_numpy", "extra"):
+            return getattr(object.__getattribute__(self, "inner"), item)
+        return object.__getattribute__(self, item)
+
+
+@dataclass(frozen=True)
+class MixedMode(AbstractBackend):
+    """A forward and a reverse backend, for bidirectional colouring inside ``AutoSparse``."""
+
+    forward: Any
+    reverse: Any
+    name: ClassVar[str] = "mixedmode"
+
+    def __post_init__(self) -> None:
+        from ._registry import resolve
+
+        object.__setattr__(self, "forward", resolve(self.forward))
+        object.__setattr__(self, "reverse", resolve(self.reverse))

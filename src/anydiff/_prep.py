@@ -1,0 +1,628 @@
+"""Preparation: the one-time work behind every operator, and the strict checks on reuse.
+
+A :class:`Prep` owns the flat view of ``f``, the adapter's kernels (built once, lazily for the
+variant not yet used), and the layouts that turn caller arrays into native flat vectors and
+results back. Operators are thin: ``prepare`` then :meth:`Prep.run`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._arrays import cast_native, from_numpy, require_floating, to_numpy
+from ._contexts import Batch, Context, as_context
+from ._errors import (
+    AnydiffError,
+    AnydiffTypeError,
+    AnydiffValueError,
+    PreparationMismatchError,
+    UnsupportedError,
+)
+from ._layout import Layout
+from ._protocol import Adapter, FlatFunction, Spec
+from ._pytree import tree_flatten, tree_unflatten
+from ._registry import BACKEND_CLASSES, get_adapter, resolve
+
+if TYPE_CHECKING:
+    from ._operators import OpSpec
+
+
+# ---------------------------------------------------------------------------------------------
+# Signatures of arguments (what strict checking compares)
+
+
+@dataclass(frozen=True)
+class ContextSig:
+    role: str
+    layout: Layout | None  # None for non-array values
+    type_name: str
+
+    @classmethod
+    def of(cls, c: Context) -> ContextSig:
+        leaves, td = tree_flatten(c.value)
+        if leaves and all(hasattr(a, "shape") or isinstance(a, (float, complex)) for a in leaves):
+            return cls(c.role, Layout.of_leaves(td, leaves), type(c.value).__name__)
+        return cls(c.role, None, type(c.value).__name__)
+
+    def describe(self) -> str:
+        inner = self.layout.describe() if self.layout is not None else self.type_name
+        return f"{self.role.capitalize()}({inner})"
+
+    def same_shapes(self, other: ContextSig) -> bool:
+        if (self.layout is None) != (other.layout is None) or self.role != other.role:
+            return False
+        return self.layout is None or self.layout.same_shapes(other.layout)
+
+
+@dataclass(frozen=True)
+class TangentSig:
+    batch: bool
+    layouts: tuple[Layout, ...]
+
+    @classmethod
+    def of(cls, t: Any) -> TangentSig:
+        items = tuple(t) if isinstance(t, Batch) else (t,)
+        return cls(isinstance(t, Batch), tuple(Layout.of(i) for i in items))
+
+    def describe(self) -> str:
+        if not self.batch:
+            return self.layouts[0].describe()
+        return f"Batch of {len(self.layouts)}: " + "; ".join(lay.describe() for lay in self.layouts)
+
+    def same_shapes(self, other: TangentSig) -> bool:
+        return (
+            self.batch == other.batch
+            and len(self.layouts) == len(other.layouts)
+            and all(a.same_shapes(b) for a, b in zip(self.layouts, other.layouts))
+        )
+
+
+def same_function(f: Any, g: Any) -> bool:
+    """``f`` and ``g`` are the same callable, or the same code with the same captured objects
+    (so an inline ``lambda`` re-created at the same place in a loop still matches)."""
+    if f is g:
+        return True
+    try:
+        if f == g:
+            return True
+    except Exception:
+        return False
+    cf, cg = getattr(f, "__code__", None), getattr(g, "__code__", None)
+    if cf is None or cf is not cg:
+        return False
+    if getattr(f, "__defaults__", None) != getattr(g, "__defaults__", None):
+        return False
+    clf, clg = f.__closure__ or (), g.__closure__ or ()
+    try:
+        return len(clf) == len(clg) and all(
+            a.cell_contents is b.cell_contents for a, b in zip(clf, clg)
+        )
+    except ValueError:  # empty cell
+        return False
+
+
+def _func_name(f: Any) -> str:
+    return getattr(f, "__qualname__", None) or type(f).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversions between caller arrays and native flat vectors
+
+
+def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype) -> Any:
+    if kind == adapter.native_kind or kind in adapter.accepts:
+        return adapter.asarray(a, dtype)
+    return adapter.asarray(to_numpy(a, kind), dtype)
+
+
+def ravel_native(adapter: Adapter, layout: Layout, leaves: list[Any], dtype: np.dtype) -> Any:
+    natives = [
+        leaf_to_native(adapter, a, k, dtype).reshape(-1) for a, k in zip(leaves, layout.kinds)
+    ]
+    return natives[0] if len(natives) == 1 else adapter.concat(natives)
+
+
+def native_to_caller(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, template: Any) -> Any:
+    if kind == adapter.native_kind or (kind in adapter.accepts and kind != "python"):
+        return cast_native(a, dtype)
+    arr = adapter.to_numpy(a)
+    if arr.dtype != dtype:
+        arr = arr.astype(dtype) if dtype.kind == "c" or arr.dtype.kind != "c" else arr.real.astype(
+            dtype
+        )
+    return from_numpy(arr, kind if kind != "other" else "numpy", template)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class Prep:
+    """The result of ``prepare_<op>``: call it like the operator, without ``f`` and backend.
+
+    ``prep(x, ...)`` runs the operator, ``prep.value_and_<op>(x, ...)`` its value form.
+    Attributes ``operator``, ``backend``, ``same_point`` and ``strict`` describe it.
+    """
+
+    def __init__(
+        self,
+        op: OpSpec,
+        f: Any,
+        backend: Any,
+        adapter: Adapter,
+        x_layout: Layout,
+        tangent_sig: TangentSig | None,
+        y_layout: Layout | None,
+        ctx_sigs: tuple[ContextSig, ...],
+        *,
+        strict: bool,
+        same_point: bool,
+    ) -> None:
+        self.op, self.f, self.backend, self.adapter = op, f, backend, adapter
+        self.x_layout, self.tangent_sig, self.y_layout = x_layout, tangent_sig, y_layout
+        self.ctx_sigs = ctx_sigs
+        self.strict, self.same_point = strict, same_point
+        self.F = FlatFunction(
+            f, x_layout, adapter, scalar_output=op.scalar_output, y_layout=y_layout,
+            op_name=op.name,
+        )
+        batch = len(tangent_sig.layouts) if tangent_sig is not None else 0
+        self.spec = Spec(x_layout.size, x_layout.dtype, batch, tuple(s.role for s in ctx_sigs))
+        self._kernels: dict[bool, Any] = {}
+        self._lock = threading.Lock()
+        self._point: tuple[Any, Any] | None = None  # same-point: (x leaves, ctx values) as NumPy
+        self._native_point: tuple[Any, tuple] | None = None
+
+    # -- description ------------------------------------------------------------------------
+    @property
+    def operator(self) -> str:
+        return self.op.name
+
+    def __repr__(self) -> str:
+        extra = ", same_point=True" if self.same_point else ""
+        return (
+            f"Prep({self.op.name}, f={_func_name(self.f)}, backend={self.backend!r}, "
+            f"x={self.x_layout.describe()}{extra})"
+        )
+
+    # -- calls ------------------------------------------------------------------------------
+    def __call__(self, x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
+        return self.run(False, x, args, out=out, y=y)
+
+    def __getattr__(self, item: str) -> Any:
+        op = self.__dict__.get("op")
+        if op is not None and item in (op.name, op.value_name):
+            with_value = item == op.value_name
+
+            def call(x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
+                return self.run(with_value, x, args, out=out, y=y)
+
+            call.__name__ = item
+            return call
+        raise AttributeError(item)
+
+    # -- kernels ----------------------------------------------------------------------------
+    def kernel(self, with_value: bool) -> Any:
+        k = self._kernels.get(with_value)
+        if k is None:
+            with self._lock:
+                k = self._kernels.get(with_value)
+                if k is None:
+                    k = self._build(with_value)
+                    self._kernels[with_value] = k
+        return k
+
+    def _build(self, with_value: bool) -> Any:
+        adapter, name = self.adapter, self.op.name
+        if self.same_point and self.op.has_same_point:
+            x, ctx = self._native_point
+            build = getattr(adapter, f"make_{name}_same_point")
+            return build(self.F, self.spec, with_value, x, ctx)
+        return getattr(adapter, f"make_{name}")(self.F, self.spec, with_value)
+
+    # -- argument handling ------------------------------------------------------------------
+    def split_args(self, args: tuple) -> tuple[Any, tuple[Context, ...]]:
+        if self.op.tangent is None:
+            return None, tuple(as_context(a) for a in args)
+        if not args:
+            raise AnydiffTypeError(
+                f"{self.op.name} needs a {'tangent' if self.op.tangent == 'x' else 'cotangent'} "
+                "argument after x."
+            )
+        return args[0], tuple(as_context(a) for a in args[1:])
+
+    def native_x(self, x: Any) -> Any:
+        leaves, td = tree_flatten(x)
+        return ravel_native(self.adapter, self.x_layout, leaves, self.x_layout.dtype)
+
+    def native_tangent(self, t: Any) -> tuple[Any, bool]:
+        items = list(t) if isinstance(t, Batch) else [t]
+        target = self.x_layout if self.op.tangent == "x" else self.F.out_layout
+        rows = []
+        for item in items:
+            leaves, td = tree_flatten(item)
+            lay = Layout.of_leaves(td, leaves)
+            rows.append(ravel_native(self.adapter, lay, leaves, target.dtype))
+        return self.adapter.stack(rows), isinstance(t, Batch)
+
+    def native_contexts(self, ctx: tuple[Context, ...]) -> tuple:
+        out = []
+        for c, sig in zip(ctx, self.ctx_sigs):
+            if sig.layout is None:
+                out.append(self.adapter.context(c.role, c.value))
+                continue
+            leaves, td = tree_flatten(c.value)
+            natives = [
+                leaf_to_native(self.adapter, a, k, dt)
+                for a, k, dt in zip(leaves, sig.layout.kinds, sig.layout.dtypes)
+            ]
+            natives = [self.adapter.context(c.role, a) for a in natives]
+            out.append(tree_unflatten(td, natives))
+        return tuple(out)
+
+    # -- checks -----------------------------------------------------------------------------
+    def check(
+        self,
+        op: OpSpec,
+        f: Any,
+        backend: Any,
+        x: Any,
+        tangent: Any,
+        ctx: tuple[Context, ...],
+        y: Any,
+        strict: bool,
+    ) -> None:
+        """Raise PreparationMismatchError listing every argument if any differs."""
+        rows: list[tuple[str, str, str, bool]] = []
+        if op.name != self.op.name:
+            raise PreparationMismatchError(
+                f"This preparation was made by prepare_{self.op.name}; {op.name} needs one made "
+                f"by prepare_{op.name}(f, backend, x, ...)."
+            )
+        if strict:
+            rows.append(("f", _func_name(self.f), _func_name(f), same_function(f, self.f)))
+            b = resolve(backend)
+            rows.append(("backend", repr(self.backend), repr(b), b == self.backend))
+        self._check_layout(rows, "x", self.x_layout, Layout.of(x), strict)
+        if op.tangent is not None:
+            name = "tangent" if op.tangent == "x" else "cotangent"
+            given = TangentSig.of(tangent)
+            prepared = self.tangent_sig
+            ok = prepared.same_shapes(given) and (
+                not strict or prepared == given
+            )
+            rows.append((name, prepared.describe(), given.describe(), ok))
+        if y is not None or self.y_layout is not None:
+            given_y = Layout.of(y) if y is not None else None
+            ok = given_y is not None and self.y_layout is not None and (
+                given_y == self.y_layout if strict else given_y.same_shapes(self.y_layout)
+            )
+            rows.append((
+                "y",
+                self.y_layout.describe() if self.y_layout else "none",
+                given_y.describe() if given_y else "none",
+                ok,
+            ))
+        if len(ctx) != len(self.ctx_sigs):
+            rows.append(("contexts", f"{len(self.ctx_sigs)} arguments", f"{len(ctx)}", False))
+        else:
+            for i, (c, sig) in enumerate(zip(ctx, self.ctx_sigs)):
+                g = ContextSig.of(c)
+                ok = sig.same_shapes(g) and (not strict or sig == g)
+                rows.append((f"contexts[{i}]", sig.describe(), g.describe(), ok))
+        if all(ok for *_, ok in rows):
+            if self.same_point:
+                self._check_point(x, ctx)
+            return
+        lines = [
+            f"  {'✗' if not ok else '✓'} {name}: prepared {p}, given {g}"
+            for name, p, g, ok in rows
+        ]
+        hint = (
+            "Prepare again for the new arguments"
+            + (", or pass strict=False to skip the function, backend, type and dtype checks "
+               "(shapes must still match)." if strict else ".")
+        )
+        raise PreparationMismatchError(
+            f"Arguments differ from those prepare_{self.op.name} was called with:\n"
+            + "\n".join(lines) + "\n" + hint
+        )
+
+    @staticmethod
+    def _check_layout(rows: list, name: str, prepared: Layout, given: Layout, strict: bool) -> None:
+        ok = given == prepared if strict else given.same_shapes(prepared)
+        rows.append((name, prepared.describe(), given.describe(), ok))
+
+    def _check_point(self, x: Any, ctx: tuple[Context, ...]) -> None:
+        px, pctx = self._point
+        leaves, _ = tree_flatten(x)
+        same = all(np.array_equal(to_numpy(a), b) for a, b in zip(leaves, px))
+        for c, p in zip(ctx, pctx):
+            if p is not None:
+                cl, _ = tree_flatten(c.value)
+                same = same and all(np.array_equal(to_numpy(a), b) for a, b in zip(cl, p))
+        if not same:
+            raise PreparationMismatchError(
+                f"This prepare_{self.op.name}_same_point preparation is valid only at the x (and "
+                "Constant values) it was made with; use prepare_" + self.op.name
+                + " for a preparation valid at any x."
+            )
+
+    # -- running ----------------------------------------------------------------------------
+    def run(
+        self,
+        with_value: bool,
+        x: Any,
+        args: tuple,
+        *,
+        out: Any = None,
+        y: Any = None,
+        f: Any = None,
+        backend: Any = None,
+        strict: bool | None = None,
+        checked: bool = False,
+    ) -> Any:
+        tangent, ctx = self.split_args(args)
+        if not checked:
+            strict = self.strict if strict is None else strict
+            self.check(
+                self.op, self.f if f is None else f, self.backend if backend is None else backend,
+                x, tangent, ctx, y, strict,
+            )
+            if f is not None and not same_function(f, self.f) or (
+                backend is not None and resolve(backend) != self.backend
+            ):
+                # strict=False with another function or backend: never reuse kernels built
+                # for the prepared ones, which would give the prepared function's derivative.
+                fresh = prepare(
+                    self.op, f if f is not None else self.f,
+                    backend if backend is not None else self.backend, x, args, y=y, strict=False,
+                )
+                return fresh.run(with_value, x, args, out=out, y=y, checked=True)
+        adapter = self.adapter
+        xv = self.native_x(x)
+        T, is_batch = (None, False)
+        if tangent is not None:
+            T, is_batch = self.native_tangent(tangent)
+        ctxv = self.native_contexts(ctx)
+        kernel = self.kernel(with_value)
+        try:
+            outputs = kernel(xv, T, ctxv)
+        except AnydiffError:
+            raise
+        except Exception as exc:
+            translated = adapter.translate_error(exc, self.F)
+            if translated is None:
+                raise
+            raise translated from exc
+        results = self.op.convert(self, outputs, x, is_batch, with_value)
+        if with_value and y is not None and outputs[0] is not None:
+            _write(y, results[0], "y")
+        if out is not None:
+            parts = results[1:] if with_value else (results,)
+            bufs = out if len(parts) > 1 else (out,)
+            if not isinstance(bufs, tuple) or len(bufs) != len(parts):
+                raise AnydiffValueError(
+                    f"out= for {self.op.value_name if with_value else self.op.name} must hold "
+                    f"{len(parts)} buffer(s) for the derivative part(s)."
+                )
+            for buf, part in zip(bufs, parts):
+                _write(buf, part, "out")
+            if with_value:
+                return (results[0], *bufs) if len(parts) > 1 else (results[0], out)
+            return out
+        return results
+
+    # -- output conversion --------------------------------------------------------------------
+    def like_x(self, flat: Any, x: Any) -> Any:
+        """Native ``(n,)`` -> caller pytree like ``x`` (leaf kinds and dtypes of ``x``)."""
+        lay = self.x_layout
+        leaves, _ = tree_flatten(x)
+        pieces = lay.split(flat)
+        conv = [
+            native_to_caller(self.adapter, p, k, dt, tpl)
+            for p, k, dt, tpl in zip(pieces, lay.kinds, lay.dtypes, leaves)
+        ]
+        return tree_unflatten(lay.treedef, conv)
+
+    def like_y(self, flat: Any, x: Any, derivative: bool) -> Any:
+        """Native ``(m,)`` -> caller pytree like ``y`` in the caller's (x's) array kind."""
+        lay = self.F.out_layout
+        leaves, _ = tree_flatten(x)
+        kind = self.x_layout.kind
+        if kind == "python" and not (lay.single and lay.shapes[0] == ()):
+            kind = "numpy"
+        pieces = lay.split(flat)
+        conv = []
+        for p, dt in zip(pieces, lay.dtypes):
+            if derivative or not np.issubdtype(dt, np.inexact):
+                dt = np.result_type(dt, self.x_layout.dtype) if derivative else dt
+            conv.append(native_to_caller(self.adapter, p, kind, dt, leaves[0]))
+        return tree_unflatten(lay.treedef, conv)
+
+    def matrix(self, M: Any, x: Any, rows: Layout, cols: Layout, derivative_dtype: np.dtype) -> Any:
+        """Native ``(r, c)`` -> caller array, shaped ``rows.shape + cols.shape`` when both are
+        single arrays, else 2-D."""
+        leaves, _ = tree_flatten(x)
+        kind = self.x_layout.kind
+        if kind == "python":
+            kind = "numpy"
+        if rows.single and cols.single:
+            M = M.reshape(tuple(rows.shapes[0]) + tuple(cols.shapes[0]))
+        return native_to_caller(self.adapter, M, kind, derivative_dtype, leaves[0])
+
+
+def _write(buf: Any, value: Any, what: str) -> None:
+    """Copy a result into a caller's buffer (NumPy arrays and torch tensors, leaf by leaf)."""
+    bl, btd = tree_flatten(buf)
+    vl, vtd = tree_flatten(value)
+    if btd != vtd or len(bl) != len(vl):
+        raise AnydiffValueError(f"{what}= has structure {btd}, but the result has structure {vtd}.")
+    from ._arrays import kind_of
+
+    for b, v in zip(bl, vl):
+        kind = kind_of(b)
+        shape = tuple(getattr(v, "shape", ()))
+        if tuple(getattr(b, "shape", ())) != shape:
+            raise AnydiffValueError(
+                f"{what}= buffer has shape {tuple(getattr(b, 'shape', ()))}, but the result has "
+                f"shape {shape}."
+            )
+        if kind == "numpy" and isinstance(b, np.ndarray):
+            np.copyto(b, to_numpy(v), casting="same_kind")
+        elif kind == "torch":
+            import torch
+
+            b.copy_(v if isinstance(v, torch.Tensor) else torch.from_numpy(np.asarray(v)))
+        elif kind == "jax":
+            raise AnydiffTypeError(
+                f"JAX arrays are immutable, so {what}= cannot be filled in place. Drop {what}= and "
+                "use the returned value (or pass a NumPy / torch buffer)."
+            )
+        else:
+            raise AnydiffTypeError(
+                f"{what}= needs mutable arrays (NumPy arrays or torch tensors), got {type(b).__name__}."
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+
+_UNPREPARED: OrderedDict[Any, Prep] = OrderedDict()
+_UNPREPARED_MAX = 128
+_unprepared_lock = threading.Lock()
+
+
+def prepare(
+    op: OpSpec,
+    f: Any,
+    backend: Any,
+    x: Any,
+    args: tuple,
+    *,
+    y: Any = None,
+    strict: bool = True,
+    same_point: bool = False,
+    cached: bool = False,
+) -> Prep:
+    """Build a Prep for ``op`` at ``x`` (the shared body of every ``prepare_*`` function)."""
+    if not callable(f):
+        raise AnydiffTypeError(f"f must be callable, got {type(f).__name__}.")
+    b = resolve(backend)
+    adapter = get_adapter(b)
+    x_leaves, x_td = tree_flatten(x)
+    if not x_leaves:
+        raise AnydiffValueError("x has no array leaves to differentiate with respect to.")
+    x_layout = Layout.of_leaves(x_td, x_leaves)
+    for dt in x_layout.dtypes:
+        require_floating(dt)
+    if op.scalar_x and not (x_layout.single and x_layout.shapes[0] == ()):
+        raise AnydiffValueError(
+            f"{op.name} needs a scalar x (a float or 0-d array), got {x_layout.describe()}. "
+            "Use jacobian or pushforward for array inputs."
+        )
+    if x_layout.dtype.kind == "c" and not b.complex_numbers:
+        raise UnsupportedError(
+            f"{type(b).__name__} does not support complex x. Backends that can: "
+            + ", ".join(n for n, c in BACKEND_CLASSES.items() if c.complex_numbers)
+        )
+    y_layout = None
+    if y is not None:
+        if not op.inplace:
+            raise AnydiffTypeError(
+                f"y= (in-place f(y, x)) is accepted by pushforward, pullback, derivative and "
+                f"jacobian, not by {op.name}."
+            )
+        if not b.inplace_function:
+            capable = [n for n, c in BACKEND_CLASSES.items() if c.inplace_function]
+            raise UnsupportedError(
+                f"{type(b).__name__} cannot differentiate the in-place form f(y, x). Backends "
+                f"that can: {', '.join(capable)}."
+            )
+        y_layout = Layout.of(y)
+        for dt in y_layout.dtypes:
+            require_floating(dt, "y")
+
+    tangent, ctx = (None, ())
+    probe = Prep.__new__(Prep)
+    probe.op = op
+    tangent, ctx = Prep.split_args(probe, args)
+    ctx_sigs = tuple(ContextSig.of(c) for c in ctx)
+    tangent_sig = TangentSig.of(tangent) if tangent is not None else None
+
+    key = None
+    if cached and adapter.cache_unprepared and not same_point:
+        try:
+            key = (op.name, f, b, x_layout, tangent_sig, y_layout, ctx_sigs)
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None:
+            with _unprepared_lock:
+                hit = _UNPREPARED.get(key)
+                if hit is not None:
+                    _UNPREPARED.move_to_end(key)
+                    return hit
+
+    prep = Prep(
+        op, f, b, adapter, x_layout, tangent_sig, y_layout, ctx_sigs,
+        strict=strict, same_point=same_point,
+    )
+    xv = prep.native_x(x)
+    ctxv = prep.native_contexts(ctx)
+    if same_point:
+        prep._point = (
+            [to_numpy(a).copy() for a in x_leaves],
+            [
+                [to_numpy(a).copy() for a in tree_flatten(c.value)[0]]
+                if s.layout is not None and c.role == "constant" else None
+                for c, s in zip(ctx, ctx_sigs)
+            ],
+        )
+        prep._native_point = (xv, ctxv)
+    needs_output = op.tangent == "y" or (op.name == "jacobian" and adapter.jacobian_needs_output)
+    if not op.scalar_output and prep.F.out_layout is None and needs_output:
+        _guarded(adapter, prep.F, lambda: adapter.evaluate(prep.F, xv, ctxv))
+    if tangent is not None:
+        _check_tangent(prep, tangent)
+    # Build the plain kernel now: the one-time work belongs to preparation.
+    prep.kernel(False)
+    if adapter.compile_on_prepare:
+        T = prep.native_tangent(tangent)[0] if tangent is not None else None
+        _guarded(adapter, prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
+    if key is not None:
+        with _unprepared_lock:
+            _UNPREPARED[key] = prep
+            while len(_UNPREPARED) > _UNPREPARED_MAX:
+                _UNPREPARED.popitem(last=False)
+    return prep
+
+
+def _guarded(adapter: Adapter, F: FlatFunction, thunk: Any) -> Any:
+    try:
+        return thunk()
+    except AnydiffError:
+        raise
+    except Exception as exc:
+        translated = adapter.translate_error(exc, F)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _check_tangent(prep: Prep, tangent: Any) -> None:
+    sig = prep.tangent_sig
+    target = prep.x_layout if prep.op.tangent == "x" else prep.F.out_layout
+    what = "tangent" if prep.op.tangent == "x" else "cotangent"
+    like = "x" if prep.op.tangent == "x" else "y = f(x)"
+    for lay in sig.layouts:
+        if lay.treedef != target.treedef or lay.shapes != target.shapes:
+            raise AnydiffValueError(
+                f"The {what} must have the structure and shapes of {like}: expected "
+                f"{target.describe()}, got {lay.describe()}."
+            )
+        for dt in lay.dtypes:
+            require_floating(dt, what)

@@ -1,0 +1,400 @@
+"""The backend protocol every adapter in ``anydiff.backends`` implements.
+
+An adapter sees ``f`` only as a :class:`FlatFunction`: a map from a flat vector ``x`` of shape
+``(n,)`` to a flat vector ``y`` of shape ``(m,)`` (or to a 0-d scalar for gradient, hessian and hvp).
+The interface flattens pytrees, converts arrays and checks shapes before an adapter runs.
+
+Operators are *kernels* built once (at preparation) and called many times::
+
+    kernel(x, T, ctx) -> outputs
+
+with ``x`` native of shape ``(n,)``, ``T`` a stack of tangents ``(k, n)`` (pushforward, hvp) or of
+cotangents ``(k, m)`` (pullback), or ``None``, and ``ctx`` the native context values. Outputs:
+
+=====================  ==========================================
+operator               outputs
+=====================  ==========================================
+pushforward            ``(y or None, J T^T as (k, m))``
+pullback               ``(y or None, J^H W^T as (k, n))``
+derivative             ``(y or None, dy (m,))``  (``n == 1``)
+gradient               ``(y or None, g (n,))``
+jacobian               ``(y or None, J (m, n))``
+second_derivative      ``(y or None, dy (m,), d2y (m,))``
+hessian                ``(y or None, g (n,) or None, H (n, n))``
+hvp                    ``(g or None, H T^T as (k, n))``
+=====================  ==========================================
+
+``need_value`` tells a builder whether the first output is wanted (finite differences save
+evaluations when it is not). Only the two primitives, :meth:`Adapter.make_pushforward` and
+:meth:`Adapter.make_pullback`, must be written; every other ``make_*`` has a generic default in
+:mod:`anydiff._generic` that an adapter overrides with its framework's native transform.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from . import _generic as generic
+from ._arrays import dtype_of
+from ._backend_types import AbstractBackend
+from ._errors import AnydiffError, AnydiffValueError, UnsupportedError
+from ._layout import Layout
+from ._pytree import tree_flatten
+
+Kernel = Callable[[Any, Any, tuple], tuple]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Static facts a builder may specialise on.
+
+    Attributes:
+        n: size of the flat input.
+        dtype: NumPy dtype of the flat input.
+        batch: number of stacked tangents ``k`` the kernel will mostly see (0 if none).
+        ctx_roles: ``"constant"`` or ``"cache"`` for each context argument.
+    """
+
+    n: int
+    dtype: np.dtype
+    batch: int = 0
+    ctx_roles: tuple[str, ...] = ()
+
+    def with_batch(self, k: int) -> Spec:
+        return replace(self, batch=k)
+
+
+class FlatFunction:
+    """``f`` as a map between flat vectors, written once for every array type.
+
+    ``F(v, *ctx)`` unravels ``v`` into the caller's structure (views of the backend's arrays),
+    calls ``f`` (or the in-place ``f(y, x)`` on a fresh output buffer), checks the output, and
+    returns it raveled to shape ``(m,)``, or as a 0-d scalar when ``scalar_output``.
+    The output layout is recorded on the first evaluation (by any backend, traced or not).
+    """
+
+    def __init__(
+        self,
+        f: Callable,
+        x_layout: Layout,
+        adapter: Adapter,
+        *,
+        scalar_output: bool = False,
+        y_layout: Layout | None = None,
+        op_name: str = "",
+    ) -> None:
+        self.f = f
+        self.x_layout = x_layout
+        self.adapter = adapter
+        self.scalar_output = scalar_output
+        self.inplace_layout = y_layout
+        self.op_name = op_name
+        self.out_layout: Layout | None = y_layout
+        self._lock = threading.Lock()
+
+    @property
+    def n(self) -> int:
+        return self.x_layout.size
+
+    @property
+    def m(self) -> int:
+        if self.scalar_output:
+            return 1
+        if self.out_layout is None:
+            raise RuntimeError("output layout unknown before f was evaluated")
+        return self.out_layout.size
+
+    def flat(self) -> FlatFunction | Raveled:
+        """The same function with a scalar output raveled to shape ``(1,)``."""
+        return Raveled(self) if self.scalar_output else self
+
+    def __call__(self, v: Any, *ctx: Any) -> Any:
+        x = self.x_layout.unravel(v)
+        if self.inplace_layout is not None:
+            buffers = [
+                self.adapter.output_buffer(shape, dt)
+                for shape, dt in zip(self.inplace_layout.shapes, self.inplace_layout.dtypes)
+            ]
+            from ._pytree import tree_unflatten
+
+            y_tree = tree_unflatten(self.inplace_layout.treedef, buffers)
+            ret = self.f(y_tree, x, *ctx)
+            y = ret if ret is not None else y_tree
+        else:
+            y = self.f(x, *ctx)
+        leaves, td = tree_flatten(y)
+        if self.out_layout is None:
+            with self._lock:
+                if self.out_layout is None:
+                    self._check_output_leaves(leaves)
+                    self.out_layout = Layout.of_leaves(td, leaves)
+        if self.scalar_output:
+            if not td.is_leaf or getattr(y, "shape", ()) != ():
+                raise AnydiffValueError(
+                    f"{self.op_name or 'this operator'} needs f to return a scalar, but f returned "
+                    f"{self._describe(y, td)}. Use jacobian (or pullback) for non-scalar outputs."
+                )
+            return y if hasattr(y, "shape") else self.adapter.scalar(y, v)
+        if td.is_leaf:
+            if not hasattr(y, "reshape"):
+                y = self.adapter.scalar(y, v)
+            return y.reshape(-1)
+        flat = [
+            (leaf if hasattr(leaf, "reshape") else self.adapter.scalar(leaf, v)).reshape(-1)
+            for leaf in leaves
+        ]
+        return flat[0] if len(flat) == 1 else self.adapter.concat(flat)
+
+    def _check_output_leaves(self, leaves: list[Any]) -> None:
+        for leaf in leaves:
+            dt = dtype_of(leaf)
+            if not np.issubdtype(dt, np.number) and dt != np.bool_:
+                raise AnydiffValueError(f"f returned a non-numeric leaf of type {type(leaf)}.")
+
+    @staticmethod
+    def _describe(y: Any, td: Any) -> str:
+        if td.is_leaf:
+            return f"an array of shape {tuple(getattr(y, 'shape', ()))}"
+        return f"a pytree {td}"
+
+
+class Raveled:
+    """A scalar-output FlatFunction seen with output shape ``(1,)`` (for generic pullbacks);
+    checks and layout recording stay with the wrapped function."""
+
+    scalar_output = False
+    m = 1
+
+    def __init__(self, F: FlatFunction) -> None:
+        self.F = F
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.F, item)
+
+    def flat(self) -> Raveled:
+        return self
+
+    def __call__(self, v: Any, *ctx: Any) -> Any:
+        return self.F(v, *ctx).reshape(-1)
+
+
+class Adapter:
+    """Base class of backend adapters. Subclasses set ``native_kind`` and write the primitives.
+
+    Attributes:
+        backend: the backend descriptor (e.g. ``AutoJax(mode=None)``).
+        native_kind: the array kind ``f`` receives (``"numpy"``, ``"jax"``, ``"torch"``).
+        accepts: further kinds :meth:`asarray` takes without a NumPy round trip.
+        cache_unprepared: reuse preparations across unprepared calls (for compiling backends).
+    """
+
+    native_kind: str = "numpy"
+    accepts: frozenset[str] = frozenset()
+    cache_unprepared: bool = False
+    #: run the plain kernel once inside prepare_* (compiling backends compile there).
+    compile_on_prepare: bool = False
+    #: the jacobian builder needs the output size before the first call.
+    jacobian_needs_output: bool = True
+
+    def __init__(self, backend: AbstractBackend) -> None:
+        self.backend = backend
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.backend!r})"
+
+    # ---- arrays ---------------------------------------------------------------------------
+    def asarray(self, a: Any, dtype: np.dtype | None = None) -> Any:
+        """NumPy array (or native array) -> native array of ``dtype``."""
+        return np.asarray(a, dtype=dtype)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        return np.asarray(a)
+
+    def scalar(self, value: Any, like: Any) -> Any:
+        """A Python number returned by ``f`` as a native 0-d array."""
+        return self.asarray(np.asarray(value))
+
+    def eye(self, n: int, dtype: np.dtype) -> Any:
+        return self.asarray(np.eye(n, dtype=dtype))
+
+    def ones(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        return self.asarray(np.ones(shape, dtype=dtype))
+
+    def concat(self, arrays: list[Any], axis: int = 0) -> Any:
+        return np.concatenate(arrays, axis=axis)
+
+    def stack(self, arrays: list[Any]) -> Any:
+        return np.stack(arrays)
+
+    def output_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        """A fresh buffer for the in-place form ``f(y, x)``."""
+        return np.zeros(shape, dtype=dtype)
+
+    def context(self, role: str, value: Any) -> Any:
+        """A context value as ``f`` receives it (arrays converted, other objects as they are)."""
+        return value
+
+    # ---- evaluation -------------------------------------------------------------------------
+    def evaluate(self, F: FlatFunction, x: Any, ctx: tuple) -> Any:
+        """Evaluate ``F`` once (used to learn the output layout at preparation)."""
+        return F(x, *ctx)
+
+    def translate_error(self, exc: BaseException, F: FlatFunction) -> AnydiffError | None:
+        """Map a framework exception to an anydiff error with a hint, or None to re-raise it."""
+        return None
+
+    # ---- primitives (required) ------------------------------------------------------------
+    def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        raise NotImplementedError
+
+    def make_pullback(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        raise NotImplementedError
+
+    # ---- operators (generic defaults; override with native transforms) -----------------------
+    def make_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return generic.derivative(self, F, spec, need_value)
+
+    def make_gradient(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return generic.gradient(self, F, spec, need_value)
+
+    def make_jacobian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return generic.jacobian(self, F, spec, need_value)
+
+    def make_hvp(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return generic.hvp(self, self, F, spec, need_value)
+
+    def make_hessian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return generic.hessian(self, self, F, spec, need_value)
+
+    def make_second_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return generic.second_derivative(self, self, F, spec, need_value)
+
+    # Same-point variants may exploit a fixed x (linearisation, stored VJP closures). The
+    # defaults ignore the point; the interface checks that calls use the prepared point.
+    def make_pushforward_same_point(
+        self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
+    ) -> Kernel:
+        return self.make_pushforward(F, spec, need_value)
+
+    def make_pullback_same_point(
+        self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
+    ) -> Kernel:
+        return self.make_pullback(F, spec, need_value)
+
+    def make_hvp_same_point(
+        self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
+    ) -> Kernel:
+        return self.make_hvp(F, spec, need_value)
+
+    # ---- helpers for jacobian mode choice -----------------------------------------------------
+    def prefers_forward(self, n: int, m: int) -> bool:
+        mode = getattr(self.backend, "mode", None)
+        if mode in ("forward", "reverse"):
+            return mode == "forward"
+        fwd, rev = self.backend.forward_fast, self.backend.reverse_fast
+        if fwd and rev:
+            return n <= m
+        return fwd or not rev
+
+
+class SecondOrderAdapter(Adapter):
+    """Runs ``SecondOrder(outer, inner)``: first-order operators on ``inner``; second-order ones
+    differentiate ``inner``'s first derivative with ``outer`` (native path when both are equal)."""
+
+    def __init__(self, backend: AbstractBackend, outer: Adapter, inner: Adapter) -> None:
+        super().__init__(backend)
+        self.outer, self.inner = outer, inner
+        self.native_kind = inner.native_kind
+        self.accepts = inner.accepts
+        self.cache_unprepared = inner.cache_unprepared
+
+    def __getattr__(self, item: str) -> Any:
+        # Arrays, errors and first-order builders are the inner adapter's.
+        return getattr(self.inner, item)
+
+    def asarray(self, a: Any, dtype: np.dtype | None = None) -> Any:
+        return self.inner.asarray(a, dtype)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        return self.inner.to_numpy(a)
+
+    def scalar(self, value: Any, like: Any) -> Any:
+        return self.inner.scalar(value, like)
+
+    def concat(self, arrays: list[Any], axis: int = 0) -> Any:
+        return self.inner.concat(arrays, axis)
+
+    def output_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        return self.inner.output_buffer(shape, dtype)
+
+    def context(self, role: str, value: Any) -> Any:
+        return self.inner.context(role, value)
+
+    def evaluate(self, F: FlatFunction, x: Any, ctx: tuple) -> Any:
+        return self.inner.evaluate(F, x, ctx)
+
+    def translate_error(self, exc: BaseException, F: FlatFunction) -> AnydiffError | None:
+        return self.outer.translate_error(exc, F) or self.inner.translate_error(exc, F)
+
+    def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return self.inner.make_pushforward(F, spec, need_value)
+
+    def make_pullback(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return self.inner.make_pullback(F, spec, need_value)
+
+    def make_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return self.inner.make_derivative(F, spec, need_value)
+
+    def make_gradient(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return self.inner.make_gradient(F, spec, need_value)
+
+    def make_jacobian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        return self.inner.make_jacobian(F, spec, need_value)
+
+    def _same(self) -> bool:
+        return self.outer.backend == self.inner.backend
+
+    def make_hvp(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        if self._same():
+            return self.inner.make_hvp(F, spec, need_value)
+        return generic.hvp(self.outer, self.inner, F, spec, need_value)
+
+    def make_hessian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        if self._same():
+            return self.inner.make_hessian(F, spec, need_value)
+        return generic.hessian(self.outer, self.inner, F, spec, need_value)
+
+    def make_second_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        if self._same():
+            return self.inner.make_second_derivative(F, spec, need_value)
+        return generic.second_derivative(self.outer, self.inner, F, spec, need_value)
+
+    def make_hvp_same_point(
+        self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
+    ) -> Kernel:
+        if self._same():
+            return self.inner.make_hvp_same_point(F, spec, need_value, x, ctx)
+        return self.make_hvp(F, spec, need_value)
+
+    def make_pushforward_same_point(
+        self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
+    ) -> Kernel:
+        return self.inner.make_pushforward_same_point(F, spec, need_value, x, ctx)
+
+    def make_pullback_same_point(
+        self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
+    ) -> Kernel:
+        return self.inner.make_pullback_same_point(F, spec, need_value, x, ctx)
+
+
+def unsupported(cause: str, capable: list[str], exc: BaseException | None = None) -> UnsupportedError:
+    """An UnsupportedError naming the cause and the backends that can do it."""
+    err = UnsupportedError(f"{cause} Backends that can: {', '.join(capable)}.")
+    if exc is not None:
+        err.__cause__ = exc
+    return err

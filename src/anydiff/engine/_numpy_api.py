@@ -1,0 +1,800 @@
+"""NumPy entry points: ``__array_ufunc__`` / ``__array_function__`` handlers and indexing.
+
+Each supported NumPy function maps to a handler that either binds one primitive from
+:mod:`._rules` or is a composite of other NumPy calls (which dispatch again), so composites
+need no derivative rules of their own.  Anything not listed raises :class:`EngineError`.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from collections import namedtuple
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _rules as R
+from ._errors import EngineError, no_rule
+from ._tracer import Prim, Traced, bind
+
+HANDLERS: dict[Any, Callable] = {}
+
+
+def implements(*funcs: Any) -> Callable:
+    def deco(h: Callable) -> Callable:
+        for f in funcs:
+            HANDLERS[f] = h
+        return h
+
+    return deco
+
+
+def _np_name(func: Any) -> str:
+    mod = getattr(func, "__module__", None) or "numpy"
+    mod = mod.replace("numpy", "np", 1) if mod.startswith("numpy") else mod
+    return f"{mod}.{getattr(func, '__name__', repr(func))}"
+
+
+def apply_function(func: Any, args: tuple, kwargs: dict) -> Any:
+    h = HANDLERS.get(func)
+    if h is None:
+        raise no_rule(_np_name(func))
+    return h(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------- ufuncs
+
+_UFUNCS: dict[Any, Prim] = {**R.UNARY, **R.BINARY}
+for _u in R.NONDIFF_UFUNCS:
+    _UFUNCS[_u] = R.nondiff(_u.__name__, _u)
+_scipy_done = False
+
+
+def _scipy_rules() -> None:
+    """Rules for scipy.special ufuncs, built only once scipy is already imported by the user."""
+    global _scipy_done
+    sp = sys.modules.get("scipy.special")
+    if sp is None or _scipy_done:
+        return
+    _scipy_done = True
+    sqrt_pi_2 = 2.0 / np.sqrt(np.pi)
+
+    def polygamma1(x: Any, y: Any) -> Any:
+        if isinstance(x, Traced):
+            raise no_rule("third derivative of scipy.special.gammaln (polygamma)")
+        return sp.polygamma(1, x)
+
+    table = {
+        sp.expit: R.unary("expit", sp.expit, d=lambda x, y: y * (1 - y)),
+        sp.logit: R.unary("logit", sp.logit, h=lambda x, y: x * (1 - x)),
+        sp.erf: R.unary("erf", sp.erf, d=lambda x, y: sqrt_pi_2 * np.exp(-(x * x))),
+        sp.erfc: R.unary("erfc", sp.erfc, d=lambda x, y: -sqrt_pi_2 * np.exp(-(x * x))),
+        sp.ndtr: R.unary("ndtr", sp.ndtr, d=lambda x, y: np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)),
+        sp.gammaln: R.unary("gammaln", sp.gammaln, d=lambda x, y: sp.psi(x)),
+        sp.psi: R.unary("psi", sp.psi, d=polygamma1),
+        sp.xlogy: R.binary(
+            "xlogy", sp.xlogy, lambda a, b, z: np.log(b), lambda a, b, z: a / b
+        ),
+    }
+    _UFUNCS.update(table)
+
+
+def _reduce(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: E501
+    red = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}.get(ufunc)
+    if red is None or kw or out is not None:
+        raise no_rule(f"np.{ufunc.__name__}.reduce")
+    return red(x, axis=axis, keepdims=keepdims)
+
+
+def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+    if method == "reduce":
+        return _reduce(ufunc, *inputs, **kwargs)
+    if method != "__call__":
+        raise no_rule(f"np.{ufunc.__name__}.{method}")
+    out = kwargs.pop("out", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("casting", None)
+    kwargs.pop("order", None)
+    if kwargs:
+        raise no_rule(f"np.{ufunc.__name__} with {sorted(kwargs)}")
+    if ufunc is np.matmul:
+        r = matmul(*inputs)
+    else:
+        prim = _UFUNCS.get(ufunc)
+        if prim is None:
+            _scipy_rules()
+            prim = _UFUNCS.get(ufunc)
+        if prim is None:
+            mod = "scipy.special" if "scipy" in str(type(ufunc).__module__) or ufunc not in vars(np).values() else "np"
+            raise no_rule(f"{mod}.{ufunc.__name__}")
+        r = bind(prim, inputs, {})
+    if dtype is not None:
+        r = astype(r, dtype)
+    if out is not None:
+        return _write_out(out[0] if isinstance(out, tuple) else out, r)
+    return r
+
+
+def _write_out(out: Any, r: Any) -> Any:
+    if isinstance(out, Traced):
+        assign_inplace(out, r)
+        return out
+    if isinstance(r, Traced) and r._trace is not None:
+        raise EngineError(
+            "writing a traced result into a plain ndarray (out=...) would drop its derivative; "
+            "create the output with np.empty_like(x) or anydiff.engine.empty_buffer"
+        )
+    np.copyto(out, r)
+    return out
+
+
+# ---------------------------------------------------------------------------- indexing
+
+
+def _as_int(v: Any) -> Any:
+    return None if v is None else operator.index(v)
+
+
+def split_index(index: Any, ndim: int) -> tuple[tuple, list, bool]:
+    """Normalise ``index`` to a full template (no Ellipsis) plus the index arrays it uses."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    items: list[Any] = []
+    arrs: list[Any] = []
+    adv = False
+    consumed = 0
+    for it in index:
+        if it is None or it is Ellipsis:
+            items.append(it)
+        elif isinstance(it, slice):
+            items.append(slice(_as_int(it.start), _as_int(it.stop), _as_int(it.step)))
+            consumed += 1
+        elif isinstance(it, (Traced, np.ndarray, list)) or isinstance(it, (bool, np.bool_)):
+            a = it if isinstance(it, Traced) else np.asarray(it)
+            kind = a.dtype.kind
+            if kind == "b":
+                consumed += a.ndim
+                if isinstance(a, Traced):
+                    a._escape("boolean-mask indexing with a traced mask (data-dependent shape)")
+            elif kind in "iu":
+                consumed += 1
+                adv = True
+            else:
+                raise IndexError("arrays used as indices must be of integer or boolean type")
+            items.append(R.ARR)
+            arrs.append(a)
+        else:
+            items.append(operator.index(it))
+            consumed += 1
+    fill = (slice(None),) * max(ndim - consumed, 0)
+    if Ellipsis in items:
+        k = items.index(Ellipsis)
+        items[k : k + 1] = fill
+        while Ellipsis in items:  # numpy allows only one; later ones would be an error there
+            raise IndexError("an index can only have a single ellipsis ('...')")
+    else:
+        items.extend(fill)
+    return tuple(items), arrs, adv
+
+
+def getitem(x: Any, index: Any) -> Any:
+    tmpl, arrs, adv = split_index(index, R.ndim_of(x))
+    r = bind(R.GETITEM, [x, *arrs], {"idx": tmpl, "adv": adv})
+    if not arrs and isinstance(x, Traced):  # a basic index is a view in numpy: track it
+        if not isinstance(r, Traced):
+            r = Traced(None, r)
+        r._view = (x, index, x._ver)
+    return r
+
+
+def setitem(y: Traced, index: Any, v: Any) -> None:
+    tmpl, arrs, _ = split_index(index, y.ndim)
+    r = bind(R.SETITEM, [y, v, *arrs], {"idx": tmpl})
+    assign_inplace(y, r)
+
+
+def assign_inplace(t: Traced, new: Any) -> None:
+    """Make ``t`` hold ``new``; a view also writes ``new`` through to its base array."""
+    view = t._view
+    if view is None:
+        t._become(new)
+        return
+    base, index, _ = view
+    t._view = None
+    setitem(base, index, new)
+    t._become(new)
+    t._view = (base, index, base._ver)
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    dtype = np.dtype(dtype)
+    if R.dtype_of(x) == dtype:
+        return bind(R.COPY, [x], {})
+    return bind(R.ASTYPE, [x], {"dtype": dtype})
+
+
+# ---------------------------------------------------------------------------- creation
+
+
+def _lift_like(x: Any, value: np.ndarray) -> Any:
+    """A constant shaped like ``x`` that belongs to ``x``'s trace (so it accepts writes)."""
+    if isinstance(x, Traced):
+        if x._trace is None:
+            return Traced(None, value)
+        return x._trace.lift(value)
+    return value
+
+
+def _like(maker: Callable) -> Callable:
+    def h(a: Any, *args: Any, dtype: Any = None, shape: Any = None, **kw: Any) -> Any:
+        shp = R.shape_of(a) if shape is None else shape
+        dt = R.dtype_of(a) if dtype is None else dtype
+        return _lift_like(a, maker(shp, dt, *args))
+
+    return h
+
+
+implements(np.zeros_like)(_like(lambda s, d: np.zeros(s, d)))
+implements(np.ones_like)(_like(lambda s, d: np.ones(s, d)))
+implements(np.empty_like)(_like(lambda s, d: np.zeros(s, d)))
+
+
+@implements(np.full_like)
+def _full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None, **kw: Any) -> Any:
+    shp = R.shape_of(a) if shape is None else shape
+    dt = R.dtype_of(a) if dtype is None else dtype
+    buf = _lift_like(a, np.zeros(shp, dt))
+    if isinstance(fill_value, Traced):
+        buf[...] = fill_value
+        return buf
+    return _lift_like(a, np.full(shp, fill_value, dt))
+
+
+@implements(np.copy)
+def _copy(a: Any, *args: Any, **kw: Any) -> Any:
+    return bind(R.COPY, [a], {})
+
+
+@implements(np.shape)
+def _shape(a: Any) -> tuple:
+    return R.shape_of(a)
+
+
+@implements(np.ndim)
+def _ndim(a: Any) -> int:
+    return R.ndim_of(a)
+
+
+@implements(np.size)
+def _size(a: Any, axis: Any = None) -> int:
+    s = R.shape_of(a)
+    return int(np.prod(s)) if axis is None else s[axis]
+
+
+@implements(np.result_type)
+def _result_type(*arrays: Any) -> Any:
+    return np.result_type(*[R.dtype_of(a) if isinstance(a, Traced) else a for a in arrays])
+
+
+@implements(np.iscomplexobj)
+def _iscomplexobj(x: Any) -> bool:
+    return R.dtype_of(x).kind == "c"
+
+
+@implements(np.isrealobj)
+def _isrealobj(x: Any) -> bool:
+    return R.dtype_of(x).kind != "c"
+
+
+# ---------------------------------------------------------------------------- shape ops
+
+
+@implements(np.reshape)
+def reshape(a: Any, shape: Any = None, order: str = "C", **kw: Any) -> Any:
+    if shape is None:
+        shape = kw.pop("newshape")
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    if -1 in shape:
+        n = int(np.prod(R.shape_of(a)))
+        known = int(np.prod([s for s in shape if s != -1]))
+        shape = tuple(n // known if s == -1 else s for s in shape)
+    if shape == R.shape_of(a):
+        return a
+    return bind(R.RESHAPE, [a], {"shape": shape})
+
+
+@implements(np.transpose)
+def transpose(a: Any, axes: Any = None) -> Any:
+    nd = R.ndim_of(a)
+    axes = tuple(range(nd))[::-1] if axes is None else tuple(int(x) % nd for x in axes)
+    if axes == tuple(range(nd)):
+        return a
+    return bind(R.TRANSPOSE, [a], {"axes": axes})
+
+
+@implements(np.swapaxes)
+def _swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    nd = R.ndim_of(a)
+    p = list(range(nd))
+    i, j = axis1 % nd, axis2 % nd
+    p[i], p[j] = p[j], p[i]
+    return transpose(a, p)
+
+
+@implements(np.moveaxis)
+def _moveaxis(a: Any, source: Any, destination: Any) -> Any:
+    nd = R.ndim_of(a)
+    src = [s % nd for s in np.atleast_1d(source).tolist()]
+    dst = [d % nd for d in np.atleast_1d(destination).tolist()]
+    order = [n for n in range(nd) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(a, order)
+
+
+@implements(np.ravel)
+def _ravel(a: Any, order: str = "C") -> Any:
+    return reshape(a, (-1,))
+
+
+@implements(np.squeeze)
+def _squeeze(a: Any, axis: Any = None) -> Any:
+    s = R.shape_of(a)
+    if axis is None:
+        new = tuple(n for n in s if n != 1)
+    else:
+        ax = {x % len(s) for x in (axis if isinstance(axis, tuple) else (axis,))}
+        new = tuple(n for i, n in enumerate(s) if i not in ax)
+    return reshape(a, new)
+
+
+@implements(np.expand_dims)
+def _expand_dims(a: Any, axis: Any) -> Any:
+    s = list(R.shape_of(a))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    nd = len(s) + len(axes)
+    for ax in sorted(x % nd for x in axes):
+        s.insert(ax, 1)
+    return reshape(a, tuple(s))
+
+
+@implements(np.broadcast_to)
+def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> Any:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if R.shape_of(a) == shape:
+        return a
+    return bind(R.BROADCAST, [a], {"shape": shape})
+
+
+@implements(np.atleast_1d)
+def _atleast_1d(*arys: Any) -> Any:
+    res = [reshape(a, (1,)) if R.ndim_of(a) == 0 else a for a in arys]
+    return res[0] if len(res) == 1 else res
+
+
+@implements(np.atleast_2d)
+def _atleast_2d(*arys: Any) -> Any:
+    res = []
+    for a in arys:
+        nd = R.ndim_of(a)
+        res.append(reshape(a, (1, 1)) if nd == 0 else reshape(a, (1,) + R.shape_of(a)) if nd == 1 else a)
+    return res[0] if len(res) == 1 else res
+
+
+@implements(np.flip)
+def _flip(m: Any, axis: Any = None) -> Any:
+    nd = R.ndim_of(m)
+    axes = range(nd) if axis is None else [a % nd for a in (axis if isinstance(axis, tuple) else (axis,))]
+    idx = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(nd))
+    return m[idx]
+
+
+@implements(np.concatenate)
+def concatenate(arrays: Any, axis: Any = 0, out: Any = None, dtype: Any = None, **kw: Any) -> Any:
+    arrays = list(arrays)
+    if axis is None:
+        arrays = [reshape(a, (-1,)) for a in arrays]
+        axis = 0
+    nd = R.ndim_of(arrays[0])
+    return bind(R.CONCAT, arrays, {"axis": axis % nd})
+
+
+@implements(np.stack)
+def _stack(arrays: Any, axis: int = 0, out: Any = None, **kw: Any) -> Any:
+    arrays = list(arrays)
+    nd = R.ndim_of(arrays[0]) + 1
+    return concatenate([_expand_dims(a, axis % nd) for a in arrays], axis=axis % nd)
+
+
+@implements(np.hstack)
+def _hstack(tup: Any, **kw: Any) -> Any:
+    arrs = [_atleast_1d(a) for a in tup]
+    return concatenate(arrs, axis=0 if R.ndim_of(arrs[0]) == 1 else 1)
+
+
+@implements(np.vstack)
+def _vstack(tup: Any, **kw: Any) -> Any:
+    return concatenate([_atleast_2d(a) for a in tup], axis=0)
+
+
+@implements(np.column_stack)
+def _column_stack(tup: Any) -> Any:
+    arrs = [reshape(a, (-1, 1)) if R.ndim_of(a) < 2 else a for a in tup]
+    return concatenate(arrs, axis=1)
+
+
+# ---------------------------------------------------------------------------- reductions
+
+
+def _reduction(prim: Prim) -> Callable:
+    def h(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+        if kw.get("where", True) is not True or kw.get("initial") is not None:
+            raise no_rule(f"np.{prim.name} with where=/initial=")
+        r = bind(prim, [a], {"axis": R._norm_axes(axis, R.ndim_of(a)), "keepdims": bool(keepdims)})
+        if dtype is not None:
+            r = astype(r, dtype)
+        return r if out is None else _write_out(out, r)
+
+    return h
+
+
+implements(np.sum)(_reduction(R.SUM))
+implements(np.prod)(_reduction(R.PROD))
+implements(np.max, np.amax)(_reduction(R.MAX))
+implements(np.min, np.amin)(_reduction(R.MIN))
+
+
+@implements(np.mean)
+def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: E501
+    s = R.shape_of(a)
+    axes = R._norm_axes(axis, len(s))
+    n = int(np.prod(s)) if axes is None else int(np.prod([s[i] for i in axes]))
+    total = np.sum(a, axis=axis, keepdims=keepdims)
+    if R.dtype_of(a).kind in "biu":
+        total = astype(total, np.float64)
+    return total / n
+
+
+@implements(np.var)
+def _var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0, keepdims: bool = False, **kw: Any) -> Any:  # noqa: E501
+    d = a - _mean(a, axis=axis, keepdims=True)
+    sq = np.real(d * np.conjugate(d)) if R.dtype_of(a).kind == "c" else d * d
+    s = R.shape_of(a)
+    axes = R._norm_axes(axis, len(s))
+    n = int(np.prod(s)) if axes is None else int(np.prod([s[i] for i in axes]))
+    return np.sum(sq, axis=axis, keepdims=keepdims) / (n - ddof)
+
+
+@implements(np.std)
+def _std(a: Any, *args: Any, **kw: Any) -> Any:
+    return np.sqrt(_var(a, *args, **kw))
+
+
+@implements(np.cumsum)
+def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = 0
+    return bind(R.CUMSUM, [a], {"axis": axis % R.ndim_of(a)})
+
+
+@implements(np.diff)
+def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:
+    nd = R.ndim_of(a)
+    ax = axis % nd
+    for _ in range(n):
+        hi = tuple(slice(1, None) if i == ax else slice(None) for i in range(nd))
+        lo = tuple(slice(None, -1) if i == ax else slice(None) for i in range(nd))
+        a = a[hi] - a[lo]
+    return a
+
+
+def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``log(sum(exp(a), axis))`` computed stably; shape of ``a`` reduced over ``axis``."""
+    return bind(R.LOGSUMEXP, [a], {"axis": R._norm_axes(axis, R.ndim_of(a)), "keepdims": bool(keepdims)})
+
+
+# ---------------------------------------------------------------------------- elementwise
+
+
+@implements(np.where)
+def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None and y is None:
+        raise no_rule("np.where(condition) (data-dependent shape)")
+    return bind(WHERE, [condition, x, y], {})
+
+
+def _where_jvp(ts: list, xs: list, out: Any, p: dict) -> Any:
+    nd = R.ndim_of(out)
+    c = xs[0]
+    tx = 0 if ts[1] is None else R.bt(ts[1], nd)
+    ty = 0 if ts[2] is None else R.bt(ts[2], nd)
+    return np.where(c, tx, ty)
+
+
+WHERE = Prim(
+    "where",
+    np.where,
+    _where_jvp,
+    lambda g, xs, out, need, p: (
+        None,
+        np.where(xs[0], g, 0) if need[1] else None,
+        np.where(xs[0], 0, g) if need[2] else None,
+    ),
+)
+
+
+@implements(np.clip)
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Any:
+    a_min = kw.get("min", a_min)
+    a_max = kw.get("max", a_max)
+    if a_min is not None:
+        a = np.maximum(a, a_min)
+    if a_max is not None:
+        a = np.minimum(a, a_max)
+    return a if out is None else _write_out(out, a)
+
+
+@implements(np.real)
+def _real(val: Any) -> Any:
+    return bind(R.REAL, [val], {})
+
+
+@implements(np.imag)
+def _imag(val: Any) -> Any:
+    return bind(R.IMAG, [val], {})
+
+
+@implements(np.around, np.round)
+def _round(a: Any, decimals: int = 0, out: Any = None) -> Any:
+    return bind(R.nondiff("round", lambda x: np.round(x, decimals)), [a], {})
+
+
+def _nondiff_fn(func: Any) -> Callable:
+    prim = R.nondiff(func.__name__, func)
+
+    def h(*args: Any, **kw: Any) -> Any:
+        if kw:
+            return bind(R.nondiff(func.__name__, lambda *a: func(*a, **kw)), list(args), {})
+        return bind(prim, list(args), {})
+
+    return h
+
+
+for _f in (np.argmax, np.argmin, np.argsort, np.any, np.all, np.isclose, np.count_nonzero,
+           np.sign, np.floor, np.ceil, np.isnan, np.isfinite, np.isinf):
+    HANDLERS[_f] = _nondiff_fn(_f)
+
+
+@implements(np.allclose)
+def _allclose(*args: Any, **kw: Any) -> Any:
+    return bool(np.all(np.isclose(*args, **kw)))
+
+
+@implements(np.array_equal)
+def _array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
+    return R.shape_of(a1) == R.shape_of(a2) and bool(np.all(np.equal(a1, a2)))
+
+
+@implements(np.take_along_axis)
+def _take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
+    if axis is None:
+        arr, axis = reshape(arr, (-1,)), 0
+    nd = R.ndim_of(arr)
+    axis %= nd
+    idx: list[Any] = []
+    ishape = R.shape_of(indices)
+    for d in range(nd):
+        if d == axis:
+            idx.append(indices)
+        else:
+            shp = [1] * nd
+            shp[d] = ishape[d]
+            idx.append(np.arange(ishape[d]).reshape(shp))
+    return arr[tuple(idx)]
+
+
+@implements(np.sort)
+def _sort(a: Any, axis: Any = -1, **kw: Any) -> Any:
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    return _take_along_axis(a, np.argsort(a, axis=axis), axis)
+
+
+@implements(np.take)
+def _take(a: Any, indices: Any, axis: Any = None, **kw: Any) -> Any:
+    if axis is None:
+        return reshape(a, (-1,))[indices]
+    nd = R.ndim_of(a)
+    return a[(slice(None),) * (axis % nd) + (indices,)]
+
+
+# ---------------------------------------------------------------------------- products
+
+
+def matmul(a: Any, b: Any) -> Any:
+    va, vb = R.ndim_of(a) == 1, R.ndim_of(b) == 1
+    if va:
+        a = reshape(a, (1,) + R.shape_of(a))
+    if vb:
+        b = reshape(b, R.shape_of(b) + (1,))
+    r = bind(R.MATMUL, [a, b], {})
+    s = R.shape_of(r)
+    if va and vb:
+        return reshape(r, s[:-2])
+    if va:
+        return reshape(r, s[:-2] + s[-1:])
+    if vb:
+        return reshape(r, s[:-1])
+    return r
+
+
+@implements(np.dot)
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    na, nb = R.ndim_of(a), R.ndim_of(b)
+    if na == 0 or nb == 0:
+        r = np.multiply(a, b)
+    elif nb <= 2:
+        r = matmul(a, b) if na <= 2 or nb == 1 else _tensordot(a, b, axes=([na - 1], [0]))
+    else:
+        r = _tensordot(a, b, axes=([na - 1], [nb - 2]))
+    return r if out is None else _write_out(out, r)
+
+
+@implements(np.vdot)
+def _vdot(a: Any, b: Any) -> Any:
+    return matmul(np.conjugate(reshape(a, (-1,))), reshape(b, (-1,)))
+
+
+@implements(np.inner)
+def _inner(a: Any, b: Any) -> Any:
+    if R.ndim_of(a) == 0 or R.ndim_of(b) == 0:
+        return np.multiply(a, b)
+    return _tensordot(a, b, axes=([-1], [-1]))
+
+
+@implements(np.outer)
+def _outer(a: Any, b: Any, out: Any = None) -> Any:
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@implements(np.tensordot)
+def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    na, nb = R.ndim_of(a), R.ndim_of(b)
+    if isinstance(axes, (int, np.integer)):
+        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
+    ax_a = [x % na for x in ax_a]
+    ax_b = [x % nb for x in ax_b]
+    la = list(_LETTERS[:na])
+    lb = list(_LETTERS[na : na + nb])
+    for i, j in zip(ax_a, ax_b):
+        lb[j] = la[i]
+    out = [c for i, c in enumerate(la) if i not in ax_a] + [c for j, c in enumerate(lb) if j not in ax_b]
+    return _einsum("".join(la) + "," + "".join(lb) + "->" + "".join(out), a, b)
+
+
+@implements(np.einsum)
+def _einsum(subscripts: Any, *operands: Any, optimize: Any = False, **kw: Any) -> Any:
+    if not isinstance(subscripts, str):
+        raise no_rule("np.einsum in the interleaved (operand, sublist) form")
+    spec = subscripts.replace(" ", "")
+    if "->" not in spec:
+        letters = spec.replace(",", "").replace(".", "")
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        spec = spec + "->" + ("..." if "..." in spec else "") + out
+    return bind(R.EINSUM, list(operands), {"spec": spec})
+
+
+@implements(np.trace)
+def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> Any:
+    return np.sum(_diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+@implements(np.diagonal)
+def _diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    nd = R.ndim_of(a)
+    a = _moveaxis(a, [axis1 % nd, axis2 % nd], [nd - 2, nd - 1])
+    n, m = R.shape_of(a)[-2:]
+    i = np.arange(max(0, -offset), min(n, m - offset)) if m - offset > 0 else np.arange(0)
+    return a[..., i, i + offset]
+
+
+@implements(np.diag)
+def _diag(v: Any, k: int = 0) -> Any:
+    if R.ndim_of(v) == 2:
+        return _diagonal(v, k)
+    n = R.shape_of(v)[0] + abs(k)
+    i = np.arange(R.shape_of(v)[0])
+    rows, cols = (i, i + k) if k >= 0 else (i - k, i)
+    return bind(R.INDEX_ADD, [v, rows, cols], {"idx": (R.ARR, R.ARR), "shape": (n, n), "adv": True})
+
+
+def _tri(keep: Callable) -> Callable:
+    def h(m: Any, k: int = 0) -> Any:
+        n, c = R.shape_of(m)[-2:]
+        mask = keep(np.ones((n, c), dtype=bool), k)
+        return np.where(mask, m, 0)
+
+    return h
+
+
+implements(np.tril)(_tri(np.tril))
+implements(np.triu)(_tri(np.triu))
+
+
+# ---------------------------------------------------------------------------- linalg
+
+
+def _square2d(a: Any, name: str) -> None:
+    if R.ndim_of(a) != 2:
+        raise no_rule(f"np.linalg.{name} of stacked (>2-D) matrices")
+
+
+@implements(np.linalg.solve)
+def _solve(a: Any, b: Any) -> Any:
+    _square2d(a, "solve")
+    if R.ndim_of(b) > 2:
+        raise no_rule("np.linalg.solve with stacked right-hand sides")
+    return bind(R.SOLVE, [a, b], {})
+
+
+@implements(np.linalg.inv)
+def _inv(a: Any) -> Any:
+    _square2d(a, "inv")
+    return bind(R.INV, [a], {})
+
+
+@implements(np.linalg.det)
+def _det(a: Any) -> Any:
+    _square2d(a, "det")
+    return bind(R.DET, [a], {})
+
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+@implements(np.linalg.slogdet)
+def _slogdet(a: Any) -> Any:
+    _square2d(a, "slogdet")
+    return SlogdetResult(bind(R.SLOGDET_SIGN, [a], {}), bind(R.LOGABSDET, [a], {}))
+
+
+@implements(np.linalg.cholesky)
+def _cholesky(a: Any, upper: bool = False) -> Any:
+    _square2d(a, "cholesky")
+    L = bind(R.CHOLESKY, [a], {})
+    return np.conjugate(L.T) if upper else L
+
+
+@implements(np.linalg.norm)
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    nd = R.ndim_of(x)
+    vector = (axis is None and nd == 1) or isinstance(axis, (int, np.integer)) or (
+        isinstance(axis, tuple) and len(axis) == 1
+    )
+    ax = None if axis is None else axis
+    if ord is None or (ord in ("fro", 2) and not (ord == 2 and not vector)):
+        if R.dtype_of(x).kind == "c":
+            sq = np.real(x * np.conjugate(x))
+        else:
+            sq = x * x
+        return np.sqrt(np.sum(sq, axis=ax, keepdims=keepdims))
+    if vector and ord == 1:
+        return np.sum(np.abs(x), axis=ax, keepdims=keepdims)
+    if vector and ord in (np.inf, float("inf")):
+        return np.max(np.abs(x), axis=ax, keepdims=keepdims)
+    if vector and ord in (-np.inf,):
+        return np.min(np.abs(x), axis=ax, keepdims=keepdims)
+    if vector and isinstance(ord, (int, float)) and ord not in (0,):
+        return np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims) ** (1.0 / ord)
+    raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")

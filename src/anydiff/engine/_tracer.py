@@ -1,0 +1,388 @@
+"""The traced array class and the dispatch of primitives to the innermost transformation.
+
+A :class:`Traced` wraps a whole array (or, when transformations nest, a lower-level
+``Traced``).  Every NumPy call on it lands in :func:`bind`, which hands the primitive to the
+trace with the highest level among the operands (the innermost transformation); that trace
+computes the value by calling the primitive on the unwrapped operands, which dispatches again
+to lower levels.  Levels are unique and increasing, so two nested transformations never
+confuse their perturbations.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from ._errors import EngineError
+
+_levels = itertools.count(1)
+
+
+def new_level() -> int:
+    """A fresh trace level; later (inner) transformations get higher levels."""
+    return next(_levels)
+
+
+class Trace:
+    """Base class of a transformation in progress (forward or reverse)."""
+
+    level: int = 0
+
+    def process(self, prim: Any, args: list, params: dict) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def lift(self, value: Any) -> Traced:
+        """Wrap a constant (zero-derivative) value as a traced array of this trace."""
+        raise NotImplementedError  # pragma: no cover
+
+    def note_escape(self, reason: str) -> None:
+        """A traced value left the engine as a Python value (only the reverse tape cares)."""
+
+
+class Prim:
+    """A primitive array operation with its derivative rules.
+
+    ``impl(*xs, **params)`` computes the value; ``jvp(ts, xs, y, params)`` maps input tangents
+    (each ``(B, *x.shape)`` or ``None`` for zero) to the output tangent ``(B, *y.shape)``;
+    ``vjp(g, xs, y, need, params)`` maps the output cotangent ``g`` (shaped like ``y``) to a
+    tuple of input cotangents (``None`` where ``need`` is false).  Rules only use NumPy calls
+    so that they dispatch on traced arrays too, which is what makes nesting work.
+    """
+
+    __slots__ = ("name", "impl", "jvp", "vjp", "diff")
+
+    def __init__(self, name: str, impl: Any, jvp: Any = None, vjp: Any = None, diff: bool = True):
+        self.name = name
+        self.impl = impl
+        self.jvp = jvp
+        self.vjp = vjp
+        self.diff = diff
+
+    def __repr__(self) -> str:
+        return f"Prim({self.name})"
+
+
+def bind(prim: Prim, args: list | tuple, params: dict) -> Any:
+    """Apply ``prim`` to ``args`` (arrays, scalars or traced arrays) with static ``params``."""
+    top: Trace | None = None
+    unwrap = False
+    for a in args:
+        if type(a) is Traced:
+            if a._view is not None:
+                a._refresh()
+            t = a._trace
+            if t is None:
+                unwrap = True
+            elif top is None or t.level > top.level:
+                top = t
+    if unwrap:  # constant buffers (no trace yet) take part as their plain values
+        args = [a._value if type(a) is Traced and a._trace is None else a for a in args]
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+def is_traced(a: Any) -> bool:
+    """True when ``a`` is a traced array of a transformation in progress."""
+    return type(a) is Traced and a._trace is not None
+
+
+def primal(a: Any) -> Any:
+    """The plain NumPy value under any number of tracing levels (for stop-gradient uses)."""
+    while type(a) is Traced:
+        a = a._value
+    return a
+
+
+_ESCAPE_HELP = (
+    "Arrays that receive traced values must be created from a traced array "
+    "(np.zeros_like(x), np.empty_like(x), np.full_like(x, v)) or with "
+    "anydiff.engine.empty_buffer(shape, dtype); a plain np.zeros(n) cannot hold derivatives."
+)
+
+
+class Traced:
+    """A NumPy-compatible array that carries derivative information.
+
+    Attributes (private): ``_trace`` is the owning :class:`Trace` (``None`` for a constant
+    buffer from :func:`empty_buffer`), ``_value`` the wrapped value, ``_aux`` the trace's data
+    (forward: batched tangent ``(B, *shape)`` or ``None``; reverse: the tape slot).
+    ``_view`` remembers ``(base, index, base_version)`` for basic-index views so that
+    in-place writes propagate to the base and stale views re-read it.
+    """
+
+    __slots__ = ("_trace", "_value", "_aux", "_view", "_ver", "__weakref__")
+    __array_priority__ = 1000.0
+
+    def __init__(self, trace: Trace | None, value: Any, aux: Any = None):
+        self._trace = trace
+        self._value = value
+        self._aux = aux
+        self._view = None
+        self._ver = 0
+
+    # ----------------------------------------------------------------- identity/state
+    def _become(self, other: Any) -> None:
+        """Rebind this object to ``other``'s content: how in-place writes are done."""
+        if type(other) is Traced:
+            self._trace, self._value, self._aux = other._trace, other._value, other._aux
+        else:
+            self._trace, self._value, self._aux = None, other, None
+        self._ver += 1
+
+    def _refresh(self) -> None:
+        base, index, ver = self._view
+        if base._ver != ver:  # the base was written after this view was taken: re-read it
+            from ._numpy_api import getitem
+
+            new = getitem(base, index)
+            self._view = None
+            self._become(new)
+            self._view = (base, index, base._ver)
+
+    # ----------------------------------------------------------------- NumPy protocols
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from ._numpy_api import apply_ufunc
+
+        return apply_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from ._numpy_api import apply_function
+
+        return apply_function(func, args, kwargs)
+
+    def __array_namespace__(self, api_version: str | None = None) -> Any:
+        from . import _namespace
+
+        return _namespace
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self._trace is None or self.dtype.kind in "biu":
+            # integer/boolean arrays carry no derivative: only replayability is lost
+            self._escape("np.asarray(traced)")
+            return np.asarray(self._value, dtype=dtype)
+        raise EngineError(
+            "converting a traced array to a plain ndarray (np.asarray, np.array, or writing "
+            "it into an array created with np.zeros/np.empty/np.ones) would drop its "
+            "derivative. " + _ESCAPE_HELP
+        )
+
+    # ----------------------------------------------------------------- escapes
+    def _escape(self, reason: str) -> None:
+        if self._trace is not None:
+            self._trace.note_escape(reason)
+
+    def __bool__(self) -> bool:
+        self._escape("bool(traced)")
+        return bool(self._value)
+
+    def __index__(self) -> int:
+        self._escape("int/index(traced)")
+        return self._value.__index__()
+
+    def __int__(self) -> int:
+        self._escape("int(traced)")
+        return int(self._value)
+
+    def _dropping(self, what: str) -> EngineError:
+        return EngineError(
+            f"{what} of a traced array would drop its derivative; keep it as an array "
+            "(e.g. x[0] instead of float(x[0])), or use backend 'finitediff' which accepts "
+            "any Python code"
+        )
+
+    def __float__(self) -> float:
+        if self._trace is None or self.dtype.kind in "biu":
+            self._escape("float(traced)")
+            return float(self._value)
+        raise self._dropping("float()")
+
+    def __complex__(self) -> complex:
+        if self._trace is None:
+            return complex(self._value)
+        raise self._dropping("complex()")
+
+    def item(self, *args: Any) -> Any:
+        if self._trace is None or self.dtype.kind in "biu":
+            self._escape("item(traced)")
+            return self._value.item(*args)
+        raise self._dropping(".item()")
+
+    def tolist(self) -> Any:
+        if self._trace is None:
+            return self._value.tolist()
+        raise self._dropping(".tolist()")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # ----------------------------------------------------------------- static metadata
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._value.shape if hasattr(self._value, "shape") else np.shape(self._value)
+
+    @property
+    def dtype(self) -> np.dtype:
+        v = self._value
+        return v.dtype if hasattr(v, "dtype") else np.result_type(v)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self) -> int:
+        s = self.shape
+        if not s:
+            raise TypeError("len() of unsized traced array")
+        return s[0]
+
+    def __iter__(self) -> Any:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        kind = type(self._trace).__name__ if self._trace is not None else "Buffer"
+        return f"Traced[{kind}]({self._value!r})"
+
+    # ----------------------------------------------------------------- indexing
+    def __getitem__(self, index: Any) -> Any:
+        from ._numpy_api import getitem
+
+        return getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        from ._numpy_api import setitem
+
+        setitem(self, index, value)
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, o: Any) -> Any: return np.add(self, o)  # noqa: E704
+    def __radd__(self, o: Any) -> Any: return np.add(o, self)  # noqa: E704
+    def __sub__(self, o: Any) -> Any: return np.subtract(self, o)  # noqa: E704
+    def __rsub__(self, o: Any) -> Any: return np.subtract(o, self)  # noqa: E704
+    def __mul__(self, o: Any) -> Any: return np.multiply(self, o)  # noqa: E704
+    def __rmul__(self, o: Any) -> Any: return np.multiply(o, self)  # noqa: E704
+    def __truediv__(self, o: Any) -> Any: return np.true_divide(self, o)  # noqa: E704
+    def __rtruediv__(self, o: Any) -> Any: return np.true_divide(o, self)  # noqa: E704
+    def __floordiv__(self, o: Any) -> Any: return np.floor_divide(self, o)  # noqa: E704
+    def __rfloordiv__(self, o: Any) -> Any: return np.floor_divide(o, self)  # noqa: E704
+    def __mod__(self, o: Any) -> Any: return np.remainder(self, o)  # noqa: E704
+    def __rmod__(self, o: Any) -> Any: return np.remainder(o, self)  # noqa: E704
+    def __pow__(self, o: Any) -> Any: return np.power(self, o)  # noqa: E704
+    def __rpow__(self, o: Any) -> Any: return np.power(o, self)  # noqa: E704
+    def __matmul__(self, o: Any) -> Any: return np.matmul(self, o)  # noqa: E704
+    def __rmatmul__(self, o: Any) -> Any: return np.matmul(o, self)  # noqa: E704
+    def __neg__(self) -> Any: return np.negative(self)  # noqa: E704
+    def __pos__(self) -> Any: return self  # noqa: E704
+    def __abs__(self) -> Any: return np.absolute(self)  # noqa: E704
+    def __lt__(self, o: Any) -> Any: return np.less(self, o)  # noqa: E704
+    def __le__(self, o: Any) -> Any: return np.less_equal(self, o)  # noqa: E704
+    def __gt__(self, o: Any) -> Any: return np.greater(self, o)  # noqa: E704
+    def __ge__(self, o: Any) -> Any: return np.greater_equal(self, o)  # noqa: E704
+    def __eq__(self, o: Any) -> Any: return np.equal(self, o)  # type: ignore[override]  # noqa: E704
+    def __ne__(self, o: Any) -> Any: return np.not_equal(self, o)  # type: ignore[override]  # noqa: E704
+    def __and__(self, o: Any) -> Any: return np.logical_and(self, o) if self.dtype == bool else np.bitwise_and(self, o)  # noqa: E501, E704
+    def __or__(self, o: Any) -> Any: return np.logical_or(self, o) if self.dtype == bool else np.bitwise_or(self, o)  # noqa: E501, E704
+    def __invert__(self) -> Any: return np.logical_not(self) if self.dtype == bool else np.invert(self)  # noqa: E704
+
+    def _inplace(self, op: Any, o: Any) -> Traced:
+        from ._numpy_api import assign_inplace
+
+        assign_inplace(self, op(self, o))
+        return self
+
+    def __iadd__(self, o: Any) -> Traced: return self._inplace(np.add, o)  # noqa: E704
+    def __isub__(self, o: Any) -> Traced: return self._inplace(np.subtract, o)  # noqa: E704
+    def __imul__(self, o: Any) -> Traced: return self._inplace(np.multiply, o)  # noqa: E704
+    def __itruediv__(self, o: Any) -> Traced: return self._inplace(np.true_divide, o)  # noqa: E704
+    def __ipow__(self, o: Any) -> Traced: return self._inplace(np.power, o)  # noqa: E704
+    def __imatmul__(self, o: Any) -> Traced: return self._inplace(np.matmul, o)  # noqa: E704
+
+    # ----------------------------------------------------------------- ndarray methods
+    @property
+    def T(self) -> Any:
+        return np.transpose(self)
+
+    @property
+    def mT(self) -> Any:
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Any:
+        return np.real(self)
+
+    @property
+    def imag(self) -> Any:
+        return np.imag(self)
+
+    def conj(self) -> Any: return np.conjugate(self)  # noqa: E704
+    def conjugate(self) -> Any: return np.conjugate(self)  # noqa: E704
+    def copy(self, order: str = "C") -> Any: return np.copy(self)  # noqa: E704
+    def astype(self, dtype: Any, copy: bool = True, **kw: Any) -> Any:  # noqa: D102
+        from ._numpy_api import astype
+
+        return astype(self, dtype)
+
+    def reshape(self, *shape: Any, order: str = "C") -> Any:  # noqa: D102
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = tuple(shape[0])
+        return np.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Any:  # noqa: D102
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, a: int, b: int) -> Any: return np.swapaxes(self, a, b)  # noqa: E704
+    def ravel(self, order: str = "C") -> Any: return np.ravel(self)  # noqa: E704
+    def flatten(self, order: str = "C") -> Any: return np.ravel(self)  # noqa: E704
+    def squeeze(self, axis: Any = None) -> Any: return np.squeeze(self, axis)  # noqa: E704
+    def sum(self, *a: Any, **k: Any) -> Any: return np.sum(self, *a, **k)  # noqa: E704
+    def mean(self, *a: Any, **k: Any) -> Any: return np.mean(self, *a, **k)  # noqa: E704
+    def prod(self, *a: Any, **k: Any) -> Any: return np.prod(self, *a, **k)  # noqa: E704
+    def max(self, *a: Any, **k: Any) -> Any: return np.max(self, *a, **k)  # noqa: E704
+    def min(self, *a: Any, **k: Any) -> Any: return np.min(self, *a, **k)  # noqa: E704
+    def var(self, *a: Any, **k: Any) -> Any: return np.var(self, *a, **k)  # noqa: E704
+    def std(self, *a: Any, **k: Any) -> Any: return np.std(self, *a, **k)  # noqa: E704
+    def cumsum(self, *a: Any, **k: Any) -> Any: return np.cumsum(self, *a, **k)  # noqa: E704
+    def argmax(self, *a: Any, **k: Any) -> Any: return np.argmax(self, *a, **k)  # noqa: E704
+    def argmin(self, *a: Any, **k: Any) -> Any: return np.argmin(self, *a, **k)  # noqa: E704
+    def argsort(self, *a: Any, **k: Any) -> Any: return np.argsort(self, *a, **k)  # noqa: E704
+    def any(self, *a: Any, **k: Any) -> Any: return np.any(self, *a, **k)  # noqa: E704
+    def all(self, *a: Any, **k: Any) -> Any: return np.all(self, *a, **k)  # noqa: E704
+    def dot(self, o: Any) -> Any: return np.dot(self, o)  # noqa: E704
+    def clip(self, lo: Any = None, hi: Any = None) -> Any: return np.clip(self, lo, hi)  # noqa: E704
+    def diagonal(self, *a: Any, **k: Any) -> Any: return np.diagonal(self, *a, **k)  # noqa: E704
+    def trace(self, *a: Any, **k: Any) -> Any: return np.trace(self, *a, **k)  # noqa: E704
+
+    def fill(self, value: Any) -> None:
+        self[...] = value
+
+    def sort(self, axis: int = -1) -> None:
+        from ._numpy_api import assign_inplace
+
+        assign_inplace(self, np.sort(self, axis=axis))
+
+
+def empty_buffer(shape: int | tuple[int, ...], dtype: Any = float) -> Traced:
+    """A writable zero-filled array that accepts traced values written into it.
+
+    Shape ``shape``.  Outside a transformation it behaves like ``np.zeros(shape, dtype)``; once
+    a traced value is written into it (``buf[i] = x[0] ** 2``) it becomes a traced array of
+    that transformation.  Used for functions in the in-place form ``f(y, x)``.
+
+    Example::
+
+        def f(x):
+            y = empty_buffer(3)
+            y[0] = x[0] * x[1]
+            y[1:] = np.sin(x[1:])
+            return y
+    """
+    return Traced(None, np.zeros(shape, dtype=dtype))
