@@ -155,6 +155,7 @@ def array_namespace(*arrays: Any) -> Any:
         if ns is not None and kind_of(a) == "engine":
             return ns()
     import array_api_compat
+    import array_api_compat.numpy  # a submodule: not loaded by the package import
 
     if kinds == {"numpy"}:
         return array_api_compat.numpy

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._contexts import Batch
+from ._layout import Layout
 from ._prep import Prep, prepare
 
 
@@ -43,32 +44,38 @@ class OpSpec:
     summary: str = ""
     example: str = ""
 
-    def convert(self, prep: Prep, outputs: tuple, x: Any, is_batch: bool, with_value: bool) -> Any:
-        """Kernel outputs (native, flat) -> the caller's arrays in the caller's structure."""
+    def convert(
+        self, prep: Prep, outputs: tuple, x: Any, xl: Layout, is_batch: bool, with_value: bool
+    ) -> Any:
+        """Kernel outputs (native, flat) -> the caller's arrays in the caller's structure;
+        ``xl`` is the layout of the given x (its kinds and dtypes)."""
         kinds = self.outputs if with_value else self.outputs[-1:]
         values = outputs if with_value else outputs[-1:]
-        converted = tuple(_convert(prep, kind, v, x, is_batch) for kind, v in zip(kinds, values))
+        converted = tuple(
+            _convert(prep, kind, v, x, xl, is_batch) for kind, v in zip(kinds, values)
+        )
         return converted if with_value else converted[0]
 
 
-def _convert(prep: Prep, kind: str, v: Any, x: Any, is_batch: bool) -> Any:
+def _convert(prep: Prep, kind: str, v: Any, x: Any, xl: Layout, is_batch: bool) -> Any:
     if kind == "y":
-        return prep.like_y(v, x, derivative=False)
+        return prep.like_y(v, x, xl, derivative=False)
     if kind == "dy":
-        return prep.like_y(v, x, derivative=True)
+        return prep.like_y(v, x, xl, derivative=True)
     if kind == "x":
-        return prep.like_x(v, x)
+        return prep.like_x(v, x, xl)
     if kind in ("xbatch", "ybatch"):
         rows = [
-            prep.like_x(v[i], x) if kind == "xbatch" else prep.like_y(v[i], x, derivative=True)
+            prep.like_x(v[i], x, xl) if kind == "xbatch"
+            else prep.like_y(v[i], x, xl, derivative=True)
             for i in range(v.shape[0])
         ]
         return Batch(*rows) if is_batch else rows[0]
-    xl, yl = prep.x_layout, prep.F.out_layout
+    yl = prep.F.out_layout
     if kind == "jac":
-        return prep.matrix(v, x, yl, xl, np.result_type(xl.dtype, yl.dtype))
+        return prep.matrix(v, x, xl, yl, xl, np.result_type(xl.dtype, yl.dtype))
     if kind == "hess":
-        return prep.matrix(v, x, xl, xl, xl.dtype)
+        return prep.matrix(v, x, xl, xl, xl, xl.dtype)
     raise AssertionError(kind)
 
 

@@ -275,8 +275,9 @@ class Prep:
         ctx: tuple[Context, ...],
         y: Any,
         strict: bool,
-    ) -> None:
-        """Raise PreparationMismatchError listing every argument if any differs."""
+    ) -> Layout:
+        """Raise PreparationMismatchError listing every argument if any differs; return the
+        layout of the given x (its kinds and dtypes decide the results' types)."""
         rows: list[tuple[str, str, str, bool]] = []
         if op.name != self.op.name:
             raise PreparationMismatchError(
@@ -287,7 +288,8 @@ class Prep:
             rows.append(("f", _func_name(self.f), _func_name(f), same_function(f, self.f)))
             b = resolve(backend)
             rows.append(("backend", repr(self.backend), repr(b), b == self.backend))
-        self._check_layout(rows, "x", self.x_layout, Layout.of(x), strict)
+        given_x = Layout.of(x)
+        self._check_layout(rows, "x", self.x_layout, given_x, strict)
         if op.tangent is not None:
             name = "tangent" if op.tangent == "x" else "cotangent"
             given = TangentSig.of(tangent)
@@ -317,7 +319,7 @@ class Prep:
         if all(ok for *_, ok in rows):
             if self.same_point:
                 self._check_point(x, ctx)
-            return
+            return given_x
         lines = [
             f"  {'✗' if not ok else '✓'} {name}: prepared {p}, given {g}"
             for name, p, g, ok in rows
@@ -367,9 +369,10 @@ class Prep:
         checked: bool = False,
     ) -> Any:
         tangent, ctx = self.split_args(args)
+        xl = self.x_layout
         if not checked:
             strict = self.strict if strict is None else strict
-            self.check(
+            xl = self.check(
                 self.op, self.f if f is None else f, self.backend if backend is None else backend,
                 x, tangent, ctx, y, strict,
             )
@@ -399,7 +402,7 @@ class Prep:
             if translated is None:
                 raise
             raise translated from exc
-        results = self.op.convert(self, outputs, x, is_batch, with_value)
+        results = self.op.convert(self, outputs, x, xl, is_batch, with_value)
         if with_value and y is not None and outputs[0] is not None:
             _write(y, results[0], "y")
         if out is not None:
@@ -418,9 +421,8 @@ class Prep:
         return results
 
     # -- output conversion --------------------------------------------------------------------
-    def like_x(self, flat: Any, x: Any) -> Any:
+    def like_x(self, flat: Any, x: Any, lay: Layout) -> Any:
         """Native ``(n,)`` -> caller pytree like ``x`` (leaf kinds and dtypes of ``x``)."""
-        lay = self.x_layout
         leaves, _ = tree_flatten(x)
         pieces = lay.split(flat)
         conv = [
@@ -429,31 +431,33 @@ class Prep:
         ]
         return tree_unflatten(lay.treedef, conv)
 
-    def like_y(self, flat: Any, x: Any, derivative: bool) -> Any:
+    def like_y(self, flat: Any, x: Any, xl: Layout, derivative: bool) -> Any:
         """Native ``(m,)`` -> caller pytree like ``y`` in the caller's (x's) array kind."""
         lay = self.F.out_layout
         leaves, _ = tree_flatten(x)
-        kind = self.x_layout.kind
+        kind = xl.kind
         if kind == "python" and not (lay.single and lay.shapes[0] == ()):
             kind = "numpy"
         pieces = lay.split(flat)
         conv = []
         for p, dt in zip(pieces, lay.dtypes):
             if derivative or not np.issubdtype(dt, np.inexact):
-                dt = np.result_type(dt, self.x_layout.dtype) if derivative else dt
+                dt = np.result_type(dt, xl.dtype) if derivative else dt
             conv.append(native_to_caller(self.adapter, p, kind, dt, leaves[0]))
         return tree_unflatten(lay.treedef, conv)
 
-    def matrix(self, M: Any, x: Any, rows: Layout, cols: Layout, derivative_dtype: np.dtype) -> Any:
+    def matrix(
+        self, M: Any, x: Any, xl: Layout, rows: Layout, cols: Layout, dtype: np.dtype
+    ) -> Any:
         """Native ``(r, c)`` -> caller array, shaped ``rows.shape + cols.shape`` when both are
         single arrays, else 2-D."""
         leaves, _ = tree_flatten(x)
-        kind = self.x_layout.kind
+        kind = xl.kind
         if kind == "python":
             kind = "numpy"
         if rows.single and cols.single:
             M = M.reshape(tuple(rows.shapes[0]) + tuple(cols.shapes[0]))
-        return native_to_caller(self.adapter, M, kind, derivative_dtype, leaves[0])
+        return native_to_caller(self.adapter, M, kind, dtype, leaves[0])
 
 
 def _write(buf: Any, value: Any, what: str) -> None:
@@ -512,7 +516,6 @@ def prepare(
     if not callable(f):
         raise AnydiffTypeError(f"f must be callable, got {type(f).__name__}.")
     b = resolve(backend)
-    adapter = get_adapter(b)
     x_leaves, x_td = tree_flatten(x)
     if not x_leaves:
         raise AnydiffValueError("x has no array leaves to differentiate with respect to.")
@@ -546,7 +549,7 @@ def prepare(
         for dt in y_layout.dtypes:
             require_floating(dt, "y")
 
-    tangent, ctx = (None, ())
+    adapter = get_adapter(b)
     probe = Prep.__new__(Prep)
     probe.op = op
     tangent, ctx = Prep.split_args(probe, args)
@@ -583,7 +586,11 @@ def prepare(
             ],
         )
         prep._native_point = (xv, ctxv)
-    needs_output = op.tangent == "y" or (op.name == "jacobian" and adapter.jacobian_needs_output)
+    needs_output = (
+        op.tangent == "y"
+        or (op.name == "jacobian" and adapter.jacobian_needs_output)
+        or op.name == "second_derivative"  # the generic builder sizes the derivative function
+    )
     if not op.scalar_output and prep.F.out_layout is None and needs_output:
         _guarded(adapter, prep.F, lambda: adapter.evaluate(prep.F, xv, ctxv))
     if tangent is not None:

@@ -32,7 +32,7 @@ BACKEND_CLASSES: dict[str, type[AbstractBackend]] = {
 _FRAMEWORK = {"jax": "jax", "torch": "torch", "autograd": "autograd"}
 
 _adapters: dict[Any, Adapter] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: SecondOrder loads its inner adapters
 
 
 def resolve(backend: Any) -> AbstractBackend:
