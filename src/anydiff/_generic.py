@@ -205,11 +205,9 @@ def hvp(outer: Adapter, inner: Adapter, F: FlatFunction, spec: Spec, need_value:
         return _enter_outer(outer, inner, outer.make_pushforward(G, spec, need_value), spec.dtype)
     pb = outer.make_pullback(G, spec, need_value)
 
-    def kernel(x: Any, T: Any, ctx: tuple) -> tuple:
-        g, HT = pb(x, T.conj() if _is_complex(T) else T, ctx)
-        return g, (HT.conj() if _is_complex(HT) else HT)
-
-    return _enter_outer(outer, inner, kernel, spec.dtype)
+    # The gradient is a real-linear map with a symmetric real Jacobian H, and a pullback is the
+    # adjoint under Re<a, b>, so it gives H t as is (no conjugation, complex x included).
+    return _enter_outer(outer, inner, pb, spec.dtype)
 
 
 def hessian(

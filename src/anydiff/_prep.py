@@ -106,6 +106,35 @@ def same_function(f: Any, g: Any) -> bool:
         return False
 
 
+_MISS = object()  # a hot call that does not apply
+
+
+@dataclass(frozen=True)
+class _Proto:
+    """Type, shape and dtype of a prepared argument (without keeping the array alive)."""
+
+    type: type
+    shape: tuple
+    dtype: Any
+
+    @classmethod
+    def of(cls, a: Any) -> _Proto | None:
+        if isinstance(a, (Batch, dict, list, tuple)) or not hasattr(a, "dtype"):
+            return None
+        return cls(type(a), tuple(a.shape), a.dtype)
+
+
+def _describe(obj: Any) -> str:
+    return obj if isinstance(obj, str) else obj.describe()
+
+
+def _leaf_key(a: Any) -> Any:
+    """(type, shape, dtype) of a plain array or number; None for containers."""
+    if isinstance(a, (dict, list, tuple)):
+        return None
+    return (type(a), getattr(a, "shape", None), getattr(a, "dtype", None))
+
+
 def _func_name(f: Any) -> str:
     return getattr(f, "__qualname__", None) or type(f).__name__
 
@@ -114,27 +143,45 @@ def _func_name(f: Any) -> str:
 # Conversions between caller arrays and native flat vectors
 
 
-def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype) -> Any:
+def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, flat: bool = False) -> Any:
+    """One caller leaf as a native array of ``dtype`` (raveled when ``flat``). Reshaping
+    happens on the NumPy side when a conversion is needed anyway, where it is free."""
     if kind == adapter.native_kind or kind in adapter.accepts:
-        return adapter.asarray(a, dtype)
-    return adapter.asarray(to_numpy(a, kind), dtype)
+        arr = adapter.asarray(a, dtype)
+        return arr.reshape(-1) if flat and len(arr.shape) != 1 else arr
+    arr = to_numpy(a, kind)
+    if flat and arr.ndim != 1:
+        arr = arr.reshape(-1)
+    return adapter.asarray(arr, dtype)
 
 
 def ravel_native(adapter: Adapter, layout: Layout, leaves: list[Any], dtype: np.dtype) -> Any:
     natives = [
-        leaf_to_native(adapter, a, k, dtype).reshape(-1) for a, k in zip(leaves, layout.kinds)
+        leaf_to_native(adapter, a, k, dtype, flat=True) for a, k in zip(leaves, layout.kinds)
     ]
     return natives[0] if len(natives) == 1 else adapter.concat(natives)
 
 
-def native_to_caller(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, template: Any) -> Any:
+def native_to_caller(
+    adapter: Adapter,
+    a: Any,
+    kind: str,
+    dtype: np.dtype,
+    template: Any,
+    shape: tuple[int, ...] | None = None,
+) -> Any:
+    """A native result as the caller's kind and dtype, reshaped to ``shape`` if given (on the
+    NumPy side when converting anyway)."""
     if kind == adapter.native_kind or (kind in adapter.accepts and kind != "python"):
-        return cast_native(a, dtype)
+        a = cast_native(a, dtype)
+        return a if shape is None or tuple(a.shape) == shape else a.reshape(shape)
     arr = adapter.to_numpy(a)
     if arr.dtype != dtype:
         arr = arr.astype(dtype) if dtype.kind == "c" or arr.dtype.kind != "c" else arr.real.astype(
             dtype
         )
+    if shape is not None and arr.shape != shape:
+        arr = arr.reshape(shape)
     return from_numpy(arr, kind if kind != "other" else "numpy", template)
 
 
@@ -176,6 +223,9 @@ class Prep:
         self._lock = threading.Lock()
         self._point: tuple[Any, Any] | None = None  # same-point: (x leaves, ctx values) as NumPy
         self._native_point: tuple[Any, tuple] | None = None
+        self._fast: Any = None  # fast_key of the prepared arguments (set by prepare)
+        self._hot: dict[bool, Any] = {}  # with_value -> hot call (see make_hot)
+        self._hot_proto: tuple | None = None
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -191,14 +241,27 @@ class Prep:
 
     # -- calls ------------------------------------------------------------------------------
     def __call__(self, x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
+        hot = self._hot.get(False)
+        if hot is not None and out is None and y is None:
+            r = hot(x, *args)
+            if r is not _MISS:
+                return r
         return self.run(False, x, args, out=out, y=y)
 
     def __getattr__(self, item: str) -> Any:
         op = self.__dict__.get("op")
         if op is not None and item in (op.name, op.value_name):
             with_value = item == op.value_name
+            hot = self._hot.get(with_value)
+            if hot is None and with_value and self._hot_proto is not None:
+                with self._lock:
+                    hot = self._hot[True] = self.make_hot(True, *self._hot_proto)
 
             def call(x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
+                if hot is not None and out is None and y is None:
+                    r = hot(x, *args)
+                    if r is not _MISS:
+                        return r
                 return self.run(with_value, x, args, out=out, y=y)
 
             call.__name__ = item
@@ -224,8 +287,108 @@ class Prep:
             return build(self.F, self.spec, with_value, x, ctx)
         return getattr(adapter, f"make_{name}")(self.F, self.spec, with_value)
 
+    # -- hot path ---------------------------------------------------------------------------
+    def make_hot(self, with_value: bool, x0: Any, t0: Any) -> Any:
+        """A specialised call for the common case: one plain array x (and tangent) of the
+        prepared type, shape and dtype, no contexts, no ``out=``/``y=``. It skips the general
+        checks and conversions (identical arguments pass them by construction) and returns
+        ``_MISS`` for anything else, which then takes the general path."""
+        lay, adapter, op = self.x_layout, self.adapter, self.op
+        yl = self.F.out_layout
+        kind = lay.kinds[0]
+        if (
+            not lay.single or self.ctx_sigs or self.y_layout is not None or self.same_point
+            or kind not in ("numpy", adapter.native_kind)
+            or (yl is None and not op.scalar_output)
+            or (yl is not None and not yl.single)
+            or x0 is None
+            or (self.op.tangent is not None and t0 is None)
+        ):
+            return None
+        xtype, xshape, xdtype = x0.type, lay.shapes[0], x0.dtype
+        yshape = yl.shapes[0] if yl is not None else ()
+        ydtype = yl.dtypes[0] if yl is not None else lay.dtype
+        dydtype = np.result_type(ydtype, lay.dtype)
+        targets = {
+            "y": (yshape, ydtype), "dy": (yshape, dydtype), "ybatch": (yshape, dydtype),
+            "x": (xshape, lay.dtypes[0]), "xbatch": (xshape, lay.dtypes[0]),
+            "jac": (yshape + xshape, dydtype), "hess": (xshape + xshape, lay.dtypes[0]),
+        }
+        kinds = op.outputs if with_value else op.outputs[-1:]
+        native = kind == adapter.native_kind
+        numpy_ok = native or adapter.kernels_accept_numpy
+
+        def converter(out_kind: str) -> Any:
+            shape, dtype = targets[out_kind]
+            batch = out_kind in ("xbatch", "ybatch")
+            if native:
+                def conv(r: Any) -> Any:
+                    r = r[0] if batch else r
+                    r = cast_native(r, dtype)
+                    return r if tuple(r.shape) == shape else r.reshape(shape)
+            else:
+                to_numpy_ = adapter.to_numpy
+
+                def conv(r: Any) -> Any:
+                    a = to_numpy_(r[0] if batch else r)
+                    if a.dtype != dtype:
+                        a = a.astype(dtype)
+                    return a if a.shape == shape else a.reshape(shape)
+            return conv
+
+        convs = tuple(converter(k) for k in kinds)
+        kernel = self.kernel(with_value)
+        flat_x = len(xshape) != 1
+        as_native = adapter.asarray
+        n = lay.size
+        if t0 is not None:
+            ttype, tshape, tdtype = t0.type, t0.shape, t0.dtype
+            tflat = (1, int(np.prod(tshape, dtype=np.int64)))
+            tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
+
+        def run_kernel(xv: Any, T: Any) -> Any:
+            try:
+                return kernel(xv, T, ())
+            except Exception:  # errors are translated (with hints) by the general path
+                return _MISS
+
+        if t0 is None:
+            def hot(x: Any, *args: Any) -> Any:
+                if args or type(x) is not xtype or x.shape != xshape or x.dtype != xdtype:
+                    return _MISS
+                xv = x.reshape(n) if flat_x else x
+                outs = run_kernel(xv if numpy_ok else as_native(xv, lay.dtype), None)
+                if outs is _MISS:
+                    return _MISS
+                if with_value:
+                    return tuple(c(o) for c, o in zip(convs, outs))
+                return convs[0](outs[-1])
+        else:
+            def hot(x: Any, *args: Any) -> Any:
+                if len(args) != 1 or type(x) is not xtype or x.shape != xshape or (
+                    x.dtype != xdtype
+                ):
+                    return _MISS
+                t = args[0]
+                if type(t) is not ttype or t.shape != tshape or t.dtype != tdtype:
+                    return _MISS
+                xv = x.reshape(n) if flat_x else x
+                T = t.reshape(tflat)
+                if not numpy_ok:
+                    xv, T = as_native(xv, lay.dtype), as_native(T, tnative)
+                outs = run_kernel(xv, T)
+                if outs is _MISS:
+                    return _MISS
+                if with_value:
+                    return tuple(c(o) for c, o in zip(convs, outs))
+                return convs[0](outs[-1])
+
+        return hot
+
     # -- argument handling ------------------------------------------------------------------
     def split_args(self, args: tuple) -> tuple[Any, tuple[Context, ...]]:
+        if not args and self.op.tangent is None:
+            return None, ()
         if self.op.tangent is None:
             return None, tuple(as_context(a) for a in args)
         if not args:
@@ -265,6 +428,34 @@ class Prep:
         return tuple(out)
 
     # -- checks -----------------------------------------------------------------------------
+    def fast_key(self, x: Any, tangent: Any, ctx: tuple[Context, ...], y: Any) -> Any:
+        """A cheap exact signature of the arguments when they are plain arrays (no pytrees),
+        or None. Equal keys imply that the full strict check passes."""
+        kx = _leaf_key(x)
+        if kx is None:
+            return None
+        kt = None
+        if tangent is not None:
+            if isinstance(tangent, Batch):
+                kt = tuple(_leaf_key(t) for t in tangent)
+                if None in kt:
+                    return None
+                kt = ("batch", kt)
+            else:
+                kt = _leaf_key(tangent)
+                if kt is None:
+                    return None
+        kc = []
+        for c in ctx:
+            k = _leaf_key(c.value)
+            if k is None:
+                return None
+            kc.append((type(c), k))
+        ky = None if y is None else _leaf_key(y)
+        if y is not None and ky is None:
+            return None
+        return (kx, kt, tuple(kc), ky)
+
     def check(
         self,
         op: OpSpec,
@@ -278,50 +469,52 @@ class Prep:
     ) -> Layout:
         """Raise PreparationMismatchError listing every argument if any differs; return the
         layout of the given x (its kinds and dtypes decide the results' types)."""
-        rows: list[tuple[str, str, str, bool]] = []
         if op.name != self.op.name:
             raise PreparationMismatchError(
                 f"This preparation was made by prepare_{self.op.name}; {op.name} needs one made "
                 f"by prepare_{op.name}(f, backend, x, ...)."
             )
+        if (
+            self._fast is not None
+            and (f is self.f and (backend is self.backend or backend == self.backend))
+            and not self.same_point
+            and self.fast_key(x, tangent, ctx, y) == self._fast
+        ):
+            return self.x_layout
+        # Rows hold (name, prepared, given, ok); descriptions are rendered only on failure.
+        rows: list[tuple[str, Any, Any, bool]] = []
         if strict:
             rows.append(("f", _func_name(self.f), _func_name(f), same_function(f, self.f)))
             b = resolve(backend)
             rows.append(("backend", repr(self.backend), repr(b), b == self.backend))
         given_x = Layout.of(x)
-        self._check_layout(rows, "x", self.x_layout, given_x, strict)
+        ok = given_x == self.x_layout if strict else given_x.same_shapes(self.x_layout)
+        rows.append(("x", self.x_layout, given_x, ok))
         if op.tangent is not None:
             name = "tangent" if op.tangent == "x" else "cotangent"
             given = TangentSig.of(tangent)
             prepared = self.tangent_sig
-            ok = prepared.same_shapes(given) and (
-                not strict or prepared == given
-            )
-            rows.append((name, prepared.describe(), given.describe(), ok))
+            ok = prepared.same_shapes(given) and (not strict or prepared == given)
+            rows.append((name, prepared, given, ok))
         if y is not None or self.y_layout is not None:
             given_y = Layout.of(y) if y is not None else None
             ok = given_y is not None and self.y_layout is not None and (
                 given_y == self.y_layout if strict else given_y.same_shapes(self.y_layout)
             )
-            rows.append((
-                "y",
-                self.y_layout.describe() if self.y_layout else "none",
-                given_y.describe() if given_y else "none",
-                ok,
-            ))
+            rows.append(("y", self.y_layout or "none", given_y or "none", ok))
         if len(ctx) != len(self.ctx_sigs):
             rows.append(("contexts", f"{len(self.ctx_sigs)} arguments", f"{len(ctx)}", False))
         else:
             for i, (c, sig) in enumerate(zip(ctx, self.ctx_sigs)):
                 g = ContextSig.of(c)
                 ok = sig.same_shapes(g) and (not strict or sig == g)
-                rows.append((f"contexts[{i}]", sig.describe(), g.describe(), ok))
+                rows.append((f"contexts[{i}]", sig, g, ok))
         if all(ok for *_, ok in rows):
             if self.same_point:
                 self._check_point(x, ctx)
             return given_x
         lines = [
-            f"  {'✗' if not ok else '✓'} {name}: prepared {p}, given {g}"
+            f"  {'✗' if not ok else '✓'} {name}: prepared {_describe(p)}, given {_describe(g)}"
             for name, p, g, ok in rows
         ]
         hint = (
@@ -333,11 +526,6 @@ class Prep:
             f"Arguments differ from those prepare_{self.op.name} was called with:\n"
             + "\n".join(lines) + "\n" + hint
         )
-
-    @staticmethod
-    def _check_layout(rows: list, name: str, prepared: Layout, given: Layout, strict: bool) -> None:
-        ok = given == prepared if strict else given.same_shapes(prepared)
-        rows.append((name, prepared.describe(), given.describe(), ok))
 
     def _check_point(self, x: Any, ctx: tuple[Context, ...]) -> None:
         px, pctx = self._point
@@ -423,11 +611,16 @@ class Prep:
     # -- output conversion --------------------------------------------------------------------
     def like_x(self, flat: Any, x: Any, lay: Layout) -> Any:
         """Native ``(n,)`` -> caller pytree like ``x`` (leaf kinds and dtypes of ``x``)."""
+        if lay.single:
+            return native_to_caller(
+                self.adapter, flat, lay.kinds[0], lay.dtypes[0], x, lay.shapes[0]
+            )
         leaves, _ = tree_flatten(x)
-        pieces = lay.split(flat)
         conv = [
-            native_to_caller(self.adapter, p, k, dt, tpl)
-            for p, k, dt, tpl in zip(pieces, lay.kinds, lay.dtypes, leaves)
+            native_to_caller(self.adapter, flat[..., o : o + n], k, dt, tpl, sh)
+            for o, n, sh, k, dt, tpl in zip(
+                lay.offsets, lay.sizes, lay.shapes, lay.kinds, lay.dtypes, leaves
+            )
         ]
         return tree_unflatten(lay.treedef, conv)
 
@@ -438,13 +631,13 @@ class Prep:
         kind = xl.kind
         if kind == "python" and not (lay.single and lay.shapes[0] == ()):
             kind = "numpy"
-        pieces = lay.split(flat)
         conv = []
-        for p, dt in zip(pieces, lay.dtypes):
-            if derivative or not np.issubdtype(dt, np.inexact):
-                dt = np.result_type(dt, xl.dtype) if derivative else dt
-            conv.append(native_to_caller(self.adapter, p, kind, dt, leaves[0]))
-        return tree_unflatten(lay.treedef, conv)
+        for o, n, sh, dt in zip(lay.offsets, lay.sizes, lay.shapes, lay.dtypes):
+            if derivative:
+                dt = np.result_type(dt, xl.dtype)
+            piece = flat if lay.single else flat[..., o : o + n]
+            conv.append(native_to_caller(self.adapter, piece, kind, dt, leaves[0], sh))
+        return conv[0] if lay.single else tree_unflatten(lay.treedef, conv)
 
     def matrix(
         self, M: Any, x: Any, xl: Layout, rows: Layout, cols: Layout, dtype: np.dtype
@@ -455,9 +648,10 @@ class Prep:
         kind = xl.kind
         if kind == "python":
             kind = "numpy"
+        shape = None
         if rows.single and cols.single:
-            M = M.reshape(tuple(rows.shapes[0]) + tuple(cols.shapes[0]))
-        return native_to_caller(self.adapter, M, kind, dtype, leaves[0])
+            shape = tuple(rows.shapes[0]) + tuple(cols.shapes[0])
+        return native_to_caller(self.adapter, M, kind, dtype, leaves[0], shape)
 
 
 def _write(buf: Any, value: Any, what: str) -> None:
@@ -576,6 +770,7 @@ def prepare(
     )
     xv = prep.native_x(x)
     ctxv = prep.native_contexts(ctx)
+    prep._fast = prep.fast_key(x, tangent, ctx, y)
     if same_point:
         prep._point = (
             [to_numpy(a).copy() for a in x_leaves],
@@ -600,6 +795,9 @@ def prepare(
     if adapter.compile_on_prepare:
         T = prep.native_tangent(tangent)[0] if tangent is not None else None
         _guarded(adapter, prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
+    if prep._fast is not None and not cached:
+        prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
+        prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
     if key is not None:
         with _unprepared_lock:
             _UNPREPARED[key] = prep

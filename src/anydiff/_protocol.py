@@ -198,6 +198,8 @@ class Adapter:
     cache_unprepared: bool = False
     #: run the plain kernel once inside prepare_* (compiling backends compile there).
     compile_on_prepare: bool = False
+    #: kernels take NumPy arrays for x and T as they are (e.g. jitted JAX functions).
+    kernels_accept_numpy: bool = False
     #: the jacobian builder needs the output size before the first call.
     jacobian_needs_output: bool = True
 
@@ -328,6 +330,15 @@ class SecondOrderAdapter(Adapter):
 
     def concat(self, arrays: list[Any], axis: int = 0) -> Any:
         return self.inner.concat(arrays, axis)
+
+    def stack(self, arrays: list[Any]) -> Any:
+        return self.inner.stack(arrays)
+
+    def eye(self, n: int, dtype: np.dtype) -> Any:
+        return self.inner.eye(n, dtype)
+
+    def ones(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        return self.inner.ones(shape, dtype)
 
     def output_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
         return self.inner.output_buffer(shape, dtype)
