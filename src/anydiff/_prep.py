@@ -234,6 +234,9 @@ class Prep:
 
     def __repr__(self) -> str:
         extra = ", same_point=True" if self.same_point else ""
+        tape = getattr(self._kernels.get(False), "tape", None)
+        if tape is not None:  # backends that record (the engine) say whether they replay
+            extra += f", {tape!r}"
         return (
             f"Prep({self.op.name}, f={_func_name(self.f)}, backend={self.backend!r}, "
             f"x={self.x_layout.describe()}{extra})"
