@@ -178,3 +178,24 @@ def test_prep_from_several_threads():
     assert not errors
     for i, x in enumerate(points):
         np.testing.assert_allclose(results[i], np.diag(np.cos(x) * x + np.sin(x)), atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", ["finitediff", "engine"])
+def test_hot_path_value_forms_and_fallbacks(backend):
+    """The specialised call for plain arrays gives the same results as the general path."""
+    f2 = lambda x: np.sum(np.sin(x) ** 2)  # noqa: E731
+    prep = ad.prepare_gradient(f2, backend, X0)
+    y, g = prep.value_and_gradient(X1)
+    np.testing.assert_allclose(y, f2(X1))
+    np.testing.assert_allclose(g, np.sin(2 * X1), rtol=1e-7)
+    np.testing.assert_allclose(prep(X1), g)
+    # Not the prepared type: falls back to the general path (and its checks).
+    with pytest.raises(ad.PreparationMismatchError):
+        prep(X1.astype(np.float32))
+    # Tangent operators too.
+    hv = ad.prepare_hvp(f2, backend, X0, np.ones(3))
+    g, h = hv.gradient_and_hvp(X1, np.ones(3))
+    np.testing.assert_allclose(h, 2 * np.cos(2 * X1), rtol=1e-5)
+    np.testing.assert_allclose(hv(X1, np.ones(3)), h)
+    pb = ad.prepare_pullback(f_vec, backend, X0, np.ones(3))
+    np.testing.assert_allclose(pb(X1, np.ones(3)), np.cos(X1) * X1 + np.sin(X1), rtol=1e-7)

@@ -220,7 +220,7 @@ class Prep:
         batch = len(tangent_sig.layouts) if tangent_sig is not None else 0
         self.spec = Spec(x_layout.size, x_layout.dtype, batch, tuple(s.role for s in ctx_sigs))
         self._kernels: dict[bool, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: building a hot call builds its kernel
         self._point: tuple[Any, Any] | None = None  # same-point: (x leaves, ctx values) as NumPy
         self._native_point: tuple[Any, tuple] | None = None
         self._fast: Any = None  # fast_key of the prepared arguments (set by prepare)
