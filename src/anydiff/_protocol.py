@@ -311,9 +311,11 @@ class SecondOrderAdapter(Adapter):
     def __init__(self, backend: AbstractBackend, outer: Adapter, inner: Adapter) -> None:
         super().__init__(backend)
         self.outer, self.inner = outer, inner
-        self.native_kind = inner.native_kind
-        self.accepts = inner.accepts
-        self.cache_unprepared = inner.cache_unprepared
+        for attr in (
+            "native_kind", "accepts", "cache_unprepared", "compile_on_prepare",
+            "kernels_accept_numpy", "jacobian_needs_output",
+        ):
+            setattr(self, attr, getattr(inner, attr))
 
     def __getattr__(self, item: str) -> Any:
         # Arrays, errors and first-order builders are the inner adapter's.

@@ -10,13 +10,14 @@ from __future__ import annotations
 import operator
 import sys
 from collections import namedtuple
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from . import _rules as R
 from ._errors import EngineError, no_rule
-from ._tracer import Prim, Traced, bind
+from ._tracer import Prim, Traced, ViewMap, bind
 
 HANDLERS: dict[Any, Callable] = {}
 
@@ -73,14 +74,20 @@ def _scipy_rules() -> None:
         sp.ndtr: R.unary("ndtr", sp.ndtr, d=lambda x, y: np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)),
         sp.gammaln: R.unary("gammaln", sp.gammaln, d=lambda x, y: sp.psi(x)),
         sp.psi: R.unary("psi", sp.psi, d=polygamma1),
-        sp.xlogy: R.binary(
-            "xlogy", sp.xlogy, lambda a, b, z: np.log(b), lambda a, b, z: a / b
-        ),
+        sp.xlogy: R.binary("xlogy", sp.xlogy, lambda a, b, z: np.log(b), lambda a, b, z: a / b),
     }
     _UFUNCS.update(table)
 
 
-def _reduce(ufunc: Any, x: Any, axis: Any = 0, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: E501
+def _reduce(
+    ufunc: Any,
+    x: Any,
+    axis: Any = 0,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    **kw: Any,
+) -> Any:
     red = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}.get(ufunc)
     if red is None or kw or out is not None:
         raise no_rule(f"np.{ufunc.__name__}.reduce")
@@ -106,7 +113,7 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
             _scipy_rules()
             prim = _UFUNCS.get(ufunc)
         if prim is None:
-            mod = "scipy.special" if "scipy" in str(type(ufunc).__module__) or ufunc not in vars(np).values() else "np"
+            mod = "np" if getattr(np, ufunc.__name__, None) is ufunc else "scipy.special"
             raise no_rule(f"{mod}.{ufunc.__name__}")
         r = bind(prim, inputs, {})
     if dtype is not None:
@@ -202,9 +209,21 @@ def assign_inplace(t: Traced, new: Any) -> None:
         return
     base, index, _ = view
     t._view = None
-    setitem(base, index, new)
+    if type(index) is ViewMap:  # reshape/transpose view: the write replaces the whole base
+        assign_inplace(base, index.inv(new))
+    else:
+        setitem(base, index, new)
     t._become(new)
     t._view = (base, index, base._ver)
+
+
+def _as_view(base: Any, r: Any, fwd: Callable, inv: Callable) -> Any:
+    """Mark ``r`` (computed as ``fwd(base)``) as a numpy-style view of ``base``."""
+    if isinstance(base, Traced):
+        if not isinstance(r, Traced):
+            r = Traced(None, r)
+        r._view = (base, ViewMap(fwd, inv), base._ver)
+    return r
 
 
 def astype(x: Any, dtype: Any) -> Any:
@@ -249,6 +268,55 @@ def _full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None, **
         buf[...] = fill_value
         return buf
     return _lift_like(a, np.full(shp, fill_value, dt))
+
+
+# NumPy's ``like=`` (NEP 35) sends creation functions here when ``like`` is a traced array:
+# ``np.zeros(n, like=x)`` is the one-keyword way to get a buffer that accepts traced writes.
+# The result is a constant buffer (as from ``empty_buffer``) that joins whichever
+# transformation first writes a traced value into it.
+
+
+@implements(np.zeros, np.empty)
+def _zeros_like_kw(shape: Any, dtype: Any = float, order: str = "C", **kw: Any) -> Traced:
+    return Traced(None, np.zeros(shape, dtype=dtype))
+
+
+@implements(np.ones)
+def _ones_like_kw(shape: Any, dtype: Any = None, order: str = "C", **kw: Any) -> Traced:
+    return Traced(None, np.ones(shape, dtype=dtype))
+
+
+@implements(np.full)
+def _full_like_kw(shape: Any, fill_value: Any, dtype: Any = None, **kw: Any) -> Any:
+    if isinstance(fill_value, Traced):
+        buf = Traced(None, np.zeros(shape, dtype=dtype or fill_value.dtype))
+        buf[...] = fill_value
+        return buf
+    return Traced(None, np.full(shape, fill_value, dtype=dtype))
+
+
+def _has_traced(obj: Any) -> bool:
+    if isinstance(obj, Traced):
+        return True
+    return isinstance(obj, (list, tuple)) and any(_has_traced(o) for o in obj)
+
+
+def _build(obj: Any) -> Any:
+    if isinstance(obj, (list, tuple)) and _has_traced(obj):
+        return _stack([_build(o) for o in obj])
+    return obj
+
+
+@implements(np.array, np.asarray, np.asanyarray)
+def _array_like_kw(obj: Any, dtype: Any = None, *args: Any, **kw: Any) -> Any:
+    """``np.array([x[0], 2 * x[1]], like=x)``: nested sequences of traced values -> np.stack."""
+    if isinstance(obj, Traced):
+        r = obj if kw.get("copy") is False else bind(R.COPY, [obj], {})
+    elif _has_traced(obj):
+        r = _build(obj)
+    else:
+        return np.array(obj, dtype=dtype)
+    return astype(r, dtype) if dtype is not None and R.dtype_of(r) != np.dtype(dtype) else r
 
 
 @implements(np.copy)
@@ -301,9 +369,11 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kw: Any) -> Any:
         n = int(np.prod(R.shape_of(a)))
         known = int(np.prod([s for s in shape if s != -1]))
         shape = tuple(n // known if s == -1 else s for s in shape)
-    if shape == R.shape_of(a):
+    old = R.shape_of(a)
+    if shape == old:
         return a
-    return bind(R.RESHAPE, [a], {"shape": shape})
+    r = bind(R.RESHAPE, [a], {"shape": shape})
+    return _as_view(a, r, lambda b: reshape(b, shape), lambda v: reshape(v, old))
 
 
 @implements(np.transpose)
@@ -312,7 +382,9 @@ def transpose(a: Any, axes: Any = None) -> Any:
     axes = tuple(range(nd))[::-1] if axes is None else tuple(int(x) % nd for x in axes)
     if axes == tuple(range(nd)):
         return a
-    return bind(R.TRANSPOSE, [a], {"axes": axes})
+    r = bind(R.TRANSPOSE, [a], {"axes": axes})
+    back = tuple(np.argsort(axes).tolist())
+    return _as_view(a, r, lambda b: transpose(b, axes), lambda v: transpose(v, back))
 
 
 @implements(np.swapaxes)
@@ -430,7 +502,14 @@ def _column_stack(tup: Any) -> Any:
 
 
 def _reduction(prim: Prim) -> Callable:
-    def h(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    def h(
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        **kw: Any,
+    ) -> Any:
         if kw.get("where", True) is not True or kw.get("initial") is not None:
             raise no_rule(f"np.{prim.name} with where=/initial=")
         r = bind(prim, [a], {"axis": R._norm_axes(axis, R.ndim_of(a)), "keepdims": bool(keepdims)})
@@ -448,7 +527,9 @@ implements(np.min, np.amin)(_reduction(R.MIN))
 
 
 @implements(np.mean)
-def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: E501
+def _mean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> Any:
     s = R.shape_of(a)
     axes = R._norm_axes(axis, len(s))
     n = int(np.prod(s)) if axes is None else int(np.prod([s[i] for i in axes]))
@@ -459,7 +540,15 @@ def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims
 
 
 @implements(np.var)
-def _var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0, keepdims: bool = False, **kw: Any) -> Any:  # noqa: E501
+def _var(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: int = 0,
+    keepdims: bool = False,
+    **kw: Any,
+) -> Any:
     d = a - _mean(a, axis=axis, keepdims=True)
     sq = np.real(d * np.conjugate(d)) if R.dtype_of(a).kind == "c" else d * d
     s = R.shape_of(a)
@@ -564,9 +653,45 @@ def _nondiff_fn(func: Any) -> Callable:
     return h
 
 
-for _f in (np.argmax, np.argmin, np.argsort, np.any, np.all, np.isclose, np.count_nonzero,
-           np.sign, np.floor, np.ceil, np.isnan, np.isfinite, np.isinf):
+for _f in (
+    np.argmax,
+    np.argmin,
+    np.argsort,
+    np.any,
+    np.all,
+    np.isclose,
+    np.count_nonzero,
+    np.sign,
+    np.floor,
+    np.ceil,
+    np.isnan,
+    np.isfinite,
+    np.isinf,
+):
     HANDLERS[_f] = _nondiff_fn(_f)
+
+
+def _concrete(a: Any, why: str) -> Any:
+    """The plain value of ``a``, marking every enclosing tape non-replayable."""
+    while isinstance(a, Traced):
+        a._escape(why)
+        a = a._value
+    return a
+
+
+def _data_shaped(func: Any) -> Callable:
+    # results whose *shape* depends on the data: computed from plain values, and a tape that
+    # sees one re-traces (a replay could not know the new shape)
+    def h(*args: Any, **kw: Any) -> Any:
+        why = f"np.{func.__name__}(traced) (data-dependent shape)"
+        return func(*[_concrete(a, why) for a in args], **kw)
+
+    return h
+
+
+for _f in (np.nonzero, np.flatnonzero, np.argwhere, np.unique):
+    HANDLERS[_f] = _data_shaped(_f)
+HANDLERS[np.searchsorted] = _nondiff_fn(np.searchsorted)
 
 
 @implements(np.allclose)
@@ -602,6 +727,69 @@ def _sort(a: Any, axis: Any = -1, **kw: Any) -> Any:
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
     return _take_along_axis(a, np.argsort(a, axis=axis), axis)
+
+
+@implements(np.repeat)
+def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    nd = R.ndim_of(a)
+    n = R.shape_of(a)[axis % nd]
+    idx = np.repeat(np.arange(n), repeats)
+    return a[(slice(None),) * (axis % nd) + (idx,)]
+
+
+@implements(np.tile)
+def _tile(A: Any, reps: Any) -> Any:
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    nd = max(R.ndim_of(A), len(reps))
+    A = reshape(A, (1,) * (nd - R.ndim_of(A)) + R.shape_of(A))
+    reps = (1,) * (nd - len(reps)) + reps
+    for ax, r in enumerate(reps):
+        if r != 1:
+            n = R.shape_of(A)[ax]
+            A = A[(slice(None),) * ax + (np.tile(np.arange(n), r),)]
+    return A
+
+
+@implements(np.roll)
+def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    if axis is None:
+        return reshape(_roll(reshape(a, (-1,)), shift, 0), R.shape_of(a))
+    nd = R.ndim_of(a)
+    n = R.shape_of(a)[axis % nd]
+    idx = (np.arange(n) - shift) % n if n else np.arange(0)
+    return a[(slice(None),) * (axis % nd) + (idx,)]
+
+
+@implements(np.split, np.array_split)
+def _split(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
+    nd = R.ndim_of(ary)
+    n = R.shape_of(ary)[axis % nd]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        bounds = np.cumsum([0] + sizes).tolist()
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    pre = (slice(None),) * (axis % nd)
+    return [ary[pre + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+@implements(np.average)
+def _average(a: Any, axis: Any = None, weights: Any = None, **kw: Any) -> Any:
+    if weights is None:
+        return _mean(a, axis=axis)
+    return np.sum(a * weights, axis=axis) / np.sum(weights * np.ones_like(a), axis=axis)
+
+
+@implements(np.cross)
+def _cross(a: Any, b: Any, **kw: Any) -> Any:
+    if R.shape_of(a)[-1:] != (3,) or R.shape_of(b)[-1:] != (3,) or kw:
+        raise no_rule("np.cross other than 3-vectors along the last axis")
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return _stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
 
 @implements(np.take)
@@ -776,11 +964,32 @@ def _cholesky(a: Any, upper: bool = False) -> Any:
     return np.conjugate(L.T) if upper else L
 
 
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+@implements(np.linalg.eigh)
+def _eigh(a: Any, UPLO: str = "L") -> Any:
+    _square2d(a, "eigh")
+    if UPLO != "L":
+        a = np.swapaxes(a, -1, -2)  # the upper triangle of a is the lower one of a^T
+    if R.dtype_of(a).kind == "c":
+        raise no_rule("np.linalg.eigh of complex matrices")
+    packed = bind(R.EIGH, [a], {})
+    return EighResult(packed[:, 0], packed[:, 1:])
+
+
+@implements(np.linalg.eigvalsh)
+def _eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    return _eigh(a, UPLO)[0]
+
+
 @implements(np.linalg.norm)
 def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
     nd = R.ndim_of(x)
-    vector = (axis is None and nd == 1) or isinstance(axis, (int, np.integer)) or (
-        isinstance(axis, tuple) and len(axis) == 1
+    vector = (
+        (axis is None and nd == 1)
+        or isinstance(axis, (int, np.integer))
+        or (isinstance(axis, tuple) and len(axis) == 1)
     )
     ax = None if axis is None else axis
     if ord is None or (ord in ("fro", 2) and not (ord == 2 and not vector)):
@@ -798,3 +1007,6 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
     if vector and isinstance(ord, (int, float)) and ord not in (0,):
         return np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims) ** (1.0 / ord)
     raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")
+
+
+WHERE.fast = R._fast_where

@@ -15,12 +15,13 @@ arrays, so rules can themselves be differentiated (forward-over-reverse, forward
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ._errors import EngineError
-from ._tracer import Prim, Traced, bind
+from ._tracer import Prim, bind
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -51,7 +52,7 @@ def cj(a: Any) -> Any:
 
 
 def bt(t: Any, nd: int) -> Any:
-    """Tangent ``(B, *s)`` with 1-axes inserted after B so it broadcasts against ``nd``-dim arrays."""
+    """Tangent ``(B, *s)`` with 1-axes after B, so it broadcasts against ``nd``-dim arrays."""
     k = nd - (ndim_of(t) - 1)
     if k <= 0:
         return t
@@ -119,6 +120,77 @@ def _shift(axes: tuple[int, ...] | None, nd: int) -> tuple[int, ...]:
 # ---------------------------------------------------------------------------- elementwise
 
 
+class Lazy:
+    """A scaled cotangent ``s * g``, or ``s * ones(shape)`` when ``g`` is None (reverse only).
+
+    Multiplying by a constant, negating, and the cotangent of a full sum are then free: the
+    factor is folded into the next operation that touches the array anyway (``r *= 2 * s``
+    in the rule of ``x ** 2``, ``buf[i] -= g`` when scattering).  Only backward closures
+    marked ``lazy`` ever see one; everything else gets :meth:`value`.
+    """
+
+    __slots__ = ("g", "s", "shape", "dtype")
+
+    def __init__(self, g: Any, s: Any, shape: tuple, dtype: np.dtype):
+        self.g, self.s, self.shape, self.dtype = g, s, shape, dtype
+
+    def value(self) -> Any:
+        if self.g is None:
+            return np.full(self.shape, self.s, dtype=self.dtype)
+        return self.g if self.s == 1 else self.g * self.s
+
+    def scaled(self, c: Any) -> Lazy:
+        return Lazy(self.g, self.s * c, self.shape, self.dtype)
+
+
+def lazy_of(g: Any, c: Any) -> Lazy:
+    """``c * g`` as a :class:`Lazy` (``g`` an array or a Lazy)."""
+    if type(g) is Lazy:
+        return g.scaled(c)
+    return Lazy(g, c, g.shape, g.dtype)
+
+
+def _lazy(f: Callable) -> Callable:
+    f.lazy = True  # type: ignore[attr-defined]
+    return f
+
+
+def _fast_unary(d: Callable | None, h: Callable | None) -> Callable:
+    def make(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+        if not _real(xs[0]):
+            return None
+        a = ins[0]
+        ws: list[Any] = [None]
+        div, mul = np.true_divide, np.multiply
+
+        @_lazy
+        def f(g: Any, v: list) -> tuple:
+            if type(g) is Lazy:
+                s, g = g.s, g.g
+                if g is None:  # uniform cotangent: s * f'(x) in one operation
+                    r = (
+                        _reuse(ws, 0, mul, d(v[a], v[out]), s)
+                        if h is None
+                        else _reuse(ws, 0, div, s, h(v[a], v[out]))
+                    )
+                    return (r,)
+                r = (
+                    _reuse(ws, 0, mul, g, d(v[a], v[out]))
+                    if h is None
+                    else _reuse(ws, 0, div, g, h(v[a], v[out]))
+                )
+                if s != 1:
+                    r = r * s if r is not ws[0] else mul(r, s, out=r)
+                return (r,)
+            if h is not None:
+                return (_reuse(ws, 0, div, g, h(v[a], v[out])),)
+            return (_reuse(ws, 0, mul, g, d(v[a], v[out])),)
+
+        return f
+
+    return make
+
+
 def unary(name: str, f: Callable, d: Callable | None = None, h: Callable | None = None) -> Prim:
     """Elementwise ``y = f(x)`` with ``dy/dx = d(x, y)`` or ``1 / h(x, y)``."""
     if h is not None:
@@ -138,7 +210,9 @@ def unary(name: str, f: Callable, d: Callable | None = None, h: Callable | None 
         def vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
             return (g * cj(d(xs[0], y)),)
 
-    return Prim(name, f, jvp, vjp)
+    prim = Prim(name, f, jvp, vjp)
+    prim.fast = _fast_unary(d, h)
+    return prim
 
 
 def binary(name: str, f: Callable, dx: Callable, dy: Callable) -> Prim:
@@ -202,7 +276,10 @@ MULTIPLY = Prim(
     "multiply",
     np.multiply,
     _mul_jvp,
-    lambda g, xs, z, need, p: (g * cj(xs[1]) if need[0] else None, g * cj(xs[0]) if need[1] else None),
+    lambda g, xs, z, need, p: (
+        g * cj(xs[1]) if need[0] else None,
+        g * cj(xs[0]) if need[1] else None,
+    ),
 )
 
 
@@ -243,7 +320,12 @@ def _pow_dy(x: Any, y: Any, z: Any) -> Any:
     return z * np.log(safe)
 
 
-POWER = binary("power", np.power, _pow_dx, _pow_dy)
+def _pow_impl(x: Any, y: Any) -> Any:
+    # the ** operator, not np.power: ndarray.__pow__ has fast paths for exponents 2, 0.5, -1...
+    return x**y
+
+
+POWER = binary("power", _pow_impl, _pow_dx, _pow_dy)
 
 
 def _bal(x: Any, y: Any, z: Any) -> Any:
@@ -259,11 +341,12 @@ ARCTAN2 = binary(
     "arctan2", np.arctan2, lambda a, b, z: b / (a * a + b * b), lambda a, b, z: -a / (a * a + b * b)
 )
 HYPOT = binary("hypot", np.hypot, lambda a, b, z: a / z, lambda a, b, z: b / z)
-LOGADDEXP = binary(
-    "logaddexp", np.logaddexp, lambda a, b, z: np.exp(a - z), lambda a, b, z: np.exp(b - z)
-)
+LOGADDEXP = binary("logaddexp", np.logaddexp, lambda a, b, z: np.exp(a - z), lambda a, b, z: np.exp(b - z))
 REMAINDER = binary(
-    "remainder", np.remainder, lambda a, b, z: np.ones_like(z), lambda a, b, z: -np.floor_divide(a, b)
+    "remainder",
+    np.remainder,
+    lambda a, b, z: np.ones_like(z),
+    lambda a, b, z: -np.floor_divide(a, b),
 )
 
 
@@ -283,7 +366,10 @@ ABSOLUTE = Prim("absolute", np.absolute, _abs_jvp, _abs_vjp)
 REAL = Prim("real", np.real, lambda ts, xs, y, p: np.real(ts[0]), lambda g, xs, y, need, p: (g,))
 IMAG = Prim("imag", np.imag, lambda ts, xs, y, p: np.imag(ts[0]), lambda g, xs, y, need, p: (1j * g,))
 CONJ = Prim(
-    "conjugate", np.conjugate, lambda ts, xs, y, p: np.conjugate(ts[0]), lambda g, xs, y, need, p: (np.conjugate(g),)
+    "conjugate",
+    np.conjugate,
+    lambda ts, xs, y, p: np.conjugate(ts[0]),
+    lambda g, xs, y, need, p: (np.conjugate(g),),
 )
 
 _LN2 = math.log(2.0)
@@ -345,10 +431,30 @@ BINARY: dict[Any, Prim] = {
 # Piecewise-constant or non-float results: derivative zero almost everywhere (exactly what the
 # math says, not a dropped derivative), recorded on the tape so replays recompute them.
 NONDIFF_UFUNCS = [
-    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-    np.logical_and, np.logical_or, np.logical_xor, np.logical_not, np.isnan, np.isinf,
-    np.isfinite, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.floor_divide, np.signbit,
-    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert,
+    np.greater,
+    np.greater_equal,
+    np.less,
+    np.less_equal,
+    np.equal,
+    np.not_equal,
+    np.logical_and,
+    np.logical_or,
+    np.logical_xor,
+    np.logical_not,
+    np.isnan,
+    np.isinf,
+    np.isfinite,
+    np.sign,
+    np.floor,
+    np.ceil,
+    np.rint,
+    np.trunc,
+    np.floor_divide,
+    np.signbit,
+    np.bitwise_and,
+    np.bitwise_or,
+    np.bitwise_xor,
+    np.invert,
 ]
 
 
@@ -417,9 +523,7 @@ def _concat_impl(*xs: Any, axis: int) -> Any:
 def _concat_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
     B = next(shape_of(t)[0] for t in ts if t is not None)
     dt = dtype_of(y)
-    parts = [
-        t if t is not None else np.zeros((B,) + shape_of(x), dtype=dt) for t, x in zip(ts, xs)
-    ]
+    parts = [t if t is not None else np.zeros((B,) + shape_of(x), dtype=dt) for t, x in zip(ts, xs)]
     return np.concatenate(parts, axis=p["axis"] + 1)
 
 
@@ -457,6 +561,25 @@ SUM = Prim(
         np.broadcast_to(_expand(g, shape_of(xs[0]), p["axis"], p["keepdims"]), shape_of(xs[0])),
     ),
 )
+
+
+def _sum_compile(p: dict, xs: list) -> Any:
+    if isinstance(xs[0], np.ndarray) and xs[0].dtype.kind in "fc":
+        axis, keepdims = p["axis"], p["keepdims"]
+        red = np.add.reduce
+        return lambda x: red(x, axis=axis, keepdims=keepdims)
+    return None
+
+
+SUM.compile = _sum_compile
+
+
+def _reshape_compile(p: dict, xs: list) -> Any:
+    shape = p["shape"]
+    return lambda x: x.reshape(shape)
+
+
+RESHAPE.compile = _reshape_compile
 
 
 def _weighted_jvp(weights: Callable) -> Callable:
@@ -503,9 +626,7 @@ def _lse_impl(x: Any, axis: Any, keepdims: bool) -> Any:
     return np.squeeze(s, axis=axis) if axis is not None else s.reshape(())
 
 
-LOGSUMEXP = Prim(
-    "logsumexp", _lse_impl, *_weighted_jvp(lambda x, yk, p: np.exp(x - yk))
-)
+LOGSUMEXP = Prim("logsumexp", _lse_impl, *_weighted_jvp(lambda x, yk, p: np.exp(x - yk)))
 
 
 def _cumsum_impl(x: Any, axis: int) -> Any:
@@ -532,7 +653,7 @@ def build_index(tmpl: tuple, arrs: tuple) -> tuple:
     return tuple(next(it) if t is ARR else t for t in tmpl)
 
 
-def _getitem_impl(x: Any, *arrs: Any, idx: tuple) -> Any:
+def _getitem_impl(x: Any, *arrs: Any, idx: tuple, adv: bool = False) -> Any:
     return x[build_index(idx, arrs)]
 
 
@@ -579,6 +700,32 @@ INDEX_ADD = Prim(
     lambda g, xs, y, need, p: (g[build_index(p["idx"], tuple(xs[1:]))],) + (None,) * (len(xs) - 1),
 )
 GETITEM = Prim("getitem", _getitem_impl, _getitem_jvp, _getitem_vjp)
+
+
+def _getitem_compile(p: dict, xs: list) -> Any:
+    if len(xs) == 1:
+        idx = p["idx"]
+        return lambda x: x[idx]
+    return None
+
+
+def _getitem_accum(buf: np.ndarray, g: Any, xs: list, p: dict) -> None:
+    ix = build_index(p["idx"], tuple(xs[1:]))
+    if p["adv"]:
+        np.add.at(buf, ix, g.value() if type(g) is Lazy else g)
+    elif type(g) is Lazy:  # the factor folds into the scatter itself
+        if g.g is None:
+            buf[ix] += g.s
+        elif g.s == -1:
+            buf[ix] -= g.g
+        else:
+            buf[ix] += g.value()
+    else:
+        buf[ix] += g
+
+
+GETITEM.compile = _getitem_compile
+GETITEM.accum = _getitem_accum
 
 
 def _setitem_impl(y: Any, v: Any, *arrs: Any, idx: tuple) -> Any:
@@ -716,7 +863,9 @@ def _solve_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
     gb = np.linalg.solve(np.swapaxes(cj(a), -1, -2), g)
     ga = None
     if need[0]:
-        ga = -(gb[:, None] * cj(y)[None, :]) if ndim_of(b) == 1 else -np.matmul(gb, np.swapaxes(cj(y), -1, -2))
+        ga = (
+            -(gb[:, None] * cj(y)[None, :]) if ndim_of(b) == 1 else -np.matmul(gb, np.swapaxes(cj(y), -1, -2))
+        )
     return (ga, gb if need[1] else None)
 
 
@@ -777,3 +926,258 @@ def _chol_vjp(g: Any, xs: list, L: Any, need: tuple, p: dict) -> tuple:
 
 
 CHOLESKY = Prim("linalg.cholesky", np.linalg.cholesky, _chol_jvp, _chol_vjp)
+
+
+def _eigh_impl(a: Any) -> Any:
+    w, v = np.linalg.eigh(a)
+    return np.concatenate([w[:, None], v], axis=1)  # one output: [w | V], shape (n, n+1)
+
+
+def _lower_sym(t: Any) -> Any:
+    # eigh reads only the lower triangle: the matrix it decomposes is tril(A) + tril(A, -1)^T
+    return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
+
+
+def _eigh_parts(y: Any) -> tuple[Any, Any, Any]:
+    w = y[:, 0]
+    v = y[:, 1:]
+    n = shape_of(w)[0]
+    dw = w[None, :] - w[:, None]  # w_j - w_i
+    off = 1.0 - np.eye(n)
+    F = off / (dw + np.eye(n))
+    return w, v, F
+
+
+def _eigh_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
+    w, v, F = _eigh_parts(y)
+    m = np.matmul(np.matmul(v.T, _lower_sym(ts[0])), v)  # (B, n, n)
+    n = shape_of(w)[0]
+    i = np.arange(n)
+    dw = m[:, i, i]
+    dv = np.matmul(v, F * m)
+    return np.concatenate([dw[:, :, None], dv], axis=2)
+
+
+def _eigh_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
+    if is_complex(y) or is_complex(g):
+        raise EngineError(
+            "np.linalg.eigh of complex matrices has no reverse rule in anydiff.engine; "
+            "use backend 'jax', 'torch' or 'finitediff' for this function"
+        )
+    w, v, F = _eigh_parts(y)
+    gw = g[:, 0]
+    gv = g[:, 1:]
+    inner = np.diag(gw) + F * np.matmul(v.T, gv)
+    t = np.matmul(np.matmul(v, inner), v.T)
+    n = shape_of(w)[0]
+    lower = np.tril(np.ones((n, n)), -1)
+    return (t * np.eye(n) + (t + t.T) * lower,)
+
+
+EIGH = Prim("linalg.eigh", _eigh_impl, _eigh_jvp, _eigh_vjp)
+
+
+# ---------------------------------------------------------------------------- fast reverse
+# Closures specialised when a node is recorded on plain arrays: they read their operands
+# straight from the slot list (indices baked in), skip the conjugates of real operands and
+# the `need` tests.  They bake in only static facts (slot numbers, dtypes, shapes, Python
+# scalars written in f), never slot values, so they stay valid when a tape is replayed.
+# Signature: fast(params, xs, need, ins, out) -> closure(g, vals) -> cotangents, or None.
+
+
+def _real(*xs: Any) -> bool:
+    return all(dtype_of(x).kind != "c" for x in xs)
+
+
+def _is_scalar_const(a: Any) -> bool:
+    # exactly a Python int/float: a literal of f (np.float64 subclasses float but is data)
+    return type(a) is int or type(a) is float
+
+
+def _reuse(holder: list, k: int, ufunc: Any, *args: Any) -> Any:
+    """``ufunc(*args)`` written into the buffer kept in ``holder[k]`` from the previous call.
+
+    Backward temporaries are the same shapes on every replay; reusing their memory avoids
+    the allocator returning and re-faulting large blocks on each call.  Safe because the
+    backward pass never mutates a cotangent it did not allocate itself, and the gradient it
+    returns is copied unless it is freshly allocated (``finish_grad``).
+    """
+    buf = holder[k]
+    if buf is not None:
+        try:
+            return ufunc(*args, out=buf)
+        except (ValueError, TypeError):  # shape/dtype differs (e.g. a complex cotangent)
+            pass
+    r = ufunc(*args)
+    if type(r) is np.ndarray and r.ndim:
+        holder[k] = r
+    return r
+
+
+def _fast_add(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    return _lazy(lambda g, v: (g, g))
+
+
+def _fast_sub(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    if not need[1]:
+        return _lazy(lambda g, v: (g, None))
+    return _lazy(lambda g, v: (g, lazy_of(g, -1)))
+
+
+def _fast_neg(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    return _lazy(lambda g, v: (lazy_of(g, -1),))
+
+
+def _fast_mul(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    if not _real(*xs):
+        return None
+    a, b = ins
+    # a Python number written in f (a literal): scaling is deferred into the Lazy factor
+    if _is_scalar_const(xs[1]) and not need[1]:
+        c = xs[1]
+        return _lazy(lambda g, v: (lazy_of(g, c), None))
+    if _is_scalar_const(xs[0]) and not need[0]:
+        c = xs[0]
+        return _lazy(lambda g, v: (None, lazy_of(g, c)))
+    ws: list[Any] = [None, None]
+    mul = np.multiply
+    if need[0] and need[1]:
+        return lambda g, v: (_reuse(ws, 0, mul, g, v[b]), _reuse(ws, 1, mul, g, v[a]))
+    if need[0]:
+        return lambda g, v: (_reuse(ws, 0, mul, g, v[b]), None)
+    return lambda g, v: (None, _reuse(ws, 1, mul, g, v[a]))
+
+
+def _fast_div(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    if not _real(*xs):
+        return None
+    b = ins[1]
+    ws: list[Any] = [None, None]
+    div, mul = np.true_divide, np.multiply
+    if not need[1]:
+        return lambda g, v: (_reuse(ws, 0, div, g, v[b]), None)
+
+    def f(g: Any, v: list) -> tuple:
+        gx = _reuse(ws, 0, div, g, v[b])
+        gy = _reuse(ws, 1, mul, gx, v[out])
+        return (gx, -gy if gy is not ws[1] else np.negative(gy, out=gy))
+
+    return f
+
+
+def _fast_pow(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    x, c = xs
+    if not (_is_scalar_const(c) and _real(x)) or not need[0] or need[1]:
+        return None
+    a = ins[0]
+    ws: list[Any] = [None]
+    mul = np.multiply
+    if c == 2:
+
+        @_lazy
+        def sq(g: Any, v: list) -> tuple:
+            k = 2
+            if type(g) is Lazy:
+                k = 2 * g.s
+                g = g.g
+                if g is None:  # uniform cotangent: 2 s x in one operation
+                    return (_reuse(ws, 0, mul, v[a], k), None)
+            r = _reuse(ws, 0, mul, g, v[a])
+            if type(r) is np.ndarray:
+                mul(r, k, out=r)  # in place on our own buffer
+            else:
+                r = r * k
+            return (r, None)
+
+        return sq
+    return lambda g, v: (_reuse(ws, 0, mul, g, c * v[a] ** (c - 1)), None)
+
+
+def _fast_sum(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    xshape = shape_of(xs[0])
+    kshape = _kshape(xshape, p["axis"])
+    zero = tuple(k == 1 and s != 1 for k, s in zip(kshape, xshape))
+    ndarray = np.ndarray
+    if all(k == 1 for k in kshape) and xshape:
+        # a full reduction: the cotangent is uniform, kept as a factor (see Lazy)
+        dt = dtype_of(xs[0])
+
+        @_lazy
+        def full(g: Any, v: list) -> tuple:
+            if type(g) is Lazy:
+                g = g.value()
+            return (Lazy(None, g.item(), xshape, dt),)
+
+        return full
+
+    def f(g: Any, v: list) -> tuple:
+        # a stride-0 view built directly: np.broadcast_to costs ~10x more per call
+        if g.shape != kshape:
+            g = g.reshape(kshape)
+        if not g.flags.c_contiguous:
+            return (np.broadcast_to(g, xshape),)
+        strides = tuple(0 if z else st for z, st in zip(zero, g.strides))
+        return (ndarray(xshape, g.dtype, g, 0, strides),)
+
+    return f
+
+
+def _fast_reshape(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    xshape = shape_of(xs[0])
+    return lambda g, v: (g.reshape(xshape),)
+
+
+def _fast_matmul(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    if not _real(*xs):
+        return None
+    mm = np.matmul
+    a, b = ins
+    ws: list[Any] = [None, None]
+    if need[0] and need[1]:
+        return lambda g, v: (
+            _reuse(ws, 0, mm, g, v[b].swapaxes(-1, -2)),
+            _reuse(ws, 1, mm, v[a].swapaxes(-1, -2), g),
+        )
+    if need[0]:
+        return lambda g, v: (_reuse(ws, 0, mm, g, v[b].swapaxes(-1, -2)), None)
+    return lambda g, v: (None, _reuse(ws, 1, mm, v[a].swapaxes(-1, -2), g))
+
+
+def _fast_tanh(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    if not _real(xs[0]):
+        return None
+    ws: list[Any] = [None]
+    mul, sub = np.multiply, np.subtract
+
+    def f(g: Any, v: list) -> tuple:
+        y = v[out]
+        d = _reuse(ws, 0, mul, y, y)  # 1 - y^2, computed in one reused buffer
+        if type(d) is not np.ndarray or d.dtype != g.dtype or d.shape != g.shape:
+            return (g * (1 - y * y),)
+        sub(1, d, out=d)
+        mul(d, g, out=d)
+        return (d,)
+
+    return f
+
+
+def _fast_where(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    c = ins[0]
+    where = np.where
+    return lambda g, v: (
+        None,
+        where(v[c], g, 0) if need[1] else None,
+        where(v[c], 0, g) if need[2] else None,
+    )
+
+
+ADD.fast = _fast_add
+SUBTRACT.fast = _fast_sub
+MULTIPLY.fast = _fast_mul
+DIVIDE.fast = _fast_div
+POWER.fast = _fast_pow
+NEGATIVE.fast = _fast_neg
+SUM.fast = _fast_sum
+RESHAPE.fast = _fast_reshape
+MATMUL.fast = _fast_matmul
+UNARY[np.tanh].fast = _fast_tanh

@@ -40,6 +40,31 @@ class Trace:
     def note_escape(self, reason: str) -> None:
         """A traced value left the engine as a Python value (only the reverse tape cares)."""
 
+    dropped: str | None = None
+
+    def carries(self, t: Traced) -> bool:
+        """Whether traced array ``t`` of this trace can carry a nonzero derivative."""
+        return True
+
+    def note_drop(self, what: str) -> None:
+        """A derivative was dropped (``float(traced)``): the transformation fails at its end.
+
+        Deferred rather than raised on the spot because NumPy swallows exceptions from
+        ``__float__`` when writing into a plain array (``np.zeros(n)[i] = traced``) and would
+        replace our explanation with "setting an array element with a sequence".
+        """
+        if self.dropped is None:
+            self.dropped = what
+
+    def check_dropped(self) -> None:
+        if self.dropped is not None:
+            raise EngineError(
+                f"{self.dropped} of a traced array dropped its derivative (this is also what "
+                "happens when a traced value is written into an array created with np.zeros, "
+                "np.empty or np.ones). " + _ESCAPE_HELP + " Keep values as arrays (x[0], not "
+                "float(x[0])), or use backend 'finitediff', which accepts any Python code."
+            )
+
 
 class Prim:
     """A primitive array operation with its derivative rules.
@@ -51,7 +76,7 @@ class Prim:
     so that they dispatch on traced arrays too, which is what makes nesting work.
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjp", "diff")
+    __slots__ = ("name", "impl", "jvp", "vjp", "diff", "compile", "accum", "fast")
 
     def __init__(self, name: str, impl: Any, jvp: Any = None, vjp: Any = None, diff: bool = True):
         self.name = name
@@ -59,6 +84,14 @@ class Prim:
         self.jvp = jvp
         self.vjp = vjp
         self.diff = diff
+        # optional speed-ups for tape replay on plain arrays:
+        # compile(params, xs) -> a fast fn(*xs) (or None); accum(buf, g, xs, params) adds the
+        # cotangent of input 0 into an owned buffer in place (scatter instead of zeros + add)
+        self.compile: Any = None
+        self.accum: Any = None
+        # fast(params, xs, y, need) -> closure (g, xs, y) -> cotangents, specialised at record
+        # time on static facts (real dtypes, Python-scalar constants); plain arrays only
+        self.fast: Any = None
 
     def __repr__(self) -> str:
         return f"Prim({self.name})"
@@ -85,7 +118,12 @@ def bind(prim: Prim, args: list | tuple, params: dict) -> Any:
 
 
 def is_traced(a: Any) -> bool:
-    """True when ``a`` is a traced array of a transformation in progress."""
+    """True when ``a`` is a traced array of a transformation in progress.
+
+    Example::
+
+        grad(lambda x: np.sum(x) if is_traced(x) else 0.0, np.ones(2))   # array([1., 1.])
+    """
     return type(a) is Traced and a._trace is not None
 
 
@@ -98,9 +136,47 @@ def primal(a: Any) -> Any:
 
 _ESCAPE_HELP = (
     "Arrays that receive traced values must be created from a traced array "
-    "(np.zeros_like(x), np.empty_like(x), np.full_like(x, v)) or with "
-    "anydiff.engine.empty_buffer(shape, dtype); a plain np.zeros(n) cannot hold derivatives."
+    "(np.zeros_like(x), np.empty_like(x), np.full_like(x, v)), with like= "
+    "(np.zeros(n, like=x)) or with anydiff.engine.empty_buffer(shape, dtype); a plain "
+    "np.zeros(n) cannot hold derivatives. To build an array from traced pieces use "
+    "np.stack, np.concatenate or np.array([...], like=x)."
 )
+
+
+def _library_caller() -> str:
+    """Name the SciPy function that converted the traced array, when one did (error text)."""
+    import sys
+
+    f = sys._getframe(2)
+    outer = None  # the outermost SciPy frame is the public function the user called
+    for _ in range(30):
+        if f is None:
+            break
+        if f.f_globals.get("__name__", "").startswith("scipy."):
+            outer = f
+        f = f.f_back
+    if outer is None:
+        return ""
+    name = outer.f_code.co_name
+    hint = (
+        f"; use anydiff.engine.special.{name} instead"
+        if name in ("logsumexp", "softmax", "log_softmax")
+        else ""
+    )
+    return f" (inside scipy's {name}, which converts its input instead of dispatching{hint})"
+
+
+class ViewMap:
+    """How a whole-array view (reshape, transpose) is derived from its base, and back.
+
+    Stored in ``Traced._view`` in place of an index: ``fwd(base)`` re-reads the view after
+    the base was written, ``inv(view_value)`` is the base value a write through the view means.
+    """
+
+    __slots__ = ("fwd", "inv")
+
+    def __init__(self, fwd: Any, inv: Any):
+        self.fwd, self.inv = fwd, inv
 
 
 class Traced:
@@ -137,7 +213,7 @@ class Traced:
         if base._ver != ver:  # the base was written after this view was taken: re-read it
             from ._numpy_api import getitem
 
-            new = getitem(base, index)
+            new = index.fwd(base) if type(index) is ViewMap else getitem(base, index)
             self._view = None
             self._become(new)
             self._view = (base, index, base._ver)
@@ -159,14 +235,16 @@ class Traced:
         return _namespace
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if self._trace is None or self.dtype.kind in "biu":
-            # integer/boolean arrays carry no derivative: only replayability is lost
+        t = self._trace
+        if t is None or self.dtype.kind in "biu" or not t.carries(self):
+            # integer/boolean arrays and constants carry no derivative: only replayability
+            # is lost (the value now enters as a constant)
             self._escape("np.asarray(traced)")
             return np.asarray(self._value, dtype=dtype)
         raise EngineError(
             "converting a traced array to a plain ndarray (np.asarray, np.array, or writing "
             "it into an array created with np.zeros/np.empty/np.ones) would drop its "
-            "derivative. " + _ESCAPE_HELP
+            "derivative" + _library_caller() + ". " + _ESCAPE_HELP
         )
 
     # ----------------------------------------------------------------- escapes
@@ -186,34 +264,35 @@ class Traced:
         self._escape("int(traced)")
         return int(self._value)
 
-    def _dropping(self, what: str) -> EngineError:
-        return EngineError(
-            f"{what} of a traced array would drop its derivative; keep it as an array "
-            "(e.g. x[0] instead of float(x[0])), or use backend 'finitediff' which accepts "
-            "any Python code"
-        )
+    def _drop(self, what: str) -> None:
+        t = self._trace
+        if t is not None and self.dtype.kind in "fc" and t.carries(self):
+            t.note_drop(what)
+        else:  # a constant or context value: only replayability is lost
+            self._escape(what)
 
     def __float__(self) -> float:
-        if self._trace is None or self.dtype.kind in "biu":
-            self._escape("float(traced)")
-            return float(self._value)
-        raise self._dropping("float()")
+        self._drop("float(traced)")
+        return float(self._value)
 
     def __complex__(self) -> complex:
-        if self._trace is None:
-            return complex(self._value)
-        raise self._dropping("complex()")
+        self._drop("complex(traced)")
+        return complex(self._value)
 
     def item(self, *args: Any) -> Any:
-        if self._trace is None or self.dtype.kind in "biu":
-            self._escape("item(traced)")
-            return self._value.item(*args)
-        raise self._dropping(".item()")
+        self._drop("traced.item()")
+        v = self._value
+        return v.item(*args) if hasattr(v, "item") else v
 
     def tolist(self) -> Any:
-        if self._trace is None:
-            return self._value.tolist()
-        raise self._dropping(".tolist()")
+        t = self._trace
+        if t is None or self.dtype.kind in "biu" or not t.carries(self):
+            self._escape("traced.tolist()")
+            return np.asarray(self).tolist()
+        raise EngineError(
+            ".tolist() of a traced array would drop its derivative; keep it as an array, or "
+            "use backend 'finitediff', which accepts any Python code"
+        )
 
     def __hash__(self) -> int:
         return id(self)
@@ -262,34 +341,89 @@ class Traced:
         setitem(self, index, value)
 
     # ----------------------------------------------------------------- operators
-    def __add__(self, o: Any) -> Any: return np.add(self, o)  # noqa: E704
-    def __radd__(self, o: Any) -> Any: return np.add(o, self)  # noqa: E704
-    def __sub__(self, o: Any) -> Any: return np.subtract(self, o)  # noqa: E704
-    def __rsub__(self, o: Any) -> Any: return np.subtract(o, self)  # noqa: E704
-    def __mul__(self, o: Any) -> Any: return np.multiply(self, o)  # noqa: E704
-    def __rmul__(self, o: Any) -> Any: return np.multiply(o, self)  # noqa: E704
-    def __truediv__(self, o: Any) -> Any: return np.true_divide(self, o)  # noqa: E704
-    def __rtruediv__(self, o: Any) -> Any: return np.true_divide(o, self)  # noqa: E704
-    def __floordiv__(self, o: Any) -> Any: return np.floor_divide(self, o)  # noqa: E704
-    def __rfloordiv__(self, o: Any) -> Any: return np.floor_divide(o, self)  # noqa: E704
-    def __mod__(self, o: Any) -> Any: return np.remainder(self, o)  # noqa: E704
-    def __rmod__(self, o: Any) -> Any: return np.remainder(o, self)  # noqa: E704
-    def __pow__(self, o: Any) -> Any: return np.power(self, o)  # noqa: E704
-    def __rpow__(self, o: Any) -> Any: return np.power(o, self)  # noqa: E704
-    def __matmul__(self, o: Any) -> Any: return np.matmul(self, o)  # noqa: E704
-    def __rmatmul__(self, o: Any) -> Any: return np.matmul(o, self)  # noqa: E704
-    def __neg__(self) -> Any: return np.negative(self)  # noqa: E704
-    def __pos__(self) -> Any: return self  # noqa: E704
-    def __abs__(self) -> Any: return np.absolute(self)  # noqa: E704
-    def __lt__(self, o: Any) -> Any: return np.less(self, o)  # noqa: E704
-    def __le__(self, o: Any) -> Any: return np.less_equal(self, o)  # noqa: E704
-    def __gt__(self, o: Any) -> Any: return np.greater(self, o)  # noqa: E704
-    def __ge__(self, o: Any) -> Any: return np.greater_equal(self, o)  # noqa: E704
-    def __eq__(self, o: Any) -> Any: return np.equal(self, o)  # type: ignore[override]  # noqa: E704
-    def __ne__(self, o: Any) -> Any: return np.not_equal(self, o)  # type: ignore[override]  # noqa: E704
-    def __and__(self, o: Any) -> Any: return np.logical_and(self, o) if self.dtype == bool else np.bitwise_and(self, o)  # noqa: E501, E704
-    def __or__(self, o: Any) -> Any: return np.logical_or(self, o) if self.dtype == bool else np.bitwise_or(self, o)  # noqa: E501, E704
-    def __invert__(self) -> Any: return np.logical_not(self) if self.dtype == bool else np.invert(self)  # noqa: E704
+    def __add__(self, o: Any) -> Any:
+        return np.add(self, o)
+
+    def __radd__(self, o: Any) -> Any:
+        return np.add(o, self)
+
+    def __sub__(self, o: Any) -> Any:
+        return np.subtract(self, o)
+
+    def __rsub__(self, o: Any) -> Any:
+        return np.subtract(o, self)
+
+    def __mul__(self, o: Any) -> Any:
+        return np.multiply(self, o)
+
+    def __rmul__(self, o: Any) -> Any:
+        return np.multiply(o, self)
+
+    def __truediv__(self, o: Any) -> Any:
+        return np.true_divide(self, o)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return np.true_divide(o, self)
+
+    def __floordiv__(self, o: Any) -> Any:
+        return np.floor_divide(self, o)
+
+    def __rfloordiv__(self, o: Any) -> Any:
+        return np.floor_divide(o, self)
+
+    def __mod__(self, o: Any) -> Any:
+        return np.remainder(self, o)
+
+    def __rmod__(self, o: Any) -> Any:
+        return np.remainder(o, self)
+
+    def __pow__(self, o: Any) -> Any:
+        return np.power(self, o)
+
+    def __rpow__(self, o: Any) -> Any:
+        return np.power(o, self)
+
+    def __matmul__(self, o: Any) -> Any:
+        return np.matmul(self, o)
+
+    def __rmatmul__(self, o: Any) -> Any:
+        return np.matmul(o, self)
+
+    def __neg__(self) -> Any:
+        return np.negative(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return np.absolute(self)
+
+    def __lt__(self, o: Any) -> Any:
+        return np.less(self, o)
+
+    def __le__(self, o: Any) -> Any:
+        return np.less_equal(self, o)
+
+    def __gt__(self, o: Any) -> Any:
+        return np.greater(self, o)
+
+    def __ge__(self, o: Any) -> Any:
+        return np.greater_equal(self, o)
+
+    def __eq__(self, o: Any) -> Any:
+        return np.equal(self, o)  # type: ignore[override]
+
+    def __ne__(self, o: Any) -> Any:
+        return np.not_equal(self, o)  # type: ignore[override]
+
+    def __and__(self, o: Any) -> Any:
+        return np.logical_and(self, o) if self.dtype == bool else np.bitwise_and(self, o)
+
+    def __or__(self, o: Any) -> Any:
+        return np.logical_or(self, o) if self.dtype == bool else np.bitwise_or(self, o)
+
+    def __invert__(self) -> Any:
+        return np.logical_not(self) if self.dtype == bool else np.invert(self)
 
     def _inplace(self, op: Any, o: Any) -> Traced:
         from ._numpy_api import assign_inplace
@@ -297,12 +431,23 @@ class Traced:
         assign_inplace(self, op(self, o))
         return self
 
-    def __iadd__(self, o: Any) -> Traced: return self._inplace(np.add, o)  # noqa: E704
-    def __isub__(self, o: Any) -> Traced: return self._inplace(np.subtract, o)  # noqa: E704
-    def __imul__(self, o: Any) -> Traced: return self._inplace(np.multiply, o)  # noqa: E704
-    def __itruediv__(self, o: Any) -> Traced: return self._inplace(np.true_divide, o)  # noqa: E704
-    def __ipow__(self, o: Any) -> Traced: return self._inplace(np.power, o)  # noqa: E704
-    def __imatmul__(self, o: Any) -> Traced: return self._inplace(np.matmul, o)  # noqa: E704
+    def __iadd__(self, o: Any) -> Traced:
+        return self._inplace(np.add, o)
+
+    def __isub__(self, o: Any) -> Traced:
+        return self._inplace(np.subtract, o)
+
+    def __imul__(self, o: Any) -> Traced:
+        return self._inplace(np.multiply, o)
+
+    def __itruediv__(self, o: Any) -> Traced:
+        return self._inplace(np.true_divide, o)
+
+    def __ipow__(self, o: Any) -> Traced:
+        return self._inplace(np.power, o)
+
+    def __imatmul__(self, o: Any) -> Traced:
+        return self._inplace(np.matmul, o)
 
     # ----------------------------------------------------------------- ndarray methods
     @property
@@ -321,45 +466,101 @@ class Traced:
     def imag(self) -> Any:
         return np.imag(self)
 
-    def conj(self) -> Any: return np.conjugate(self)  # noqa: E704
-    def conjugate(self) -> Any: return np.conjugate(self)  # noqa: E704
-    def copy(self, order: str = "C") -> Any: return np.copy(self)  # noqa: E704
-    def astype(self, dtype: Any, copy: bool = True, **kw: Any) -> Any:  # noqa: D102
+    def conj(self) -> Any:
+        return np.conjugate(self)
+
+    def conjugate(self) -> Any:
+        return np.conjugate(self)
+
+    def copy(self, order: str = "C") -> Any:
+        return np.copy(self)
+
+    def astype(self, dtype: Any, copy: bool = True, **kw: Any) -> Any:
         from ._numpy_api import astype
 
         return astype(self, dtype)
 
-    def reshape(self, *shape: Any, order: str = "C") -> Any:  # noqa: D102
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
         return np.reshape(self, shape)
 
-    def transpose(self, *axes: Any) -> Any:  # noqa: D102
+    def transpose(self, *axes: Any) -> Any:
         if len(axes) == 1 and not isinstance(axes[0], int):
             axes = axes[0]
         return np.transpose(self, axes or None)
 
-    def swapaxes(self, a: int, b: int) -> Any: return np.swapaxes(self, a, b)  # noqa: E704
-    def ravel(self, order: str = "C") -> Any: return np.ravel(self)  # noqa: E704
-    def flatten(self, order: str = "C") -> Any: return np.ravel(self)  # noqa: E704
-    def squeeze(self, axis: Any = None) -> Any: return np.squeeze(self, axis)  # noqa: E704
-    def sum(self, *a: Any, **k: Any) -> Any: return np.sum(self, *a, **k)  # noqa: E704
-    def mean(self, *a: Any, **k: Any) -> Any: return np.mean(self, *a, **k)  # noqa: E704
-    def prod(self, *a: Any, **k: Any) -> Any: return np.prod(self, *a, **k)  # noqa: E704
-    def max(self, *a: Any, **k: Any) -> Any: return np.max(self, *a, **k)  # noqa: E704
-    def min(self, *a: Any, **k: Any) -> Any: return np.min(self, *a, **k)  # noqa: E704
-    def var(self, *a: Any, **k: Any) -> Any: return np.var(self, *a, **k)  # noqa: E704
-    def std(self, *a: Any, **k: Any) -> Any: return np.std(self, *a, **k)  # noqa: E704
-    def cumsum(self, *a: Any, **k: Any) -> Any: return np.cumsum(self, *a, **k)  # noqa: E704
-    def argmax(self, *a: Any, **k: Any) -> Any: return np.argmax(self, *a, **k)  # noqa: E704
-    def argmin(self, *a: Any, **k: Any) -> Any: return np.argmin(self, *a, **k)  # noqa: E704
-    def argsort(self, *a: Any, **k: Any) -> Any: return np.argsort(self, *a, **k)  # noqa: E704
-    def any(self, *a: Any, **k: Any) -> Any: return np.any(self, *a, **k)  # noqa: E704
-    def all(self, *a: Any, **k: Any) -> Any: return np.all(self, *a, **k)  # noqa: E704
-    def dot(self, o: Any) -> Any: return np.dot(self, o)  # noqa: E704
-    def clip(self, lo: Any = None, hi: Any = None) -> Any: return np.clip(self, lo, hi)  # noqa: E704
-    def diagonal(self, *a: Any, **k: Any) -> Any: return np.diagonal(self, *a, **k)  # noqa: E704
-    def trace(self, *a: Any, **k: Any) -> Any: return np.trace(self, *a, **k)  # noqa: E704
+    def swapaxes(self, a: int, b: int) -> Any:
+        return np.swapaxes(self, a, b)
+
+    def ravel(self, order: str = "C") -> Any:
+        return np.ravel(self)
+
+    def flatten(self, order: str = "C") -> Any:
+        return np.copy(np.ravel(self))  # a copy in numpy too: not a view of self
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return np.squeeze(self, axis)
+
+    def sum(self, *a: Any, **k: Any) -> Any:
+        return np.sum(self, *a, **k)
+
+    def mean(self, *a: Any, **k: Any) -> Any:
+        return np.mean(self, *a, **k)
+
+    def prod(self, *a: Any, **k: Any) -> Any:
+        return np.prod(self, *a, **k)
+
+    def max(self, *a: Any, **k: Any) -> Any:
+        return np.max(self, *a, **k)
+
+    def min(self, *a: Any, **k: Any) -> Any:
+        return np.min(self, *a, **k)
+
+    def var(self, *a: Any, **k: Any) -> Any:
+        return np.var(self, *a, **k)
+
+    def std(self, *a: Any, **k: Any) -> Any:
+        return np.std(self, *a, **k)
+
+    def cumsum(self, *a: Any, **k: Any) -> Any:
+        return np.cumsum(self, *a, **k)
+
+    def argmax(self, *a: Any, **k: Any) -> Any:
+        return np.argmax(self, *a, **k)
+
+    def argmin(self, *a: Any, **k: Any) -> Any:
+        return np.argmin(self, *a, **k)
+
+    def argsort(self, *a: Any, **k: Any) -> Any:
+        return np.argsort(self, *a, **k)
+
+    def any(self, *a: Any, **k: Any) -> Any:
+        return np.any(self, *a, **k)
+
+    def all(self, *a: Any, **k: Any) -> Any:
+        return np.all(self, *a, **k)
+
+    def dot(self, o: Any) -> Any:
+        return np.dot(self, o)
+
+    def clip(self, lo: Any = None, hi: Any = None) -> Any:
+        return np.clip(self, lo, hi)
+
+    def diagonal(self, *a: Any, **k: Any) -> Any:
+        return np.diagonal(self, *a, **k)
+
+    def trace(self, *a: Any, **k: Any) -> Any:
+        return np.trace(self, *a, **k)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for attributes Traced lacks: an ndarray method without a rule
+        if not name.startswith("__") and hasattr(np.ndarray, name):
+            raise EngineError(
+                f"ndarray.{name} has no derivative rule in anydiff.engine; use backend 'jax', "
+                "'torch' or 'finitediff' for this function"
+            )
+        raise AttributeError(name)
 
     def fill(self, value: Any) -> None:
         self[...] = value
@@ -368,6 +569,21 @@ class Traced:
         from ._numpy_api import assign_inplace
 
         assign_inplace(self, np.sort(self, axis=axis))
+
+
+def as_output(y: Any) -> Any:
+    """``f``'s result as one array: a list/tuple holding traced values is stacked.
+
+    Returning ``[x[0] ** 2, x[1]]`` then works like returning ``np.array`` of it would in
+    plain NumPy, instead of silently dropping derivatives hidden inside a Python list.
+    """
+    if isinstance(y, (list, tuple)):
+        from ._numpy_api import _build, _has_traced
+
+        if _has_traced(y):
+            return _build(y)
+        return np.asarray(y)
+    return y
 
 
 def empty_buffer(shape: int | tuple[int, ...], dtype: Any = float) -> Traced:

@@ -1,0 +1,167 @@
+"""Benchmark: prepared anydiff.engine tapes against HIPS autograd on three functions.
+
+Run ``python benchmarks/bench_engine.py`` (``--quick`` for fewer repeats).  For each function
+it times, in one process and side by side:
+
+* ``f``: the plain NumPy function,
+* ``engine``: ``tape.value_and_grad(x, *args)`` on a tape recorded once (replayed each call),
+* ``autograd vg`` / ``autograd g``: ``autograd.value_and_grad`` / ``autograd.grad``,
+
+reporting the median time per call over several ``timeit`` repeats, the speed-up over
+autograd, and the ratio (value and gradient) / f.  BLAS is pinned to one thread by default
+(``--threads`` changes it) so that timings are stable on shared machines; both systems use
+the same BLAS either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="fewer repeats (a rough check)")
+    p.add_argument("--threads", default="1", help="BLAS threads (default 1)")
+    return p.parse_args()
+
+
+ARGS = _parse() if __name__ == "__main__" else argparse.Namespace(quick=True, threads="1")
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, ARGS.threads)
+
+import statistics  # noqa: E402
+import timeit  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+from anydiff import engine as E  # noqa: E402
+
+# ---------------------------------------------------------------------------- functions
+# each is written once against a module ``m`` (numpy, or autograd.numpy for the reference)
+
+
+def logistic(m: Any, b: Any, X: Any, y: Any, lse: Any = None) -> Any:
+    p = 1 / (1 + m.exp(-X @ b))
+    return m.sum(m.log(m.where(y, p, 1 - p)))
+
+
+MLP_SIZES = [784, 256, 256, 10]
+MLP_SHAPES = list(zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
+
+
+def mlp(m: Any, w: Any, X: Any, Y: Any, lse: Any) -> Any:
+    i = 0
+    h = X
+    for k, (a, b) in enumerate(MLP_SHAPES):
+        W = w[i : i + a * b].reshape(a, b)
+        i += a * b
+        c = w[i : i + b]
+        i += b
+        h = h @ W + c
+        if k < len(MLP_SHAPES) - 1:
+            h = m.tanh(h)
+    return -m.sum(Y * (h - lse(h, axis=1, keepdims=True))) / X.shape[0]
+
+
+def rosenbrock(m: Any, x: Any, lse: Any = None) -> Any:
+    return m.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def problems() -> list[tuple[str, Callable, np.ndarray, tuple]]:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 3))
+    y = rng.random(500) > 0.5
+    n_w = sum(a * b + b for a, b in MLP_SHAPES)
+    Xm = rng.standard_normal((128, 784))
+    Ym = np.eye(10)[rng.integers(0, 10, 128)]
+    return [
+        ("logistic log-likelihood (n=500, k=3)", logistic, rng.standard_normal(3), (X, y)),
+        (
+            "MLP 784-256-256-10, batch 128 (tanh, softmax CE)",
+            mlp,
+            rng.standard_normal(n_w) * 0.05,
+            (Xm, Ym),
+        ),
+        ("chained Rosenbrock (n=10000)", rosenbrock, rng.standard_normal(10000), ()),
+    ]
+
+
+# ---------------------------------------------------------------------------- timing
+
+
+def median_time(fn: Callable[[], Any], quick: bool) -> float:
+    """Median seconds per call over ``repeat`` timeit runs of ``number`` calls each."""
+    for _ in range(20):  # warm up caches and the allocator before measuring
+        fn()
+    t = timeit.Timer(fn)
+    number, _ = t.autorange()  # calls per run so that one run takes >= 0.2 s
+    number = max(1, number // (4 if quick else 1))
+    runs = t.repeat(repeat=3 if quick else 7, number=number)
+    return statistics.median(runs) / number
+
+
+def fmt(t: float) -> str:
+    return f"{t * 1e6:,.0f} µs" if t < 1e-2 else f"{t * 1e3:,.2f} ms"
+
+
+def measure(fun: Callable, x: np.ndarray, args: tuple) -> tuple[float, ...]:
+    """Median seconds per call of f, engine tape, autograd value_and_grad and grad."""
+    import autograd
+    import autograd.numpy as anp
+    from autograd.scipy.special import logsumexp as ag_lse
+
+    def f_np(z: Any, *a: Any) -> Any:
+        return fun(np, z, *a, lse=E.special.logsumexp)
+
+    def f_ag(z: Any) -> Any:
+        return fun(anp, z, *args, lse=ag_lse)
+
+    tape = E.record(f_np, x, *args)
+    assert tape.replayable, tape
+    ag_vg = autograd.value_and_grad(f_ag)
+    ag_g = autograd.grad(f_ag)
+    x2 = x + 0.01  # time at a point other than the recorded one: a real replay
+    v, g = tape.value_and_grad(x2, *args)
+    v_ref, g_ref = ag_vg(x2)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-10)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-8, atol=1e-12)
+    return (
+        median_time(lambda: f_np(x2, *args), ARGS.quick),
+        median_time(lambda: tape.value_and_grad(x2, *args), ARGS.quick),
+        median_time(lambda: ag_vg(x2), ARGS.quick),
+        median_time(lambda: ag_g(x2), ARGS.quick),
+    )
+
+
+def main() -> None:
+    rows = []
+    for name, fun, x, args in problems():
+        rows.append((name, *measure(fun, x, args)))
+        print(f"# done: {name}", file=sys.stderr)
+
+    from importlib.metadata import version
+
+    print(
+        f"numpy {np.__version__}, autograd {version('autograd')}, "
+        f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}, median of timeit repeats\n"
+    )
+    print(
+        "| function | f | engine tape value_and_grad | autograd value_and_grad | autograd grad "
+        "| speed-up vs autograd vg | speed-up vs autograd grad | engine vg / f |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, t_f, t_e, t_avg, t_ag in rows:
+        print(
+            f"| {name} | {fmt(t_f)} | {fmt(t_e)} | {fmt(t_avg)} | {fmt(t_ag)} "
+            f"| {t_avg / t_e:.2f}x | {t_ag / t_e:.2f}x | {t_e / t_f:.2f} |"
+        )
+    print("\nTargets: speed-up >= 2x on all three; engine vg / f <= 3 on the MLP and Rosenbrock.")
+
+
+if __name__ == "__main__":
+    main()

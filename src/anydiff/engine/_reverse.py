@@ -1,0 +1,236 @@
+"""Reverse mode: record a tape of array operations, then pull cotangents back through it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._rules import Lazy, dtype_of, fit, shape_of
+from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
+
+
+class Node:
+    """One recorded primitive call: ``slots[out] = prim(*slots[ins], **p)``.
+
+    ``fn`` is the primitive bound to its static parameters, ready for replay; ``need`` says
+    which inputs depend on ``x`` (``None`` when the output does not, so backward skips it).
+    """
+
+    __slots__ = ("prim", "p", "ins", "out", "need", "fn", "meta", "bwd")
+
+    def __init__(self, prim: Prim, p: dict, ins: tuple, out: int, need: tuple | None, xs: list):
+        self.prim, self.p, self.ins, self.out, self.need = prim, p, ins, out, need
+        impl = prim.impl
+        fn = prim.compile(p, xs) if prim.compile is not None else None
+        self.fn = fn if fn is not None else (lambda *a: impl(*a, **p)) if p else impl
+        # input shapes/dtypes: static for a tape, so cotangents are checked without calls
+        self.meta = tuple((shape_of(x), dtype_of(x)) for x in xs)
+        self.bwd = None
+        if need is not None and prim.fast is not None and not any(type(x) is Traced for x in xs):
+            self.bwd = prim.fast(p, xs, need, ins, out)
+
+    def set_output(self, y: Any) -> None:
+        if self.bwd is not None and type(y) is Traced:
+            self.bwd = None  # nested transformation: the general (dispatching) rule is needed
+
+
+class ReverseTrace(Trace):
+    """A reverse-mode transformation: every operation on its traced arrays is recorded.
+
+    ``vals[s]`` is the value in slot ``s`` (inputs, constants, results); ``needs[s]`` whether
+    it depends on the differentiated input.  ``replayable`` turns false (with ``reason``) as
+    soon as a traced value leaves the engine as a Python value.
+    """
+
+    def __init__(self) -> None:
+        self.level = new_level()
+        self.vals: list[Any] = []
+        self.needs: list[bool] = []
+        self.nodes: list[Node] = []
+        self.replayable = True
+        self.reason: str | None = None
+
+    def slot(self, v: Any, need: bool) -> int:
+        self.vals.append(v)
+        self.needs.append(need)
+        return len(self.vals) - 1
+
+    def process(self, prim: Prim, args: list, params: dict) -> Any:
+        ins = []
+        xs = []
+        any_need = False
+        needs = self.needs
+        for a in args:
+            if type(a) is Traced and a._trace is self:
+                s = a._aux
+                xs.append(a._value)
+                any_need = any_need or needs[s]
+            else:
+                s = self.slot(a, False)
+                xs.append(a)
+            ins.append(s)
+        y = bind(prim, xs, params)
+        need = any_need and prim.diff and dtype_of(y).kind in "fc"
+        out = self.slot(y, need)
+        node = Node(prim, params, tuple(ins), out, tuple(needs[s] for s in ins) if need else None, xs)
+        node.set_output(y)
+        self.nodes.append(node)
+        return Traced(self, y, out)
+
+    def lift(self, value: Any) -> Traced:
+        return Traced(self, value, self.slot(value, False))
+
+    def carries(self, t: Traced) -> bool:
+        return self.needs[t._aux]
+
+    def note_escape(self, reason: str) -> None:
+        if self.replayable:
+            self.replayable = False
+            self.reason = reason
+
+
+def backward_plan(nodes: list[Node]) -> list[tuple]:
+    """The nodes that take part in the backward pass, reversed, as flat tuples.
+
+    Each is ``(out, ins, targets, bwd, vjp, params, need, accum, lazy_ok)`` where ``targets``
+    lists ``(k, slot, shape, dtype)`` for the inputs that need a cotangent and ``lazy_ok``
+    says the fast closure ``bwd`` accepts a :class:`Lazy` cotangent.
+    """
+    plan = []
+    for nd in reversed(nodes):
+        if nd.need is None:
+            continue
+        targets = tuple(
+            (k, i, shp, dt) for k, (i, m, (shp, dt)) in enumerate(zip(nd.ins, nd.need, nd.meta)) if m
+        )
+        lazy_ok = nd.bwd is not None and getattr(nd.bwd, "lazy", False)
+        plan.append((nd.out, nd.ins, targets, nd.bwd, nd.prim.vjp, nd.p, nd.need, nd.prim.accum, lazy_ok))
+    return plan
+
+
+def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_slot: int) -> Any:
+    """Cotangent of slot ``in_slot`` given cotangent ``seed`` on slot ``out_slot``.
+
+    Walks the plan (from :func:`backward_plan`) once; cotangents of broadcast operands are
+    summed back to the operand's shape and cast to its dtype (``fit``).  Returns ``None``
+    when ``in_slot`` does not influence ``out_slot``; a result that may alias internal
+    buffers comes wrapped (pass it through :func:`finish_grad`).
+    """
+    n = len(vals)
+    grads: list[Any] = [None] * n
+    owned = [False] * n  # grads[i] is a fresh array of ours: safe to accumulate into in place
+    grads[out_slot] = seed
+    ndarray = np.ndarray
+    add = np.add
+    for o, ins, targets, bwd, vjp, p, need, acc, lazy_ok in plan:
+        g = grads[o]
+        if g is None:
+            continue
+        grads[o] = None  # every consumer of slot o came later: its cotangent is complete
+        tg = type(g)
+        if tg is Lazy and not (lazy_ok or acc is not None):
+            g = g.value()
+            tg = type(g)
+        if acc is not None and (tg is ndarray or tg is Lazy):
+            # scatter into the input's buffer, no zeros + add
+            _, i, shp, dt = targets[0]
+            buf = grads[i]
+            if buf is None or not owned[i] or type(buf) is not ndarray:
+                fresh = np.zeros(shp, dtype=dt)
+                if buf is not None:
+                    fresh += buf.value() if type(buf) is Lazy else buf
+                grads[i] = buf = fresh
+                owned[i] = True
+            acc(buf, g, [vals[j] for j in ins], p)
+            continue
+        if bwd is not None and (tg is ndarray or tg is Lazy):
+            cs = bwd(g, vals)
+        else:
+            if tg is Lazy:
+                g = g.value()
+            cs = vjp(g, [vals[j] for j in ins], vals[o], need, p)
+        for k, i, shp, dt in targets:
+            c = cs[k]
+            if c is None:
+                continue
+            prev = grads[i]
+            if type(c) is Lazy:
+                if c.shape == shp and c.dtype == dt:
+                    if prev is None:
+                        grads[i] = c  # stays lazy until something needs the array
+                        continue
+                    if owned[i] and type(prev) is ndarray:
+                        if c.g is None:
+                            add(prev, c.s, out=prev)
+                        elif c.s == -1:
+                            np.subtract(prev, c.g, out=prev)
+                        else:
+                            add(prev, c.value(), out=prev)
+                        continue
+                c = c.value()
+            if c.shape != shp or c.dtype != dt:
+                c = fit(c, shp, dt)
+            if prev is None:
+                grads[i] = c
+            elif owned[i] and type(c) is ndarray and type(prev) is ndarray:
+                add(prev, c, out=prev)
+            else:
+                if type(prev) is Lazy:
+                    prev = prev.value()
+                grads[i] = prev + c
+                owned[i] = type(grads[i]) is ndarray
+    g = grads[in_slot]
+    if type(g) is Lazy:
+        g = g.value()
+    return g if owned[in_slot] else _Borrowed(g)
+
+
+class _Borrowed:
+    """Marks a result that may alias internal memory (a cotangent stored as is)."""
+
+    __slots__ = ("g",)
+
+    def __init__(self, g: Any):
+        self.g = g
+
+
+def finish_grad(g: Any, x: Any) -> Any:
+    """A gradient the caller may keep and modify: never a view or a reused buffer."""
+    if type(g) is _Borrowed:
+        g = g.g
+        if type(g) is np.ndarray:
+            return g.copy()
+    if g is None:
+        return np.zeros_like(x)
+    if isinstance(g, np.ndarray) and (g.base is not None or not g.flags.writeable):
+        return g.copy()  # a view (of a seed, a broadcast, ...) must not alias anything
+    if not isinstance(g, (np.ndarray, Traced)):
+        return np.asarray(g)
+    return g
+
+
+def trace_reverse(f: Any, x: Any, args: tuple) -> tuple[ReverseTrace, int, Any, int | None]:
+    """Run ``f(x, *args)`` under a fresh reverse trace.
+
+    Returns ``(trace, x_slot, y, y_slot)`` where ``y`` is the plain (or lower-level) output
+    value and ``y_slot`` its tape slot (``None`` if the output does not depend on the tape).
+    """
+    trace = ReverseTrace()
+    xs = trace.slot(x, dtype_of(x).kind in "fc")
+    y = as_output(f(Traced(trace, x, xs), *args))
+    trace.check_dropped()
+    return (trace, xs, *_unwrap_output(y, trace))
+
+
+def _unwrap_output(y: Any, trace: ReverseTrace) -> tuple[Any, int | None]:
+    if type(y) is Traced:
+        if y._trace is trace:
+            return y._value, y._aux
+        if y._trace is None:
+            return y._value, None
+        if not y._trace.level < trace.level:
+            from ._errors import EngineError
+
+            raise EngineError("a traced array from another transformation escaped into the output")
+    return y, None
