@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import long_run
 from hypothesis import given, settings
 
 import anydiff as ad
 from anydiff.testing import (
     compiles_on_prepare,
     installed_backends,
+    long_run,
     program_scenarios,
     random_program,
     random_programs,

@@ -143,6 +143,17 @@ def array_namespace(*arrays: Any) -> Any:
         ...     return xp.sum(xp.sin(x) ** 2)
         >>> g = ad.gradient(f, "finitediff", np.array([0.5, 1.0]))
     """
+    key = tuple(type(a) for a in arrays)
+    ns = _NAMESPACES.get(key)
+    if ns is None:
+        ns = _NAMESPACES[key] = _find_namespace(arrays)
+    return ns
+
+
+_NAMESPACES: dict[tuple[type, ...], Any] = {}  # the namespace depends on the types only
+
+
+def _find_namespace(arrays: tuple) -> Any:
     kinds = {kind_of(a) for a in arrays} - {"python"}
     if "autograd" in kinds:
         import autograd.numpy as anp

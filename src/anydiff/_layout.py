@@ -70,7 +70,9 @@ class Layout:
     def unravel(self, v: Any) -> Any:
         """Flat vector (any array type) -> pytree of views with the recorded shapes."""
         if self.single:
-            return v.reshape(self.shapes[0])
+            shape = self.shapes[0]
+            # Skip the no-op reshape: under AD transforms (torch.func) every op costs.
+            return v if v.shape == shape else v.reshape(shape)
         leaves = [
             v[o : o + s].reshape(shape)
             for o, s, shape in zip(self.offsets, self.sizes, self.shapes)

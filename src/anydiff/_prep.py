@@ -333,7 +333,8 @@ class Prep:
                 to_numpy_ = adapter.to_numpy
 
                 def conv(r: Any) -> Any:
-                    a = to_numpy_(r[0] if batch else r)
+                    a = to_numpy_(r)  # index on the NumPy side: eager JAX indexing is slow
+                    a = a[0] if batch else a
                     if a.dtype != dtype:
                         a = a.astype(dtype)
                     return a if a.shape == shape else a.reshape(shape)

@@ -143,7 +143,7 @@ class FlatFunction:
         if td.is_leaf:
             if not hasattr(y, "reshape"):
                 y = self.adapter.scalar(y, v)
-            return y.reshape(-1)
+            return y if len(y.shape) == 1 else y.reshape(-1)
         flat = [
             (leaf if hasattr(leaf, "reshape") else self.adapter.scalar(leaf, v)).reshape(-1)
             for leaf in leaves
@@ -180,7 +180,8 @@ class Raveled:
         return self
 
     def __call__(self, v: Any, *ctx: Any) -> Any:
-        return self.F(v, *ctx).reshape(-1)
+        y = self.F(v, *ctx)
+        return y if len(y.shape) == 1 else y.reshape(-1)
 
 
 class Adapter:

@@ -1,0 +1,760 @@
+"""Scenario catalogues: small Array-API problems with analytic derivatives.
+
+Every function here is written against the Array API (``xp = ad.array_namespace(x)``) with
+operations that ``array_api_compat.numpy``, ``jax.numpy``, ``array_api_compat.torch``,
+``autograd.numpy`` and the engine's namespace all share, so each backend runs it natively.
+
+A :class:`Problem` is a function with its analytic Jacobian (as a flat ``(m, n)`` matrix in the
+order of the flattened pytrees), and where it applies its Hessian ``(n, n)``, second derivative
+``(m,)`` or, for real functions of complex inputs, its gradient. :func:`scenarios_of` turns a
+problem into one :class:`Scenario` per operator, with references computed from those formulas.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._arrays import array_namespace
+from .._contexts import Batch, Cache, Constant
+from .._pytree import tree_flatten, tree_unflatten
+from ._scenario import Scenario, copy_tree, map_tree
+
+# ---------------------------------------------------------------------------------------------
+# Flat <-> pytree helpers (NumPy)
+
+
+def flat(tree: Any) -> np.ndarray:
+    """Concatenate the raveled leaves of a pytree (shape ``(size,)``)."""
+    leaves, _ = tree_flatten(tree)
+    return np.concatenate([np.asarray(a).reshape(-1) for a in leaves])
+
+
+def unflat(v: np.ndarray, template: Any) -> Any:
+    """Inverse of :func:`flat` for ``template``'s structure and shapes (NumPy leaves)."""
+    leaves, td = tree_flatten(template)
+    out, o = [], 0
+    for a in leaves:
+        shape = np.shape(a)
+        size = int(np.prod(shape, dtype=np.int64))
+        out.append(np.asarray(v[o : o + size]).reshape(shape))
+        o += size
+    return tree_unflatten(td, out)
+
+
+def upcast(tree: Any) -> Any:
+    """float32 -> float64 and complex64 -> complex128 (references are computed in double)."""
+
+    def up(a: Any) -> Any:
+        arr = np.asarray(a)
+        if arr.dtype.kind == "c":
+            return arr.astype(np.complex128)
+        if arr.dtype.kind == "f":
+            return arr.astype(np.float64)
+        return arr
+
+    return map_tree(up, tree)
+
+
+def _single(tree: Any) -> bool:
+    return tree_flatten(tree)[1].is_leaf
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """A function with analytic derivatives, from which scenarios are made.
+
+    Attributes:
+        label: short name used in scenario ids.
+        f: the function (``f(x, *ctx)`` or, with ``y``, ``f(y, x, *ctx)``).
+        x: the point (NumPy arrays / floats, or a pytree).
+        jac: ``jac(x, *ctx_values) -> (m, n)`` flat Jacobian (x and ctx in float64).
+        hess: ``hess(x, *ctx_values) -> (n, n)`` for scalar-valued f.
+        d2: ``d2(x, *ctx_values) -> (m,)`` second derivative for scalar x.
+        grad: ``grad(x, *ctx_values) -> flat (n,)`` gradient when it is not ``jac[0]`` (real f of
+            complex x: ``df/dRe x + i df/dIm x``).
+        contexts: ``Constant`` / ``Cache`` arguments.
+        y: output buffer for the in-place form.
+        requires: backend abilities needed (``"mutation"``, ...).
+    """
+
+    label: str
+    f: Callable
+    x: Any
+    jac: Callable | None = None
+    hess: Callable | None = None
+    d2: Callable | None = None
+    grad: Callable | None = None
+    contexts: tuple = ()
+    y: Any = None
+    requires: tuple[str, ...] = ()
+
+    def value(self) -> Any:
+        """f at x, computed in double precision with NumPy."""
+        x = upcast(self.x)
+        ctx = [copy_tree(upcast(c.value)) for c in self.contexts]
+        if self.y is None:
+            return self.f(x, *ctx)
+        y = upcast(copy_tree(self.y))
+        ret = self.f(y, x, *ctx)
+        return y if ret is None else ret
+
+    def _args(self) -> tuple[Any, list]:
+        return upcast(self.x), [upcast(c.value) for c in self.contexts]
+
+    def tangent(self, k: int = 0) -> Any:
+        """A deterministic tangent like x (the k-th of a batch)."""
+        return _pattern(self.x, k)
+
+    def cotangent(self, k: int = 0) -> Any:
+        y = self.value()
+        dtype_src = self.y if self.y is not None else _match_precision(y, self.x)
+        return _pattern(dtype_src, k + 7)
+
+    def reference(self, op: str, tangent: Any = None) -> tuple[Any, Any]:
+        """``(result, first)``: expected result of ``op`` at x and, for second-order operators,
+        the expected first derivative (for the value forms)."""
+        x, ctx = self._args()
+        y = self.value()
+        if isinstance(tangent, Batch):
+            rows = [self.reference(op, t)[0] for t in tangent]
+            return Batch(*rows), self.reference(op, tangent[0])[1]
+        if op == "gradient":
+            return self._gradient(x, ctx), None
+        if op == "hvp":
+            H = self.hess(x, *ctx)
+            return unflat(H @ flat(upcast(tangent)), x), self._gradient(x, ctx)
+        if op == "hessian":
+            H = self.hess(x, *ctx)
+            if _single(x):
+                H = H.reshape(np.shape(x) * 2)
+            return H, self._gradient(x, ctx)
+        J = self.jac(x, *ctx)
+        if op == "derivative":
+            return unflat(J[:, 0], y), None
+        if op == "second_derivative":
+            return unflat(self.d2(x, *ctx), y), unflat(J[:, 0], y)
+        if op == "jacobian":
+            if _single(x) and _single(y):
+                return J.reshape(np.shape(y) + np.shape(x)), None
+            return J, None
+        if op == "pushforward":
+            return unflat(J @ flat(upcast(tangent)), y), None
+        if op == "pullback":
+            return unflat(J.conj().T @ flat(upcast(tangent)), x), None
+        raise ValueError(op)
+
+    def _gradient(self, x: Any, ctx: list) -> Any:
+        g = self.grad(x, *ctx) if self.grad is not None else self.jac(x, *ctx)[0]
+        return unflat(g, x)
+
+
+def _match_precision(y: Any, x: Any) -> Any:
+    """y's structure with x's floating precision (cotangents match f's output dtype)."""
+    xdt = np.result_type(*[np.asarray(a).dtype for a in tree_flatten(x)[0]])
+    single = np.finfo(xdt).dtype == np.float32
+
+    def cast(a: Any) -> Any:
+        arr = np.asarray(a)
+        if arr.dtype.kind == "c":
+            return arr.astype(np.complex64 if single else np.complex128)
+        return arr.astype(np.float32 if single else np.float64)
+
+    return map_tree(cast, y)
+
+
+def _pattern(template: Any, k: int) -> Any:
+    """Deterministic, non-symmetric values shaped and typed like ``template``."""
+
+    def fill(a: Any) -> Any:
+        arr = np.asarray(a)
+        i = np.arange(arr.size).reshape(arr.shape) + 3 * k
+        v = 0.3 + np.cos(1.3 * i + 0.7)
+        if arr.dtype.kind == "c":
+            v = v + 1j * np.sin(0.9 * i + 0.2)
+        out = np.asarray(v, dtype=arr.dtype)
+        if isinstance(a, np.ndarray):
+            return out
+        return type(a)(out.item()) if isinstance(a, (float, complex)) else out
+
+    return map_tree(fill, template)
+
+
+def scenarios_of(
+    problem: Problem,
+    ops: Sequence[str],
+    *,
+    batch: int = 0,
+    tags: tuple[str, ...] = (),
+    name: str | None = None,
+) -> list[Scenario]:
+    """One scenario per operator of ``ops`` for ``problem`` (``batch`` > 0: Batch tangents)."""
+    out = []
+    for op in ops:
+        tangent = None
+        if op in ("pushforward", "hvp"):
+            tangent = (
+                Batch(*[problem.tangent(k) for k in range(batch)]) if batch else problem.tangent()
+            )
+        elif op == "pullback":
+            tangent = (
+                Batch(*[problem.cotangent(k) for k in range(batch)])
+                if batch else problem.cotangent()
+            )
+        ref, first = problem.reference(op, tangent)
+        label = name or problem.label
+        suffix = f"-batch{batch}" if batch else ""
+        out.append(
+            Scenario(
+                op, problem.f, copy_tree(problem.x), tangent=tangent,
+                contexts=problem.contexts, y=copy_tree(problem.y), reference=ref,
+                reference_first=first, name=f"{op}-{label}{suffix}", requires=problem.requires,
+                tags=tags,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Functions (Array API) and their analytic derivatives (NumPy)
+
+
+def s2s(x: Any) -> Any:
+    """scalar -> scalar: sin(x) exp(x/2)."""
+    xp = array_namespace(x)
+    return xp.sin(x) * xp.exp(0.5 * x)
+
+
+def _s2s_d1(x: Any) -> Any:
+    return np.exp(0.5 * x) * (np.cos(x) + 0.5 * np.sin(x))
+
+
+def _s2s_d2(x: Any) -> Any:
+    return np.exp(0.5 * x) * (np.cos(x) - 0.75 * np.sin(x))
+
+
+def s2a(x: Any) -> Any:
+    """scalar -> array (3,): sin(k x) + x^2 for k = 1, 2, 3."""
+    xp = array_namespace(x)
+    k = xp.arange(1, 4, dtype=x.dtype)
+    return xp.sin(x * k) + x**2
+
+
+def s2a_inplace(y: Any, x: Any) -> None:
+    """In-place scalar -> array: fills y (3,) with sin(k x) + x^2."""
+    xp = array_namespace(x)
+    k = xp.arange(1, 4, dtype=x.dtype)
+    y[...] = xp.sin(x * k) + x**2
+
+
+_K = np.arange(1.0, 4.0)
+
+
+def v2s(x: Any) -> Any:
+    """vector -> scalar: sum(sin(x) exp(x)) + sum(x)^2 / 2."""
+    xp = array_namespace(x)
+    return xp.sum(xp.sin(x) * xp.exp(x)) + 0.5 * xp.sum(x) ** 2
+
+
+def m2s(X: Any) -> Any:
+    """matrix (2, 3) -> scalar: sum(X X^T) + sum(sin(X))."""
+    xp = array_namespace(X)
+    return xp.sum(X @ X.T) + xp.sum(xp.sin(X))
+
+
+def _m2s_grad(X: np.ndarray) -> np.ndarray:
+    return (2 * np.ones_like(X) * X.sum(axis=0, keepdims=True) + np.cos(X)).reshape(-1)
+
+
+def _m2s_hess(X: np.ndarray) -> np.ndarray:
+    r, c = X.shape
+    H = 2 * np.kron(np.ones((r, r)), np.eye(c))
+    return H - np.diag(np.sin(X).reshape(-1))
+
+
+def v2v_shift(x: Any) -> Any:
+    """vector (n,) -> vector (n-1,): sin(x[:-1]) x[1:]."""
+    xp = array_namespace(x)
+    return xp.sin(x[:-1]) * x[1:]
+
+
+def _v2v_shift_jac(x: np.ndarray) -> np.ndarray:
+    n = x.size
+    J = np.zeros((n - 1, n), dtype=x.dtype)
+    i = np.arange(n - 1)
+    J[i, i] = np.cos(x[:-1]) * x[1:]
+    J[i, i + 1] = np.sin(x[:-1])
+    return J
+
+
+def v2v(x: Any) -> Any:
+    """vector -> vector: x sum(x) + cos(x) (dense Jacobian)."""
+    xp = array_namespace(x)
+    return x * xp.sum(x) + xp.cos(x)
+
+
+def v2v_inplace(y: Any, x: Any) -> None:
+    """In-place vector -> vector: y = x sum(x) + cos(x)."""
+    xp = array_namespace(x)
+    y[...] = x * xp.sum(x) + xp.cos(x)
+
+
+def _v2v_jac(x: np.ndarray) -> np.ndarray:
+    return np.diag(x.sum() - np.sin(x)) + np.outer(x, np.ones_like(x))
+
+
+def m2m(X: Any) -> Any:
+    """matrix (2, 3) -> matrix (2, 2): X X^T."""
+    return X @ X.T
+
+
+def _m2m_jac(X: np.ndarray) -> np.ndarray:
+    r, c = X.shape
+    J = np.zeros((r, r, r, c), dtype=X.dtype)
+    for i in range(r):
+        for j in range(r):
+            J[i, j, i, :] += X[j]
+            J[i, j, j, :] += X[i]
+    return J.reshape(r * r, r * c)
+
+
+def m2m_elementwise(X: Any) -> Any:
+    """matrix -> matrix of the same shape: X tanh(X)."""
+    xp = array_namespace(X)
+    return X * xp.tanh(X)
+
+
+def _m2m_elementwise_jac(X: np.ndarray) -> np.ndarray:
+    t = np.tanh(X)
+    return np.diag((t + X * (1 - t**2)).reshape(-1))
+
+
+def v2s_constant(x: Any, c: Any) -> Any:
+    """vector -> scalar with a Constant c: sum(c tanh(x)) + sum(x^2)."""
+    xp = array_namespace(x)
+    return xp.sum(c * xp.tanh(x)) + xp.sum(x * x)
+
+
+def v2v_constant(x: Any, c: Any) -> Any:
+    """vector -> vector with a Constant c: c sin(x) + sum(x)."""
+    xp = array_namespace(x)
+    return c * xp.sin(x) + xp.sum(x)
+
+
+def v2s_cache(x: Any, buf: Any) -> Any:
+    """vector -> scalar through a Cache buffer it overwrites: sum(x^2 sin(x))."""
+    xp = array_namespace(x)
+    buf[...] = x * x
+    return xp.sum(buf * xp.sin(x))
+
+
+def v2v_cache(x: Any, buf: Any) -> Any:
+    """vector -> vector through a Cache buffer: exp(x) x."""
+    xp = array_namespace(x)
+    buf[...] = xp.exp(x)
+    return buf * x
+
+
+def _x(n: int, dtype: Any = np.float64, offset: float = 0.0) -> np.ndarray:
+    """A fixed point with distinct entries in about [-1, 1.4]."""
+    return (np.linspace(-0.8, 1.1, n) + 0.13 * np.sin(np.arange(n)) + offset).astype(dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalogues
+
+FIRST = ("derivative",)
+ALL_OPS = (
+    "derivative", "second_derivative", "gradient", "hessian", "hvp", "jacobian", "pushforward",
+    "pullback",
+)
+SCALAR_OUT = ("gradient", "hessian", "hvp", "jacobian", "pushforward", "pullback")
+ARRAY_OUT = ("jacobian", "pushforward", "pullback")
+
+
+def _v2s_problem(x: np.ndarray, label: str) -> Problem:
+    return Problem(
+        label, v2s, x,
+        jac=lambda x: (np.exp(x) * (np.sin(x) + np.cos(x)) + x.sum())[None, :],
+        hess=lambda x: np.diag(2 * np.exp(x) * np.cos(x)) + np.ones((x.size, x.size)),
+    )
+
+
+def _v2v_problem(x: np.ndarray, label: str) -> Problem:
+    return Problem(label, v2v, x, jac=_v2v_jac)
+
+
+def default_scenarios() -> list[Scenario]:
+    """Every operator on small inputs (n <= 6): scalar -> scalar, scalar -> array,
+    vector -> scalar, matrix -> scalar, vector -> vector, matrix -> matrix; in-place ``f(y, x)``,
+    ``Constant`` and ``Cache`` contexts, ``Batch`` tangents and float32 inputs.
+
+    Example:
+        >>> from anydiff.testing import default_scenarios
+        >>> len({s.op for s in default_scenarios()})
+        8
+    """
+    d1 = lambda x: np.atleast_1d(_s2s_d1(x))[:, None]  # noqa: E731
+    d2 = lambda x: np.atleast_1d(_s2s_d2(x))  # noqa: E731
+    scalar = Problem(
+        "s2s", s2s, np.asarray(0.7), jac=d1, hess=lambda x: d2(x)[:, None], d2=d2
+    )
+    scalar_py = Problem("s2s-float", s2s, 0.7, jac=d1, d2=d2)
+    s2a_jac = lambda x: (_K * np.cos(_K * x) + 2 * x)[:, None]  # noqa: E731
+    s2a_d2 = lambda x: -(_K**2) * np.sin(_K * x) + 2  # noqa: E731
+    s2a_problem = Problem("s2a", s2a, 0.6, jac=s2a_jac, d2=s2a_d2)
+    s2a_in = Problem("s2a", s2a_inplace, 0.6, jac=s2a_jac, y=np.zeros(3))
+    vec = _v2s_problem(_x(4), "v2s")
+    vec32 = _v2s_problem(_x(4, np.float32), "v2s-f32")
+    X = _x(6).reshape(2, 3)
+    mat = Problem("m2s", m2s, X, jac=lambda X: _m2s_grad(X)[None, :], hess=_m2s_hess)
+    shift = Problem("v2v-shift", v2v_shift, _x(5), jac=_v2v_shift_jac)
+    dense = _v2v_problem(_x(4), "v2v")
+    dense32 = _v2v_problem(_x(4, np.float32), "v2v-f32")
+    dense_in = Problem("v2v", v2v_inplace, _x(4), jac=_v2v_jac, y=np.zeros(4))
+    mm = Problem("m2m", m2m, X, jac=_m2m_jac)
+    mm_el = Problem("m2m-elementwise", m2m_elementwise, X[:, :2].copy(), jac=_m2m_elementwise_jac)
+    c = np.array([0.5, -1.0, 2.0, 1.5])
+    t = lambda x, c: np.tanh(x)  # noqa: E731
+    vconst = Problem(
+        "v2s", v2s_constant, _x(4), contexts=(Constant(c),),
+        jac=lambda x, c: (c * (1 - t(x, c) ** 2) + 2 * x)[None, :],
+        hess=lambda x, c: np.diag(-2 * c * t(x, c) * (1 - t(x, c) ** 2) + 2),
+    )
+    vvconst = Problem(
+        "v2v", v2v_constant, _x(4), contexts=(Constant(c),),
+        jac=lambda x, c: np.diag(c * np.cos(x)) + 1.0,
+    )
+    scache = Problem(
+        "v2s", v2s_cache, _x(4), contexts=(Cache(np.zeros(4)),), requires=("mutation",),
+        jac=lambda x, buf: (2 * x * np.sin(x) + x**2 * np.cos(x))[None, :],
+    )
+    vcache = Problem(
+        "v2v", v2v_cache, _x(4), contexts=(Cache(np.zeros(4)),), requires=("mutation",),
+        jac=lambda x, buf: np.diag(np.exp(x) * (1 + x)),
+    )
+    tags = ("default",)
+    out: list[Scenario] = []
+    out += scenarios_of(scalar, ALL_OPS, tags=tags)
+    out += scenarios_of(scalar_py, ("derivative", "second_derivative"), tags=tags)
+    out += scenarios_of(s2a_problem, ("derivative", "second_derivative", *ARRAY_OUT), tags=tags)
+    out += scenarios_of(vec, SCALAR_OUT, tags=tags)
+    out += scenarios_of(vec32, ("gradient", "hessian", "hvp"), tags=tags)
+    out += scenarios_of(mat, ("gradient", "hessian", "hvp"), tags=tags)
+    out += scenarios_of(shift, ARRAY_OUT, tags=tags)
+    out += scenarios_of(dense, ARRAY_OUT, tags=tags)
+    out += scenarios_of(dense32, ARRAY_OUT, tags=tags)
+    out += scenarios_of(mm, ARRAY_OUT, tags=tags)
+    out += scenarios_of(mm_el, ("jacobian",), tags=tags)
+    out += scenarios_of(dense, ("pushforward", "pullback"), batch=2, tags=tags)
+    out += scenarios_of(vec, ("hvp",), batch=3, tags=tags)
+    out += scenarios_of(s2a_in, ("derivative",), name="s2a-inplace", tags=tags)
+    out += scenarios_of(dense_in, ARRAY_OUT, name="v2v-inplace", tags=tags)
+    out += scenarios_of(vconst, ("gradient", "hessian", "hvp"), name="v2s-constant", tags=tags)
+    out += scenarios_of(vvconst, ("jacobian", "pullback"), name="v2v-constant", tags=tags)
+    out += scenarios_of(scache, ("gradient",), name="v2s-cache", tags=tags)
+    out += scenarios_of(vcache, ("jacobian", "pushforward"), name="v2v-cache", tags=tags)
+    return out
+
+
+# ---- pytrees ----------------------------------------------------------------------------------
+
+Params = namedtuple("Params", ["w", "b"])
+
+
+def tree_dict(d: dict) -> Any:
+    """dict {"a": (2,), "b": (2, 2)} -> scalar: sum(sin(a)) + a[0] sum(b^2)."""
+    a, b = d["a"], d["b"]
+    xp = array_namespace(a)
+    return xp.sum(xp.sin(a)) + a[0] * xp.sum(b * b)
+
+
+def _tree_dict_grad(d: dict) -> np.ndarray:
+    a, b = d["a"], d["b"]
+    ga = np.cos(a)
+    ga[0] += (b * b).sum()
+    return np.concatenate([ga, (2 * a[0] * b).reshape(-1)])
+
+
+def _tree_dict_hess(d: dict) -> np.ndarray:
+    a, b = d["a"], d["b"]
+    H = np.zeros((6, 6))
+    H[0, 0], H[1, 1] = -np.sin(a[0]), -np.sin(a[1])
+    H[0, 2:] = H[2:, 0] = 2 * b.reshape(-1)
+    H[2:, 2:] = 2 * a[0] * np.eye(4)
+    return H
+
+
+def tree_list(xs: list) -> Any:
+    """list [u (3,), v ()] -> vector (3,): u v + sin(u)."""
+    u, v = xs
+    xp = array_namespace(u)
+    return u * v + xp.sin(u)
+
+
+def _tree_list_jac(xs: list) -> np.ndarray:
+    u, v = xs
+    return np.concatenate([np.diag(v + np.cos(u)), u[:, None]], axis=1)
+
+
+def tree_tuple(xs: tuple) -> Any:
+    """tuple (u (2,), W (2, 2)) -> vector (2,): W u."""
+    u, W = xs
+    return W @ u
+
+
+def _tree_tuple_jac(xs: tuple) -> np.ndarray:
+    u, W = xs
+    dW = np.zeros((2, 2, 2))
+    for i in range(2):
+        dW[i, i, :] = u
+    return np.concatenate([W, dW.reshape(2, 4)], axis=1)
+
+
+def tree_namedtuple(p: Params) -> Any:
+    """Params(w (3,), b ()) -> scalar: b sum(tanh(w)) + b^2."""
+    xp = array_namespace(p.w)
+    return p.b * xp.sum(xp.tanh(p.w)) + p.b**2
+
+
+def _tree_namedtuple_grad(p: Params) -> np.ndarray:
+    t = np.tanh(p.w)
+    return np.concatenate([p.b * (1 - t**2), [t.sum() + 2 * p.b]])
+
+
+def _tree_namedtuple_hess(p: Params) -> np.ndarray:
+    t = np.tanh(p.w)
+    H = np.zeros((4, 4))
+    H[:3, :3] = np.diag(-2 * p.b * t * (1 - t**2))
+    H[:3, 3] = H[3, :3] = 1 - t**2
+    H[3, 3] = 2.0
+    return H
+
+
+def tree_output(x: Any) -> Any:
+    """vector (3,) -> dict {"p": x^2, "s": sin(x)} (pytree output)."""
+    xp = array_namespace(x)
+    return {"s": xp.sin(x), "p": x * x}
+
+
+def pytree_scenarios() -> list[Scenario]:
+    """dict, list, tuple and namedtuple inputs, and a dict output.
+
+    Example:
+        >>> from anydiff.testing import pytree_scenarios
+        >>> any(s.name.startswith("gradient-dict") for s in pytree_scenarios())
+        True
+    """
+    d = {"a": np.array([0.3, -0.6]), "b": np.array([[0.5, -0.2], [1.1, 0.4]])}
+    tags = ("pytree",)
+    out: list[Scenario] = []
+    out += scenarios_of(
+        Problem("dict", tree_dict, d, jac=lambda d: _tree_dict_grad(d)[None, :],
+                hess=_tree_dict_hess),
+        ("gradient", "hessian", "hvp", "pullback"), tags=tags,
+    )
+    out += scenarios_of(
+        Problem("list", tree_list, [np.array([0.2, -0.5, 0.9]), np.asarray(1.3)],
+                jac=_tree_list_jac),
+        ARRAY_OUT, tags=tags,
+    )
+    out += scenarios_of(
+        Problem("tuple", tree_tuple, (np.array([0.4, -1.2]), np.array([[1.0, 0.5], [-0.3, 2.0]])),
+                jac=_tree_tuple_jac),
+        ARRAY_OUT, tags=tags,
+    )
+    out += scenarios_of(
+        Problem("namedtuple", tree_namedtuple,
+                Params(np.array([0.1, -0.7, 0.5]), np.asarray(0.8)),
+                jac=lambda p: _tree_namedtuple_grad(p)[None, :], hess=_tree_namedtuple_hess),
+        ("gradient", "hessian", "hvp"), tags=tags,
+    )
+    x = _x(3)
+    out += scenarios_of(
+        Problem("dict-output", tree_output, x,
+                jac=lambda x: np.concatenate([np.diag(2 * x), np.diag(np.cos(x))])),
+        ARRAY_OUT, tags=tags,
+    )
+    return out
+
+
+# ---- complex ----------------------------------------------------------------------------------
+
+
+def holo_vec(z: Any) -> Any:
+    """Holomorphic vector -> vector: sin(z) z."""
+    xp = array_namespace(z)
+    return xp.sin(z) * z
+
+
+def holo_scalar(z: Any) -> Any:
+    """Holomorphic scalar -> scalar: exp(z) z."""
+    xp = array_namespace(z)
+    return xp.exp(z) * z
+
+
+def holo_coupled(z: Any) -> Any:
+    """Holomorphic vector -> vector with a dense Jacobian: z sum(z)."""
+    xp = array_namespace(z)
+    return z * xp.sum(z)
+
+
+def real_of_complex(z: Any) -> Any:
+    """Real-valued f of complex z: sum(|z|^2) + sum(Re sin(z))."""
+    xp = array_namespace(z)
+    return xp.sum(xp.real(z * xp.conj(z))) + xp.sum(xp.real(xp.sin(z)))
+
+
+def complex_scenarios() -> list[Scenario]:
+    """Holomorphic functions (jacobian, pushforward J t, pullback J^H w, derivative) and the
+    gradient ``df/dRe z + i df/dIm z`` of a real function of complex z.
+
+    Example:
+        >>> from anydiff.testing import complex_scenarios
+        >>> all(s.is_complex for s in complex_scenarios())
+        True
+    """
+    z = np.array([0.3 + 0.4j, -0.5 + 0.1j, 0.8 - 0.6j])
+    tags = ("complex",)
+    out: list[Scenario] = []
+    vec = Problem("holo-vec", holo_vec, z, jac=lambda z: np.diag(np.cos(z) * z + np.sin(z)))
+    out += scenarios_of(vec, ARRAY_OUT, tags=tags)
+    vec64 = Problem(
+        "holo-vec-c64", holo_vec, z.astype(np.complex64),
+        jac=lambda z: np.diag(np.cos(z) * z + np.sin(z)),
+    )
+    out += scenarios_of(vec64, ("jacobian",), tags=tags)
+    sc = Problem(
+        "holo-scalar", holo_scalar, np.asarray(0.2 - 0.7j),
+        jac=lambda z: np.atleast_2d(np.exp(z) * (z + 1)),
+    )
+    out += scenarios_of(sc, ("derivative", "jacobian", "pushforward", "pullback"), tags=tags)
+    co = Problem(
+        "holo-coupled", holo_coupled, z,
+        jac=lambda z: np.diag(np.full(z.size, z.sum())) + np.outer(z, np.ones_like(z)),
+    )
+    out += scenarios_of(co, ("jacobian", "pullback"), tags=tags)
+    re = Problem(
+        "real-of-complex", real_of_complex, z, grad=lambda z: 2 * z + np.conj(np.cos(z)),
+    )
+    out += scenarios_of(re, ("gradient",), tags=tags)
+    return out
+
+
+# ---- sparse -----------------------------------------------------------------------------------
+
+
+def stencil(x: Any) -> Any:
+    """Banded Jacobian (n -> n-2): x[:-2] - 2 sin(x[1:-1]) + x[2:]^2."""
+    xp = array_namespace(x)
+    return x[:-2] - 2.0 * xp.sin(x[1:-1]) + x[2:] ** 2
+
+
+def _stencil_jac(x: np.ndarray) -> np.ndarray:
+    n = x.size
+    J = np.zeros((n - 2, n))
+    i = np.arange(n - 2)
+    J[i, i] = 1.0
+    J[i, i + 1] = -2 * np.cos(x[1:-1])
+    J[i, i + 2] = 2 * x[2:]
+    return J
+
+
+def diagonal(x: Any) -> Any:
+    """Diagonal Jacobian: exp(x) sin(x)."""
+    xp = array_namespace(x)
+    return xp.exp(x) * xp.sin(x)
+
+
+def arrowhead(x: Any) -> Any:
+    """Arrowhead Hessian: sum(x[0] x[1:]^2) + sum(cos(x))."""
+    xp = array_namespace(x)
+    return xp.sum(x[0] * x[1:] ** 2) + xp.sum(xp.cos(x))
+
+
+def _arrowhead_grad(x: np.ndarray) -> np.ndarray:
+    g = -np.sin(x)
+    g[0] += (x[1:] ** 2).sum()
+    g[1:] += 2 * x[0] * x[1:]
+    return g
+
+
+def _arrowhead_hess(x: np.ndarray) -> np.ndarray:
+    H = np.diag(-np.cos(x))
+    H[0, 1:] = H[1:, 0] = 2 * x[1:]
+    H[np.arange(1, x.size), np.arange(1, x.size)] += 2 * x[0]
+    return H
+
+
+def chain(x: Any) -> Any:
+    """Tridiagonal Hessian (Rosenbrock chain): sum((x[1:] - x[:-1]^2)^2)."""
+    xp = array_namespace(x)
+    return xp.sum((x[1:] - x[:-1] ** 2) ** 2)
+
+
+def _chain_grad(x: np.ndarray) -> np.ndarray:
+    r = x[1:] - x[:-1] ** 2
+    g = np.zeros_like(x)
+    g[1:] += 2 * r
+    g[:-1] += -4 * x[:-1] * r
+    return g
+
+
+def _chain_hess(x: np.ndarray) -> np.ndarray:
+    n = x.size
+    r = x[1:] - x[:-1] ** 2
+    H = np.zeros((n, n))
+    H[np.arange(1, n), np.arange(1, n)] += 2.0
+    H[np.arange(n - 1), np.arange(n - 1)] += -4 * r + 8 * x[:-1] ** 2
+    H[np.arange(n - 1), np.arange(1, n)] = H[np.arange(1, n), np.arange(n - 1)] = -4 * x[:-1]
+    return H
+
+
+def sparse_scenarios() -> list[Scenario]:
+    """Banded / stencil / diagonal Jacobians and arrowhead / tridiagonal Hessians (dense
+    references; the same functions will exercise ``AutoSparse``).
+
+    Example:
+        >>> from anydiff.testing import sparse_scenarios
+        >>> sorted({s.op for s in sparse_scenarios()})
+        ['gradient', 'hessian', 'hvp', 'jacobian', 'pullback', 'pushforward']
+    """
+    x = _x(6)
+    tags = ("sparse",)
+    out: list[Scenario] = []
+    out += scenarios_of(Problem("stencil", stencil, x, jac=_stencil_jac), ARRAY_OUT, tags=tags)
+    out += scenarios_of(
+        Problem("diagonal", diagonal, x,
+                jac=lambda x: np.diag(np.exp(x) * (np.sin(x) + np.cos(x)))),
+        ("jacobian", "pullback"), tags=tags,
+    )
+    out += scenarios_of(
+        Problem("arrowhead", arrowhead, x, jac=lambda x: _arrowhead_grad(x)[None, :],
+                hess=_arrowhead_hess),
+        ("gradient", "hessian", "hvp"), tags=tags,
+    )
+    out += scenarios_of(
+        Problem("chain", chain, x, jac=lambda x: _chain_grad(x)[None, :], hess=_chain_hess),
+        ("hessian", "hvp"), tags=tags,
+    )
+    return out
+
+
+CATALOGUES: dict[str, Callable[[], list[Scenario]]] = {
+    "default": default_scenarios,
+    "pytree": pytree_scenarios,
+    "complex": complex_scenarios,
+    "sparse": sparse_scenarios,
+}
+
+
+def all_scenarios() -> list[Scenario]:
+    """Every catalogue together."""
+    return [s for make in CATALOGUES.values() for s in make()]

@@ -1,0 +1,145 @@
+"""Backends as seen by the harness: labels, availability, tolerances and reference results."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+
+import anydiff as ad
+
+from .._registry import get_adapter, resolve
+from ._catalogue import upcast
+from ._scenario import TANGENT_OPS, VALUE_FORMS, Scenario
+
+#: Order in which backends are tried for references: exact AD systems first (eager ones
+#: before JAX, whose compilations cost ~0.1 s per new function), the in-house engine next,
+#: finite differences last (first order only while an AD system is installed).
+REFERENCE_ORDER = ("torch", "autograd", "jax", "engine", "finitediff")
+
+
+def label(backend: Any) -> str:
+    """Short readable name: the string itself, else the backend's repr (``AutoJax(...)``)."""
+    return backend if isinstance(backend, str) else repr(backend)
+
+
+def installed(backend: Any) -> tuple[bool, str]:
+    """Whether the backend can run here, and why not: its framework and its adapter module must
+    both import (adapters are optional modules ``anydiff.backends.<name>``)."""
+    try:
+        b = resolve(backend)
+    except Exception as exc:
+        return False, str(exc)
+    if not ad.check_available(b):
+        return False, f"{label(backend)}: AD system not installed"
+    for sub in _leaves(b):
+        if importlib.util.find_spec(f"anydiff.backends.{sub.name}") is None:
+            return False, f"{label(backend)}: no adapter module anydiff.backends.{sub.name}"
+    try:
+        get_adapter(b)
+    except Exception as exc:  # an adapter that fails to import is unavailable, not a crash
+        return False, f"{label(backend)}: adapter failed to load ({type(exc).__name__}: {exc})"
+    return True, ""
+
+
+def _leaves(b: Any) -> list[Any]:
+    subs = [getattr(b, a) for a in ("outer", "inner", "dense", "forward", "reverse")
+            if hasattr(b, a) and isinstance(getattr(b, a), ad.AbstractBackend)]
+    if not subs:
+        return [b]
+    return [leaf for s in subs for leaf in _leaves(s)]
+
+
+def installed_backends() -> list[str]:
+    """Names of the backends whose AD system and adapter are both importable."""
+    return [n for n in ad.available_backends() if installed(n)[0]]
+
+
+def compiles_on_prepare(backend: Any) -> bool:
+    """Whether preparing this backend compiles (JAX): each new preparation costs time, which
+    test suites may want to budget."""
+    try:
+        return bool(getattr(get_adapter(resolve(backend)), "compile_on_prepare", False))
+    except Exception:
+        return False
+
+
+def uses_finite_differences(backend: Any, order: int) -> bool:
+    """Whether the derivative of this order is computed (partly) by finite differences."""
+    b = resolve(backend)
+    if isinstance(b, ad.SecondOrder):
+        parts = [b.inner] if order == 1 else [b.outer, b.inner]
+        return any(uses_finite_differences(p, 1) for p in parts)
+    return b.name == "finitediff" and getattr(b, "method", "central") != "complex"
+
+
+def single_precision(dtype: np.dtype) -> bool:
+    return np.finfo(np.dtype(dtype)).dtype == np.float32
+
+
+def default_tolerances(backend: Any, dtype: np.dtype, order: int) -> tuple[float, float]:
+    """``(rtol, atol)`` for results of a backend: relative to the largest reference entry.
+
+    AD: 1e-5 (float64), 1e-3 (float32). Finite differences: 1e-5 / 1e-4 for first / second
+    order in float64, 5e-3 / 5e-2 in float32 (their truncation and rounding errors).
+    """
+    single = single_precision(dtype)
+    if uses_finite_differences(backend, order):
+        rtol = {(False, 1): 1e-5, (False, 2): 1e-4, (True, 1): 5e-3, (True, 2): 5e-2}[
+            (single, order)
+        ]
+    else:
+        rtol = 1e-3 if single else 1e-5
+    return rtol, rtol * 1e-2
+
+
+def reference_backends(order: int, exclude: tuple = ()) -> list[str]:
+    """Installed backends usable as references, most accurate first."""
+    names = [n for n in REFERENCE_ORDER if n not in exclude and installed(n)[0]]
+    ad_names = [n for n in names if n != "finitediff"]
+    if ad_names and order == 1:
+        return ad_names + (["finitediff"] if "finitediff" in names else [])
+    return names
+
+
+def expected_value(scenario: Scenario) -> Any:
+    """f at x, evaluated with NumPy in double precision (scalars as 0-d arrays)."""
+    x = upcast(scenario.x)
+    ctx = tuple(type(c)(upcast(c.value)) for c in scenario.contexts)
+    return scenario.evaluate(x, ctx)
+
+
+def compute_reference(scenario: Scenario, exclude: tuple[str, ...] = ()) -> tuple[Any, Any, str]:
+    """``(result, first, source)`` for a scenario without an analytic reference: the value form
+    of its operator at x (in double precision) by the most accurate backend that runs it.
+
+    Backends in ``exclude`` (the one under test) are used only when nothing else can run it,
+    so a backend is not checked against itself."""
+    cache = scenario.__dict__.setdefault("_computed_reference", {})
+    if exclude in cache:
+        return cache[exclude]
+    errors = []
+    names = reference_backends(scenario.order)
+    names = [n for n in names if n not in exclude] + [n for n in names if n in exclude]
+    for name in names:
+        b = resolve(name)
+        if any(not getattr(b, req, True) for req in scenario.requires):
+            continue
+        x = upcast(scenario.x)
+        t = upcast(scenario.tangent) if scenario.tangent is not None else None
+        args = (x, t) if scenario.op in TANGENT_OPS else (x,)
+        ctx = tuple(type(c)(upcast(c.value)) for c in scenario.contexts)
+        kw = {"y": upcast(scenario.fresh_y())} if scenario.y is not None else {}
+        try:
+            out = getattr(ad, VALUE_FORMS[scenario.op])(scenario.f, name, *args, *ctx, **kw)
+        except Exception as exc:
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            continue
+        first = out[-2] if scenario.op in ("second_derivative", "hessian", "hvp") else None
+        result = (out[-1], first, name)
+        cache[exclude] = result
+        return result
+    raise RuntimeError(
+        f"No backend could compute a reference for {scenario.name}: " + "; ".join(errors)
+    )
