@@ -40,7 +40,7 @@ for _s in SCENARIOS:
 # Known adapter bugs, kept visible by the strict xfail tests below rather than hidden.
 # torch: forward-mode AD levels are process-global in PyTorch, so concurrent calls of one prep
 # (API.md section 3: "A prep may be used from several threads at once") mix up their tangents.
-THREAD_UNSAFE = {"torch"}
+THREAD_UNSAFE: set[str] = set()
 
 
 def _variants(backend: str, scenario_name: str) -> tuple[str, ...]:

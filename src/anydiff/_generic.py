@@ -104,28 +104,38 @@ def jacobian(ad: Adapter, F: FlatFunction, spec: Spec, need_value: bool) -> Kern
     """``J`` of shape ``(m, n)``: columns from stacked pushforwards or rows from stacked pullbacks,
     whichever the backend's traits and the sizes favour."""
     n, m = spec.n, F.m
+    out_dtype = F.out_layout.dtype if F.out_layout is not None else spec.dtype
     if ad.prefers_forward(n, m):
-        seeds = Seeds(ad, n, n, spec.dtype)
+        seed_sets = [Seeds(ad, n, n, spec.dtype)]
         prim = ad.make_pushforward
     else:
-        out_dtype = F.out_layout.dtype if F.out_layout is not None else spec.dtype
-        seeds = Seeds(ad, m, m, out_dtype)
+        seed_sets = [Seeds(ad, m, m, out_dtype)]
         prim = ad.make_pullback
-    first = prim(F, spec.with_batch(seeds.chunk), need_value)
-    rest = prim(F, spec.with_batch(seeds.chunk), False) if need_value else first
+        if spec.dtype.kind != "c" and out_dtype.kind == "c":
+            # Real x, complex y: a pullback (the adjoint of a real-linear map) returns the real
+            # part Re(J[i]) for seed e_i and Im(J[i]) for seed i e_i, so a row takes two.
+            seed_sets.append(Seeds(ad, m, m, out_dtype, scale=1j))
+    chunk = seed_sets[0].chunk
+    first = prim(F, spec.with_batch(chunk), need_value)
+    rest = prim(F, spec.with_batch(chunk), False) if need_value else first
     forward = prim == ad.make_pushforward
 
     def kernel(x: Any, _T: Any, ctx: tuple) -> tuple:
-        y, blocks = None, []
-        for i, S in enumerate(seeds):
-            yi, B = (first if i == 0 else rest)(x, S, ctx)
-            y = yi if i == 0 else y
-            blocks.append(B)
-        B = blocks[0] if len(blocks) == 1 else ad.concat(blocks)
+        y, parts = None, []
+        for seeds in seed_sets:
+            blocks = []
+            for S in seeds:
+                yi, B = (first if y is None else rest)(x, S, ctx)
+                y = yi if y is None else y
+                blocks.append(B)
+            parts.append(blocks[0] if len(blocks) == 1 else ad.concat(blocks))
         if forward:
-            return y, B.T
-        # Pullback rows are J^H e_i = conj(J[i]).
-        return y, (B.conj() if np.dtype(spec.dtype).kind == "c" or _is_complex(B) else B)
+            return y, parts[0].T
+        if len(parts) == 2:
+            return y, parts[0] + 1j * parts[1]
+        # Pullback rows are J^H e_i = conj(J[i]) (holomorphic f of complex x).
+        B = parts[0]
+        return y, (B.conj() if spec.dtype.kind == "c" or _is_complex(B) else B)
 
     return kernel
 
