@@ -179,6 +179,7 @@ class Adapter(_Base):
     native_kind = "jax"
     cache_unprepared = True
     compile_on_prepare = True
+    kernels_accept_numpy = True  # jax.jit takes NumPy arrays on its fast path
 
     # ---- arrays ---------------------------------------------------------------------------
     def asarray(self, a: Any, dtype: np.dtype | None = None) -> Any:
@@ -194,9 +195,10 @@ class Adapter(_Base):
         return np.asarray(a, dtype=dtype)
 
     def to_numpy(self, a: Any) -> np.ndarray:
-        # np.asarray of a JAX array is a read-only view of JAX's buffer; callers get a
-        # writable array of their own (as from every other backend).
-        return np.array(a) if isinstance(a, jax.Array) else np.asarray(a)
+        # A zero-copy, read-only view of JAX's buffer, as np.asarray gives when JAX is called
+        # directly: a copy would cost as much as the gradient itself for cheap f at large n.
+        # Users who write into results copy them (documented in docs/backends.md).
+        return np.asarray(a)
 
     def scalar(self, value: Any, like: Any) -> Any:
         return jnp.asarray(value)
@@ -287,18 +289,33 @@ class Adapter(_Base):
 
             return eager
 
+        if not spec.ctx_roles:
+            # No contexts: a two-argument signature keeps jit's dispatch as short as a direct
+            # jax.jit call's.
+            plain = jax.jit(lambda x, T: core(x, T, ()))
+            if not wide:
+                return lambda x, T, ctx: plain(x, T)
+
+            def kernel64_plain(x: Any, T: Any, ctx: tuple) -> tuple:
+                if jax.config.jax_enable_x64:  # already on (globally or by the caller)
+                    return plain(x, T)
+                with jax.enable_x64(True):
+                    return plain(x, T)
+
+            return kernel64_plain
+
         jitted = jax.jit(lambda x, T, d, st: core(x, T, _merge_ctx(d, st)), static_argnums=3)
         if wide:
 
             def kernel64(x: Any, T: Any, ctx: tuple) -> tuple:
-                dyn, st = _split_ctx(ctx) if ctx else ((), _NO_CTX)
+                dyn, st = _split_ctx(ctx)
                 with jax.enable_x64(True):
                     return jitted(x, T, dyn, st)
 
             return kernel64
 
         def kernel(x: Any, T: Any, ctx: tuple) -> tuple:
-            dyn, st = _split_ctx(ctx) if ctx else ((), _NO_CTX)
+            dyn, st = _split_ctx(ctx)
             return jitted(x, T, dyn, st)
 
         return kernel

@@ -109,6 +109,25 @@ def same_function(f: Any, g: Any) -> bool:
 _MISS = object()  # a hot call that does not apply
 
 
+def _no_hot(*args: Any) -> Any:
+    return _MISS
+
+
+def _hot_class(hot: Any) -> type:
+    """A subclass of Prep whose ``__call__`` enters the hot call first: Python looks ``__call__``
+    up on the type, so this saves a layer of calls on every prepared call."""
+    general = Prep.__call__
+
+    def __call__(self: Prep, x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
+        if out is None and y is None:
+            r = hot(x, *args)
+            if r is not _MISS:
+                return r
+        return general(self, x, *args, out=out, y=y)
+
+    return type("Prep", (Prep,), {"__call__": __call__, "__module__": Prep.__module__})
+
+
 @dataclass(frozen=True)
 class _Proto:
     """Type, shape and dtype of a prepared argument (without keeping the array alive)."""
@@ -226,6 +245,7 @@ class Prep:
         self._fast: Any = None  # fast_key of the prepared arguments (set by prepare)
         self._hot: dict[bool, Any] = {}  # with_value -> hot call (see make_hot)
         self._hot_proto: tuple | None = None
+        self._hot_plain: Any = _no_hot  # self._hot[False], looked up without a dict
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -244,9 +264,8 @@ class Prep:
 
     # -- calls ------------------------------------------------------------------------------
     def __call__(self, x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
-        hot = self._hot.get(False)
-        if hot is not None and out is None and y is None:
-            r = hot(x, *args)
+        if out is None and y is None:
+            r = self._hot_plain(x, *args)
             if r is not _MISS:
                 return r
         return self.run(False, x, args, out=out, y=y)
@@ -350,19 +369,15 @@ class Prep:
             tflat = (1, int(np.prod(tshape, dtype=np.int64)))
             tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
 
-        def run_kernel(xv: Any, T: Any) -> Any:
-            try:
-                return kernel(xv, T, ())
-            except Exception:  # errors are translated (with hints) by the general path
-                return _MISS
-
+        # Exceptions fall through to the general path, which translates them with hints.
         if t0 is None:
             def hot(x: Any, *args: Any) -> Any:
                 if args or type(x) is not xtype or x.shape != xshape or x.dtype != xdtype:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
-                outs = run_kernel(xv if numpy_ok else as_native(xv, lay.dtype), None)
-                if outs is _MISS:
+                try:
+                    outs = kernel(xv if numpy_ok else as_native(xv, lay.dtype), None, ())
+                except Exception:
                     return _MISS
                 if with_value:
                     return tuple(c(o) for c, o in zip(convs, outs))
@@ -380,8 +395,9 @@ class Prep:
                 T = t.reshape(tflat)
                 if not numpy_ok:
                     xv, T = as_native(xv, lay.dtype), as_native(T, tnative)
-                outs = run_kernel(xv, T)
-                if outs is _MISS:
+                try:
+                    outs = kernel(xv, T, ())
+                except Exception:
                     return _MISS
                 if with_value:
                     return tuple(c(o) for c, o in zip(convs, outs))
@@ -802,6 +818,9 @@ def prepare(
     if prep._fast is not None and not cached:
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
+        if prep._hot[False] is not None:
+            prep._hot_plain = prep._hot[False]
+            prep.__class__ = _hot_class(prep._hot[False])
     if key is not None:
         with _unprepared_lock:
             _UNPREPARED[key] = prep
