@@ -211,18 +211,6 @@ class Adapter(_Base):
             _, y = _make_vjp(_fun(F, ctx), x)
         return y
 
-    def _guard(self, F: FlatFunction, thunk: Callable[[], Any]) -> Any:
-        """Run one-time tracing at build time with the same error translation as calls."""
-        try:
-            return thunk()
-        except AnydiffError:
-            raise
-        except Exception as exc:
-            translated = self.translate_error(exc, F)
-            if translated is None:
-                raise
-            raise translated from exc
-
     def translate_error(self, exc: BaseException, F: FlatFunction) -> AnydiffError | None:
         msg = str(exc)
         if isinstance(exc, NotImplementedError) and (
@@ -277,7 +265,7 @@ class Adapter(_Base):
     ) -> Kernel:
         # Record the trace once; each call is reverse passes only.
         with _LOCK:
-            vjp, y = self._guard(F, lambda: _make_vjp(_fun(F, ctx), x))
+            vjp, y = self.guarded(F, lambda: _make_vjp(_fun(F, ctx), x))
         conj = _is_complex_dtype(spec.dtype) or _is_complex_dtype(_dtype(y))
 
         def kernel(_x: Any, W: Any, _ctx: tuple) -> tuple:
@@ -325,8 +313,8 @@ class Adapter(_Base):
         # Linearise once (trace + transposed reverse pass); each tangent is then one reverse
         # pass of the linear map, without running f again.
         with _LOCK:
-            vjp, y = self._guard(F, lambda: _make_vjp(_fun(F, ctx), x))
-            lin = self._guard(F, lambda: _transpose_vjp(vjp, y))
+            vjp, y = self.guarded(F, lambda: _make_vjp(_fun(F, ctx), x))
+            lin = self.guarded(F, lambda: _transpose_vjp(vjp, y))
 
         def kernel(_x: Any, T: Any, _ctx: tuple) -> tuple:
             with _LOCK:
@@ -416,7 +404,7 @@ class Adapter(_Base):
     ) -> Kernel:
         complex_x = _is_complex_dtype(spec.dtype)
         with _LOCK:
-            vjp_g, g = self._guard(F, lambda: self._gradient_trace(F, spec, x, ctx, None))
+            vjp_g, g = self.guarded(F, lambda: self._gradient_trace(F, spec, x, ctx, None))
 
         def kernel(_x: Any, T: Any, _ctx: tuple) -> tuple:
             with _LOCK:

@@ -466,16 +466,6 @@ class Adapter(_Base):
 
         return _switching(func_impl, autograd_impl)
 
-    def make_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
-        pf = self.make_pushforward(F, spec.with_batch(1), need_value)
-        one = self.ones((1, spec.n), spec.dtype)
-
-        def kernel(x: Any, _T: Any, ctx: tuple) -> tuple:
-            y, JT = pf(x, one, ctx)
-            return y, JT[0]
-
-        return kernel
-
     def make_jacobian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         n, m = spec.n, F.m
         forward = self.prefers_forward(n, m)

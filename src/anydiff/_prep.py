@@ -17,7 +17,6 @@ import numpy as np
 from ._arrays import cast_native, from_numpy, require_floating, to_numpy
 from ._contexts import Batch, Context, as_context
 from ._errors import (
-    AnydiffError,
     AnydiffTypeError,
     AnydiffValueError,
     PreparationMismatchError,
@@ -601,15 +600,7 @@ class Prep:
             T, is_batch = self.native_tangent(tangent)
         ctxv = self.native_contexts(ctx)
         kernel = self.kernel(with_value)
-        try:
-            outputs = kernel(xv, T, ctxv)
-        except AnydiffError:
-            raise
-        except Exception as exc:
-            translated = adapter.translate_error(exc, self.F)
-            if translated is None:
-                raise
-            raise translated from exc
+        outputs = adapter.guarded(self.F, lambda: kernel(xv, T, ctxv))
         results = self.op.convert(self, outputs, x, xl, is_batch, with_value)
         if with_value and y is not None and outputs[0] is not None:
             _write(y, results[0], "y")
@@ -807,14 +798,14 @@ def prepare(
         or op.name == "second_derivative"  # the generic builder sizes the derivative function
     )
     if not op.scalar_output and prep.F.out_layout is None and needs_output:
-        _guarded(adapter, prep.F, lambda: adapter.evaluate(prep.F, xv, ctxv))
+        adapter.guarded(prep.F, lambda: adapter.evaluate(prep.F, xv, ctxv))
     if tangent is not None:
         _check_tangent(prep, tangent)
     # Build the plain kernel now: the one-time work belongs to preparation.
     prep.kernel(False)
     if adapter.compile_on_prepare:
         T = prep.native_tangent(tangent)[0] if tangent is not None else None
-        _guarded(adapter, prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
+        adapter.guarded(prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
     if prep._fast is not None and not cached:
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
@@ -827,18 +818,6 @@ def prepare(
             while len(_UNPREPARED) > _UNPREPARED_MAX:
                 _UNPREPARED.popitem(last=False)
     return prep
-
-
-def _guarded(adapter: Adapter, F: FlatFunction, thunk: Any) -> Any:
-    try:
-        return thunk()
-    except AnydiffError:
-        raise
-    except Exception as exc:
-        translated = adapter.translate_error(exc, F)
-        if translated is None:
-            raise
-        raise translated from exc
 
 
 def _check_tangent(prep: Prep, tangent: Any) -> None:

@@ -251,6 +251,18 @@ class Adapter:
         """Map a framework exception to an anydiff error with a hint, or None to re-raise it."""
         return None
 
+    def guarded(self, F: FlatFunction, thunk: Callable[[], Any]) -> Any:
+        """Run ``thunk`` (a call of, or tracing through, ``F``) with ``translate_error`` applied."""
+        try:
+            return thunk()
+        except AnydiffError:
+            raise
+        except Exception as exc:
+            translated = self.translate_error(exc, F)
+            if translated is None:
+                raise
+            raise translated from exc
+
     # ---- primitives (required) ------------------------------------------------------------
     def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         raise NotImplementedError
