@@ -127,6 +127,14 @@ class FlatFunction:
             y = ret if ret is not None else y_tree
         else:
             y = self.f(x, *ctx)
+        out = self.out_layout
+        if out is not None and out.single and hasattr(y, "shape"):
+            # The common case once the layout is known: one array out, no pytree to walk.
+            if self.scalar_output:
+                if y.shape != ():
+                    self._not_scalar(y, out.treedef)
+                return y
+            return y if len(y.shape) == 1 else y.reshape(-1)
         leaves, td = tree_flatten(y)
         if self.out_layout is None:
             with self._lock:
@@ -135,10 +143,7 @@ class FlatFunction:
                     self.out_layout = Layout.of_leaves(td, leaves)
         if self.scalar_output:
             if not td.is_leaf or getattr(y, "shape", ()) != ():
-                raise AnydiffValueError(
-                    f"{self.op_name or 'this operator'} needs f to return a scalar, but f returned "
-                    f"{self._describe(y, td)}. Use jacobian (or pullback) for non-scalar outputs."
-                )
+                self._not_scalar(y, td)
             return y if hasattr(y, "shape") else self.adapter.scalar(y, v)
         if td.is_leaf:
             if not hasattr(y, "reshape"):
@@ -149,6 +154,12 @@ class FlatFunction:
             for leaf in leaves
         ]
         return flat[0] if len(flat) == 1 else self.adapter.concat(flat)
+
+    def _not_scalar(self, y: Any, td: Any) -> None:
+        raise AnydiffValueError(
+            f"{self.op_name or 'this operator'} needs f to return a scalar, but f returned "
+            f"{self._describe(y, td)}. Use jacobian (or pullback) for non-scalar outputs."
+        )
 
     def _check_output_leaves(self, leaves: list[Any]) -> None:
         for leaf in leaves:
