@@ -8,8 +8,6 @@ here, and every variant on one scenario per operator; ``--long`` runs every vari
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 
 import pytest
 
@@ -37,19 +35,11 @@ for _s in SCENARIOS:
         _FULL.add(_s.name)
 
 
-# Known adapter bugs, kept visible by the strict xfail tests below rather than hidden.
-# torch: forward-mode AD levels are process-global in PyTorch, so concurrent calls of one prep
-# (API.md section 3: "A prep may be used from several threads at once") mix up their tangents.
-THREAD_UNSAFE: set[str] = set()
-
-
 def _variants(backend: str, scenario_name: str) -> tuple[str, ...]:
     if long_run() or not compiles_on_prepare(backend) or scenario_name in _FULL:
         variants = ALL_VARIANTS
     else:
         variants = CORE_VARIANTS
-    if backend in THREAD_UNSAFE:
-        variants = tuple(v for v in variants if v != "threads")
     return variants
 
 
@@ -80,43 +70,11 @@ def test_second_order_with_finite_differences_outside(inner):
 
 
 _THREAD_SCENARIOS = ("jacobian-s2a", "pushforward-v2v", "hvp-v2s", "jacobian-m2m")
-_THREADS_SCRIPT = f"""
-import sys
-from anydiff.testing import default_scenarios, run_differentiation
-scen = [s for s in default_scenarios() if s.name in {_THREAD_SCENARIOS!r}]
-for _ in range(int(sys.argv[2])):
-    report = run_differentiation([sys.argv[1]], scen, variants=("threads",))
-    if report.failed:
-        print(report.failure_text())
-        sys.exit(1)
-"""
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        pytest.param(
-            b,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="torch adapter: concurrent calls of one forward-mode prep give wrong "
-                "results and can crash the interpreter (PyTorch's forward AD levels are global; "
-                "the kernels need a lock)",
-            ) if b in THREAD_UNSAFE else (),
-        )
-        for b in BACKENDS
-    ],
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_prep_shared_between_threads(backend):
-    # The harness's "threads" variant on forward-mode operators. Known-unsafe backends run 5
-    # rounds in a subprocess: the race shows up with near certainty, and a crash it causes
-    # cannot take pytest down.
-    if backend not in THREAD_UNSAFE:
-        scen = [s for s in SCENARIOS if s.name in _THREAD_SCENARIOS]
-        test_differentiation([backend], scen, variants=("threads",))
-        return
-    proc = subprocess.run(
-        [sys.executable, "-c", _THREADS_SCRIPT, backend, "5"],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    # API.md section 3: a prep may be used from several threads at once. Forward-mode operators
+    # are the sharpest test (torch's forward-AD state is process-global; its adapter locks).
+    scen = [s for s in SCENARIOS if s.name in _THREAD_SCENARIOS]
+    test_differentiation([backend], scen, variants=("threads",))
