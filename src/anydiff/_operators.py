@@ -42,7 +42,15 @@ class OpSpec:
     inplace: bool = False
     has_same_point: bool = False
     summary: str = ""
-    example: str = ""
+    example: tuple = ()  # (f, x, tangent or None, printed result) as source text, for the docs
+
+    def example_call(self, name: str, prefix: str = "ad.") -> str:
+        f, x, t, _ = self.example
+        return f'{prefix}{name}({f}, "engine", {x}{", " + t if t else ""})'
+
+    def example_args(self) -> str:
+        _, x, t, _ = self.example
+        return x + (", " + t if t else "")
 
     def convert(
         self, prep: Prep, outputs: tuple, x: Any, xl: Layout, is_batch: bool, with_value: bool
@@ -85,49 +93,49 @@ OPERATORS: dict[str, OpSpec] = {
         OpSpec(
             "derivative", "value_and_derivative", ("y", "dy"), scalar_x=True, inplace=True,
             summary="Derivative f'(x) of f at a scalar x; shaped like y = f(x).",
-            example="ad.derivative(np.sin, 'finitediff', 0.0)  # 1.0",
+            example=("np.sin", "0.0", None, "1.0"),
         ),
         OpSpec(
             "gradient", "value_and_gradient", ("y", "x"), scalar_output=True,
             summary="Gradient of a scalar-valued f at x; shaped like x (same pytree).",
-            example="ad.gradient(lambda x: (x**2).sum(), 'finitediff', np.ones(3))  # [2, 2, 2]",
+            example=("lambda x: np.sum(x**2)", "np.array([1.0, 2.0])", None, "array([2., 4.])"),
         ),
         OpSpec(
             "jacobian", "value_and_jacobian", ("y", "jac"), inplace=True,
             summary="Jacobian of f at x, of shape y.shape + x.shape ((y.size, x.size) for pytrees).",
-            example="ad.jacobian(lambda x: 2 * x, 'finitediff', np.ones(3))  # 2 * eye(3)",
+            example=("lambda x: 2 * x", "np.ones(2)", None, "array([[2., 0.], [0., 2.]])"),
         ),
         OpSpec(
             "pushforward", "value_and_pushforward", ("y", "ybatch"), tangent="x", inplace=True,
             has_same_point=True,
             summary="Jacobian-vector product J(x) t; shaped like y. A Batch of tangents gives a "
             "Batch of results.",
-            example="ad.pushforward(np.sin, 'finitediff', np.zeros(2), np.ones(2))  # [1, 1]",
+            example=("lambda x: x**2", "np.array([1.0, 2.0])", "np.ones(2)", "array([2., 4.])"),
         ),
         OpSpec(
             "pullback", "value_and_pullback", ("y", "xbatch"), tangent="y", inplace=True,
             has_same_point=True,
             summary="Vector-Jacobian product J(x)^T w (J^H w for complex); shaped like x. A "
             "Batch of cotangents gives a Batch of results.",
-            example="ad.pullback(np.sin, 'finitediff', np.zeros(2), np.ones(2))  # [1, 1]",
+            example=("lambda x: x**2", "np.array([1.0, 2.0])", "np.ones(2)", "array([2., 4.])"),
         ),
         OpSpec(
             "second_derivative", "value_derivative_and_second_derivative", ("y", "dy", "dy"),
             scalar_x=True,
             summary="Second derivative f''(x) at a scalar x; shaped like y = f(x).",
-            example="ad.second_derivative(np.sin, 'finitediff', 0.5)  # -sin(0.5)",
+            example=("lambda x: x**3", "2.0", None, "12.0"),
         ),
         OpSpec(
             "hessian", "value_gradient_and_hessian", ("y", "x", "hess"), scalar_output=True,
             summary="Hessian of a scalar-valued f, of shape x.shape + x.shape ((x.size, x.size) "
             "for pytrees).",
-            example="ad.hessian(lambda x: (x**3).sum(), 'finitediff', np.ones(2))  # 6 * eye(2)",
+            example=("lambda x: np.sum(x**3)", "np.array([1.0, 2.0])", None, "array([[ 6., 0.], [ 0., 12.]])"),
         ),
         OpSpec(
             "hvp", "gradient_and_hvp", ("x", "xbatch"), tangent="x", scalar_output=True,
             has_same_point=True,
             summary="Hessian-vector product H(x) t of a scalar-valued f; shaped like x.",
-            example="ad.hvp(lambda x: (x**3).sum(), 'finitediff', np.ones(2), np.ones(2))  # [6, 6]",
+            example=("lambda x: np.sum(x**3)", "np.array([1.0, 2.0])", "np.ones(2)", "array([ 6., 12.])"),
         ),
     ]
 }
@@ -162,7 +170,11 @@ def _doc(op: OpSpec, value: bool) -> str:
         prepare=f"prepare_{op.name}",
         inplace="" if op.inplace else " (not accepted by this operator)",
     )
-    return f"{head}\n{args}\nExample:\n    >>> {op.example}\n"
+    call = op.example_call(op.value_name if value else op.name)
+    expected = op.example[3]
+    if value:
+        return f"{head}\n{args}\nExample:\n    >>> {call}[-1]\n    {expected}\n"
+    return f"{head}\n{args}\nExample:\n    >>> {call}\n    {expected}\n"
 
 
 def _out_names(op: OpSpec) -> list[str]:
@@ -222,7 +234,8 @@ def _make_prepare(op: OpSpec, same_point: bool) -> Callable:
         f"Do the one-time work of ``{op.name}`` ({where}); returns a ``Prep``.\n\n"
         f"Use it as ``{op.name}(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or "
         f"``prep.{op.value_name}(x, ...)``.\n\n"
-        f"Example:\n    >>> prep = ad.{name}(f, 'finitediff', x0{', t' if op.tangent else ''})\n"
+        f"Example:\n    >>> prep = {op.example_call(name)}\n"
+        f"    >>> prep({op.example_args()})\n    {op.example[3]}\n"
     )
     prepare_op.__module__ = "anydiff"
     return prepare_op
