@@ -129,7 +129,10 @@ OPERATORS: dict[str, OpSpec] = {
             "hessian", "value_gradient_and_hessian", ("y", "x", "hess"), scalar_output=True,
             summary="Hessian of a scalar-valued f, of shape x.shape + x.shape ((x.size, x.size) "
             "for pytrees).",
-            example=("lambda x: np.sum(x**3)", "np.array([1.0, 2.0])", None, "array([[ 6., 0.], [ 0., 12.]])"),
+            example=(
+                "lambda x: np.sum(x**3)", "np.array([1.0, 2.0])", None,
+                "array([[ 6., 0.], [ 0., 12.]])",
+            ),
         ),
         OpSpec(
             "hvp", "gradient_and_hvp", ("x", "xbatch"), tangent="x", scalar_output=True,
