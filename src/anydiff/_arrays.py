@@ -8,7 +8,6 @@ arrays). Lookups are cached per Python type, in the manner of einops' backend de
 from __future__ import annotations
 
 import functools
-import sys
 from typing import Any
 
 import numpy as np
@@ -171,8 +170,3 @@ def _find_namespace(arrays: tuple) -> Any:
     if kinds == {"numpy"}:
         return array_api_compat.numpy
     return array_api_compat.array_namespace(*[a for a in arrays if kind_of(a) != "python"])
-
-
-def loaded(module: str) -> Any:
-    """The module if it is already imported, else None (never imports it)."""
-    return sys.modules.get(module)

@@ -79,16 +79,6 @@ class Layout:
         ]
         return tree_unflatten(self.treedef, leaves)
 
-    def split(self, v: Any) -> list[Any]:
-        """Flat vector (last axis) -> list of leaves shaped ``lead + leaf shape``."""
-        lead = tuple(v.shape[:-1])
-        if self.single:
-            return [v.reshape(lead + self.shapes[0])]
-        return [
-            v[..., o : o + s].reshape(lead + shape)
-            for o, s, shape in zip(self.offsets, self.sizes, self.shapes)
-        ]
-
     def describe(self) -> str:
         leaves = [
             f"{k} {dt}[{','.join(map(str, sh))}]"

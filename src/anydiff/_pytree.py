@@ -93,8 +93,3 @@ def _unflatten(td: TreeDef, it: Any) -> Any:
     if td.kind == "tuple":
         return tuple(children)
     return td.kind(*children)
-
-
-def tree_map(fn: Any, tree: Any) -> Any:
-    leaves, td = tree_flatten(tree)
-    return tree_unflatten(td, [fn(leaf) for leaf in leaves])
