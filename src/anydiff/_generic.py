@@ -153,10 +153,9 @@ class DerivedFunction:
     inplace_layout = None
 
     def __init__(self, fn: Callable, n: int, m: int, dtype: np.dtype, op_name: str) -> None:
-        self.fn, self.n, self._m, self.op_name = fn, n, m, op_name
+        self.f, self.n, self._m, self.op_name = fn, n, m, op_name
         self.x_layout = Layout(LEAF, ((n,),), (np.dtype(dtype),), ("numpy",))
         self.out_layout = Layout(LEAF, ((m,),), (np.dtype(dtype),), ("numpy",))
-        self.f = fn
 
     @property
     def m(self) -> int:
@@ -166,7 +165,7 @@ class DerivedFunction:
         return self
 
     def __call__(self, v: Any, *ctx: Any) -> Any:
-        return self.fn(v, *ctx)
+        return self.f(v, *ctx)
 
 
 def _bridge(outer: Adapter, inner: Adapter, fn: Callable, dtype: np.dtype) -> Callable:

@@ -108,8 +108,15 @@ def same_function(f: Any, g: Any) -> bool:
 _MISS = object()  # a hot call that does not apply
 
 
-def _no_hot(*args: Any) -> Any:
-    return _MISS
+def split_args(op: OpSpec, args: tuple) -> tuple[Any, tuple[Context, ...]]:
+    """The arguments after x: ``(tangent or None, contexts)``; bare contexts become Constant."""
+    if op.tangent is None:
+        return None, tuple(as_context(a) for a in args) if args else ()
+    if not args:
+        raise AnydiffTypeError(
+            f"{op.name} needs a {'tangent' if op.tangent == 'x' else 'cotangent'} argument after x."
+        )
+    return args[0], tuple(as_context(a) for a in args[1:])
 
 
 def _hot_class(hot: Any) -> type:
@@ -244,7 +251,6 @@ class Prep:
         self._fast: Any = None  # fast_key of the prepared arguments (set by prepare)
         self._hot: dict[bool, Any] = {}  # with_value -> hot call (see make_hot)
         self._hot_proto: tuple | None = None
-        self._hot_plain: Any = _no_hot  # self._hot[False], looked up without a dict
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -263,10 +269,7 @@ class Prep:
 
     # -- calls ------------------------------------------------------------------------------
     def __call__(self, x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
-        if out is None and y is None:
-            r = self._hot_plain(x, *args)
-            if r is not _MISS:
-                return r
+        # Preps with a hot call get a subclass whose __call__ tries it first (_hot_class).
         return self.run(False, x, args, out=out, y=y)
 
     def __getattr__(self, item: str) -> Any:
@@ -406,16 +409,7 @@ class Prep:
 
     # -- argument handling ------------------------------------------------------------------
     def split_args(self, args: tuple) -> tuple[Any, tuple[Context, ...]]:
-        if not args and self.op.tangent is None:
-            return None, ()
-        if self.op.tangent is None:
-            return None, tuple(as_context(a) for a in args)
-        if not args:
-            raise AnydiffTypeError(
-                f"{self.op.name} needs a {'tangent' if self.op.tangent == 'x' else 'cotangent'} "
-                "argument after x."
-            )
-        return args[0], tuple(as_context(a) for a in args[1:])
+        return split_args(self.op, args)
 
     def native_x(self, x: Any) -> Any:
         leaves, td = tree_flatten(x)
@@ -755,9 +749,7 @@ def prepare(
             require_floating(dt, "y")
 
     adapter = get_adapter(b)
-    probe = Prep.__new__(Prep)
-    probe.op = op
-    tangent, ctx = Prep.split_args(probe, args)
+    tangent, ctx = split_args(op, args)
     ctx_sigs = tuple(ContextSig.of(c) for c in ctx)
     tangent_sig = TangentSig.of(tangent) if tangent is not None else None
 
@@ -810,7 +802,6 @@ def prepare(
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
         if prep._hot[False] is not None:
-            prep._hot_plain = prep._hot[False]
             prep.__class__ = _hot_class(prep._hot[False])
     if key is not None:
         with _unprepared_lock:
