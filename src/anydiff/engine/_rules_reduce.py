@@ -1,0 +1,161 @@
+"""Reduction rules: sum, max/min, prod, logsumexp, cumsum (``axis`` / ``keepdims`` aware)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._rules_core import Lazy, _kshape, _lazy, _shift, cj, dtype_of, ndim_of, shape_of
+from ._tracer import Prim
+
+
+def _sum_impl(x: Any, axis: Any, keepdims: bool) -> Any:
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _expand(g: Any, xshape: tuple, axes: Any, keepdims: bool) -> Any:
+    """Reduced ``g`` reshaped so it broadcasts against the reduced operand of ``xshape``."""
+    return g if keepdims else np.reshape(g, _kshape(xshape, axes))
+
+
+SUM = Prim(
+    "sum",
+    _sum_impl,
+    lambda ts, xs, y, p: np.sum(ts[0], axis=_shift(p["axis"], ndim_of(xs[0])), keepdims=p["keepdims"]),
+    lambda g, xs, y, need, p: (
+        np.broadcast_to(_expand(g, shape_of(xs[0]), p["axis"], p["keepdims"]), shape_of(xs[0])),
+    ),
+)
+
+
+def _sum_compile(p: dict, xs: list) -> Any:
+    if isinstance(xs[0], np.ndarray) and xs[0].dtype.kind in "fc":
+        axis, keepdims = p["axis"], p["keepdims"]
+        red = np.add.reduce
+        return lambda x: red(x, axis=axis, keepdims=keepdims)
+    return None
+
+
+SUM.compile = _sum_compile
+
+
+
+def _weighted_jvp(weights: Callable) -> Callable:
+    def jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
+        w = weights(xs[0], _expand(y, shape_of(xs[0]), p["axis"], p["keepdims"]), p)
+        return np.sum(w * ts[0], axis=_shift(p["axis"], ndim_of(xs[0])), keepdims=p["keepdims"])
+
+    def vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
+        x = xs[0]
+        yk = _expand(y, shape_of(x), p["axis"], p["keepdims"])
+        return (_expand(g, shape_of(x), p["axis"], p["keepdims"]) * cj(weights(x, yk, p)),)
+
+    return jvp, vjp
+
+
+def _extreme_w(x: Any, yk: Any, p: dict) -> Any:
+    mask = x == yk
+    return mask / np.sum(mask, axis=p["axis"], keepdims=True)
+
+
+def _max_impl(x: Any, axis: Any, keepdims: bool) -> Any:
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+def _min_impl(x: Any, axis: Any, keepdims: bool) -> Any:
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+def _prod_impl(x: Any, axis: Any, keepdims: bool) -> Any:
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+MAX = Prim("max", _max_impl, *_weighted_jvp(_extreme_w))
+MIN = Prim("min", _min_impl, *_weighted_jvp(_extreme_w))
+PROD = Prim("prod", _prod_impl, *_weighted_jvp(lambda x, yk, p: yk / x))
+
+
+def _lse_impl(x: Any, axis: Any, keepdims: bool) -> Any:
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)  # all -inf (or inf) slices: avoid inf - inf
+    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if keepdims:
+        return s
+    return np.squeeze(s, axis=axis) if axis is not None else s.reshape(())
+
+
+LOGSUMEXP = Prim("logsumexp", _lse_impl, *_weighted_jvp(lambda x, yk, p: np.exp(x - yk)))
+
+
+def _cumsum_impl(x: Any, axis: int) -> Any:
+    return np.cumsum(x, axis=axis)
+
+
+CUMSUM = Prim(
+    "cumsum",
+    _cumsum_impl,
+    lambda ts, xs, y, p: np.cumsum(ts[0], axis=p["axis"] + 1),
+    lambda g, xs, y, need, p: (np.flip(np.cumsum(np.flip(g, p["axis"]), axis=p["axis"]), p["axis"]),),
+)
+
+
+
+def _fast_sum(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    xshape = shape_of(xs[0])
+    kshape = _kshape(xshape, p["axis"])
+    zero = tuple(k == 1 and s != 1 for k, s in zip(kshape, xshape))
+    ndarray = np.ndarray
+    if all(k == 1 for k in kshape) and xshape:
+        # a full reduction: the cotangent is uniform, kept as a factor (see Lazy)
+        dt = dtype_of(xs[0])
+
+        @_lazy
+        def full(g: Any, v: list) -> tuple:
+            if type(g) is Lazy:
+                g = g.value()
+            return (Lazy(None, g.item(), xshape, dt),)
+
+        return full
+
+    def f(g: Any, v: list) -> tuple:
+        # a stride-0 view built directly: np.broadcast_to costs ~10x more per call
+        if g.shape != kshape:
+            g = g.reshape(kshape)
+        if not g.flags.c_contiguous:
+            return (np.broadcast_to(g, xshape),)
+        strides = tuple(0 if z else st for z, st in zip(zero, g.strides))
+        return (ndarray(xshape, g.dtype, g, 0, strides),)
+
+    return f
+
+
+
+SUM.fast = _fast_sum
+
+
+# ---------------------------------------------------------------------------- roots of sums
+
+
+def _root_impl(s: Any, p: float) -> Any:
+    # the same operation NumPy's norm/std use, so values match NumPy's to the last bit
+    return np.sqrt(s) if p == 2 else s ** (1.0 / p)
+
+
+def _root_d(s: Any, y: Any, p: float) -> Any:
+    """``dy/ds = y / (p s)``, and 0 where ``s == 0`` (double ``where``: no inf/nan anywhere)."""
+    zero = s == 0
+    return np.where(zero, 0.0, y / (p * np.where(zero, 1.0, s)))
+
+
+# ``y = s ** (1/p)`` for a sum of powers ``s = sum |x|**p >= 0`` (norms, std).  At ``s == 0`` the
+# derivative is taken as 0: there the composite (a norm at 0, std of a constant) is either
+# identically 0 (std over one element) or a cone whose minimal-norm subgradient is 0 -- the
+# convention PyTorch uses -- instead of the 0 * inf = nan of sqrt's own rule.
+ROOT = Prim(
+    "root",
+    _root_impl,
+    lambda ts, xs, y, p: _root_d(xs[0], y, p["p"]) * ts[0],
+    lambda g, xs, y, need, p: (g * _root_d(xs[0], y, p["p"]),),
+)
