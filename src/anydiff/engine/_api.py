@@ -33,7 +33,10 @@ def jvp(f: Callable, x: Any, tangents: list, *args: Any) -> tuple[Any, list]:
         y, [d] = jvp(np.sin, np.array([0.0, 1.0]), [np.ones(2)])   # d = cos(x)
     """
     x = _check_x(x)
-    T = np.stack([t if isinstance(t, Traced) else np.asarray(t) for t in tangents])
+    if not tangents:  # no directions: still one pass, for the value (np.stack needs one array)
+        T = np.zeros((0,) + shape_of(x), dtype=dtype_of(x))
+    else:
+        T = np.stack([t if isinstance(t, Traced) else np.asarray(t) for t in tangents])
     if shape_of(T)[1:] != shape_of(x):
         raise ValueError(f"tangents must have the shape of x {shape_of(x)}, got {shape_of(T)[1:]}")
     y, JT = jvp_batched(f, x, T, args)
@@ -108,7 +111,8 @@ def jacobian(f: Callable, x: Any, *args: Any, mode: str = "forward") -> Any:
         eye = np.eye(n, dtype=dtype_of(x)).reshape((n,) + xs)
         y, JT = jvp_batched(f, x, eye, args)
         ys = shape_of(y)
-        return np.reshape(np.moveaxis(np.reshape(JT, (n, -1)), 0, -1), ys + xs)
+        m = int(np.prod(ys))  # explicit: a -1 is ambiguous when x or y has size 0
+        return np.reshape(np.moveaxis(np.reshape(JT, (n, m)), 0, -1), ys + xs)
     if mode == "reverse":
         y, pull = vjp(f, x, *args)
         ys = shape_of(y)

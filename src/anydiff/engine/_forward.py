@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import dtype_of, fit_tangent, shape_of
+from ._rules import dtype_of, fit_tangent, operands, shape_of
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
 
@@ -22,6 +22,12 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, prim: Prim, args: list, params: dict) -> Any:
+        if prim.diff:
+            new = operands(args)  # lists/tuples -> arrays, before any rule reads them
+            if new is not args:
+                if _outranked(new, self.level):
+                    return bind(prim, new, params)
+                args = new
         xs = []
         ts = []
         any_t = False
@@ -44,6 +50,18 @@ class ForwardTrace(Trace):
 
     def lift(self, value: Any) -> Traced:
         return Traced(self, value, None)
+
+
+def _outranked(args: list | tuple, level: int) -> bool:
+    """Whether a converted operand (a stacked list of traced values) belongs to an inner trace.
+
+    Dispatch chose this trace from the operands it saw; a list may have hidden a value of a
+    more deeply nested transformation, which must then process the operation first.
+    """
+    for a in args:
+        if type(a) is Traced and a._trace is not None and a._trace.level > level:
+            return True
+    return False
 
     def carries(self, t: Traced) -> bool:
         return t._aux is not None

@@ -554,12 +554,12 @@ def _var(
     s = R.shape_of(a)
     axes = R._norm_axes(axis, len(s))
     n = int(np.prod(s)) if axes is None else int(np.prod([s[i] for i in axes]))
-    return np.sum(sq, axis=axis, keepdims=keepdims) / (n - ddof)
+    return np.sum(sq, axis=axis, keepdims=keepdims) / max(n - ddof, 0)  # NumPy clamps at 0
 
 
 @implements(np.std)
 def _std(a: Any, *args: Any, **kw: Any) -> Any:
-    return np.sqrt(_var(a, *args, **kw))
+    return bind(R.ROOT, [_var(a, *args, **kw)], {"p": 2})  # derivative 0 where var == 0
 
 
 @implements(np.cumsum)
@@ -970,11 +970,9 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 @implements(np.linalg.eigh)
 def _eigh(a: Any, UPLO: str = "L") -> Any:
     _square2d(a, "eigh")
-    if UPLO != "L":
-        a = np.swapaxes(a, -1, -2)  # the upper triangle of a is the lower one of a^T
     if R.dtype_of(a).kind == "c":
         raise no_rule("np.linalg.eigh of complex matrices")
-    packed = bind(R.EIGH, [a], {})
+    packed = bind(R.EIGH, [a], {"uplo": str(UPLO).upper()})
     return EighResult(packed[:, 0], packed[:, 1:])
 
 
@@ -997,7 +995,7 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
             sq = np.real(x * np.conjugate(x))
         else:
             sq = x * x
-        return np.sqrt(np.sum(sq, axis=ax, keepdims=keepdims))
+        return bind(R.ROOT, [np.sum(sq, axis=ax, keepdims=keepdims)], {"p": 2})  # 0 at x = 0
     if vector and ord == 1:
         return np.sum(np.abs(x), axis=ax, keepdims=keepdims)
     if vector and ord in (np.inf, float("inf")):
@@ -1005,7 +1003,7 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
     if vector and ord in (-np.inf,):
         return np.min(np.abs(x), axis=ax, keepdims=keepdims)
     if vector and isinstance(ord, (int, float)) and ord not in (0,):
-        return np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims) ** (1.0 / ord)
+        return bind(R.ROOT, [np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims)], {"p": float(ord)})
     raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import Lazy, dtype_of, fit, shape_of
+from ._forward import _outranked
+from ._rules import Lazy, dtype_of, fit, operands, shape_of
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
 
@@ -25,7 +26,7 @@ class Node:
         fn = prim.compile(p, xs) if prim.compile is not None else None
         self.fn = fn if fn is not None else (lambda *a: impl(*a, **p)) if p else impl
         # input shapes/dtypes: static for a tape, so cotangents are checked without calls
-        self.meta = tuple((shape_of(x), dtype_of(x)) for x in xs)
+        self.meta = tuple((shape_of(x), dtype_of(x)) for x in xs) if need is not None else ()
         self.bwd = None
         if need is not None and prim.fast is not None and not any(type(x) is Traced for x in xs):
             self.bwd = prim.fast(p, xs, need, ins, out)
@@ -57,6 +58,12 @@ class ReverseTrace(Trace):
         return len(self.vals) - 1
 
     def process(self, prim: Prim, args: list, params: dict) -> Any:
+        if prim.diff:
+            new = operands(args)  # lists/tuples -> arrays, before any rule reads them
+            if new is not args:
+                if _outranked(new, self.level):
+                    return bind(prim, new, params)
+                args = new
         ins = []
         xs = []
         any_need = False
@@ -155,7 +162,12 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
             if c is None:
                 continue
             prev = grads[i]
-            if type(c) is Lazy:
+            tc = type(c)
+            if tc is complex or tc is float or tc is int:
+                # a rule's scalar arithmetic can yield a Python number (``1j * np.float64``
+                # is a Python complex): make it an array once here rather than in every rule
+                c = np.asarray(c)
+            elif tc is Lazy:
                 if c.shape == shp and c.dtype == dt:
                     if prev is None:
                         grads[i] = c  # stays lazy until something needs the array

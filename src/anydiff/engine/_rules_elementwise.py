@@ -174,7 +174,9 @@ def _pow_dx(x: Any, y: Any, z: Any) -> Any:
         if y == 0:
             return np.zeros_like(x)
         return y * x ** (y - 1)
-    return y * x ** (y - 1)
+    # y * x**(y-1), exactly 0 where y == 0 (x**0 is the constant 1, also at x = 0, where
+    # y * x**-1 would be 0 * inf = nan); the convention of JAX and HIPS autograd
+    return y * x ** np.where(y == 0, 0, y - 1)
 
 
 def _pow_dy(x: Any, y: Any, z: Any) -> Any:
@@ -407,6 +409,10 @@ def _fast_pow(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
             return (r, None)
 
         return sq
+    if c == 0:  # x ** 0 is constant (also at x = 0): no cotangent, never 0 * inf
+        return lambda g, v: (None, None)
+    if c == 1:
+        return _lazy(lambda g, v: (g, None))
     return lambda g, v: (_reuse(ws, 0, mul, g, c * v[a] ** (c - 1)), None)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import EngineError
-from ._rules_core import _real, _reuse, bt, cj, is_complex, ndim_of, nondiff, shape_of
+from ._rules_core import _real, _reuse, bt, cj, dtype_of, is_complex, ndim_of, nondiff, shape_of
 from ._tracer import Prim
 
 
@@ -38,8 +38,11 @@ def _einsum_impl(*ops: Any, spec: str) -> Any:
     return np.einsum(spec, *ops, optimize=len(ops) > 2)
 
 
+_LETTERS = "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
+
+
 def _free_letter(spec: str) -> str:
-    return next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in spec)
+    return next(c for c in _LETTERS if c not in spec)
 
 
 def _einsum_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
@@ -59,32 +62,76 @@ def _einsum_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
 
 
 def _einsum_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
-    ins, out_s = p["spec"].split("->")
+    spec = p["spec"]
+    ins, out_s = spec.split("->")
     ins_l = ins.split(",")
+    fresh = iter(c for c in _LETTERS if c not in spec)
     res: list[Any] = []
     for i, n in enumerate(need):
         if not n:
             res.append(None)
             continue
-        target = ins_l[i]
-        letters = target.replace("...", "")
-        if len(set(letters)) != len(letters):
-            raise EngineError(
-                "np.einsum with a repeated index in one operand (a diagonal) has no reverse rule "
-                "in anydiff.engine; use backend 'jax', 'torch' or 'finitediff' for this function"
-            )
-        elsewhere = out_s + "".join(s for j, s in enumerate(ins_l) if j != i)
-        kept = "".join(c for c in letters if c in elsewhere)
-        red = ("..." if "..." in target else "") + kept
-        s = ",".join([out_s] + [s for j, s in enumerate(ins_l) if j != i]) + "->" + red
-        r = np.einsum(s, g, *[cj(x) for j, x in enumerate(xs) if j != i])
-        if kept != letters:  # letters summed only inside operand i: their gradient broadcasts
-            xshape = shape_of(xs[i])
-            off = len(xshape) - len(letters)
-            shp = xshape[:off] + tuple(xshape[off + k] if c in kept else 1 for k, c in enumerate(letters))
-            r = np.broadcast_to(np.reshape(r, shp), xshape)
-        res.append(r)
+        res.append(_einsum_operand_grad(g, xs, i, ins_l, out_s, fresh))
     return tuple(res)
+
+
+
+def _einsum_operand_grad(g: Any, xs: list, i: int, ins_l: list, out_s: str, fresh: Any) -> Any:
+    """Cotangent of operand ``i`` of an einsum: one einsum of ``g`` with the other operands.
+
+    Handles an ellipsis anywhere in the operand's subscripts (its axes are put back where
+    they were, and summed where the operand was broadcast), letters summed only inside
+    operand ``i`` (their cotangent broadcasts), and repeated letters (a diagonal: each
+    repetition is renamed and tied to the original by an identity matrix).
+    """
+    xshape = shape_of(xs[i])
+    pre, ell, post = ins_l[i].partition("...")
+    ne = len(xshape) - len(pre) - len(post)  # axes covered by the operand's ellipsis
+    ell_at = len(pre)
+    others = [s for j, s in enumerate(ins_l) if j != i]
+    ops = [g, *[cj(x) for j, x in enumerate(xs) if j != i]]
+    seen: set[str] = set()
+    new_sub: list[str] = []
+    for k, c in enumerate(pre + post):
+        if c in seen:  # a repeated letter: a fresh one, tied to c by an identity
+            f = next(fresh)
+            size = xshape[k if k < len(pre) else k + ne]
+            others.append(c + f)
+            ops.append(np.eye(size, dtype=dtype_of(g) if dtype_of(g).kind in "fc" else float))
+            c = f
+        seen.add(c)
+        new_sub.append(c)
+    sub_pre, sub_post = new_sub[: len(pre)], new_sub[len(pre) :]
+    elsewhere = out_s + "".join(others)
+    kept = [c for c in new_sub if c in elsewhere]
+    # NumPy cannot sum ellipsis axes away in an explicit output: keep them, summed below
+    s = ",".join([out_s, *others]) + "->" + ("..." if ell or "..." in elsewhere else "") + "".join(kept)
+    r = np.einsum(s, *ops)
+    rs = shape_of(r)
+    e_r = rs[: len(rs) - len(kept)]
+    k_sizes = rs[len(rs) - len(kept) :]
+    if len(e_r) > ne:  # ellipsis axes the operand did not have (broadcast): summed
+        r = np.sum(r, axis=tuple(range(len(e_r) - ne)))
+        e_r = e_r[len(e_r) - ne :]
+    e_x = xshape[ell_at : ell_at + ne]
+    e_r = (1,) * (ne - len(e_r)) + e_r
+    if shape_of(r) != e_r + k_sizes:
+        r = np.reshape(r, e_r + k_sizes)
+    bc = tuple(k for k in range(ne) if e_x[k] == 1 and e_r[k] != 1)
+    if bc:  # size-1 ellipsis axes of the operand that broadcast
+        r = np.sum(r, axis=bc, keepdims=True)
+    # r is ordered (ellipsis axes, kept letters); the operand is (pre, ellipsis, post)
+    names: list[Any] = [("...", k) for k in range(ne)] + kept
+    order: list[Any] = sub_pre + [("...", k) for k in range(ne)] + sub_post
+    present = [nm for nm in order if nm in names]
+    perm = [names.index(nm) for nm in present]
+    if perm != list(range(len(perm))):
+        r = np.transpose(r, perm)
+    sizes = dict(zip(present, shape_of(r)))
+    full = tuple(sizes.get(nm, 1) for nm in order)
+    if full != shape_of(r):
+        r = np.reshape(r, full)
+    return np.broadcast_to(r, xshape) if full != xshape else r
 
 
 EINSUM = Prim("einsum", _einsum_impl, _einsum_jvp, _einsum_vjp)
@@ -182,14 +229,20 @@ def _chol_vjp(g: Any, xs: list, L: Any, need: tuple, p: dict) -> tuple:
 CHOLESKY = Prim("linalg.cholesky", np.linalg.cholesky, _chol_jvp, _chol_vjp)
 
 
-def _eigh_impl(a: Any) -> Any:
-    w, v = np.linalg.eigh(a)
+def _eigh_impl(a: Any, uplo: str = "L") -> Any:
+    # NumPy's own call with the user's UPLO: the eigenvectors' signs are LAPACK's, exactly as
+    # in plain NumPy (decomposing a transposed copy instead flips some of them)
+    w, v = np.linalg.eigh(a, UPLO=uplo)
     return np.concatenate([w[:, None], v], axis=1)  # one output: [w | V], shape (n, n+1)
 
 
-def _lower_sym(t: Any) -> Any:
-    # eigh reads only the lower triangle: the matrix it decomposes is tril(A) + tril(A, -1)^T
-    return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
+def _read_sym(t: Any, uplo: str) -> Any:
+    """The symmetric matrix eigh decomposes when given ``t``: only one triangle is read.
+
+    ``UPLO="L"``: ``tril(t) + tril(t, -1)^T``; ``"U"``: ``triu(t) + triu(t, 1)^T``.
+    """
+    tri = np.tril if uplo == "L" else np.triu
+    return tri(t) + np.swapaxes(tri(t, -1 if uplo == "L" else 1), -1, -2)
 
 
 def _eigh_parts(y: Any) -> tuple[Any, Any, Any]:
@@ -198,13 +251,20 @@ def _eigh_parts(y: Any) -> tuple[Any, Any, Any]:
     n = shape_of(w)[0]
     dw = w[None, :] - w[:, None]  # w_j - w_i
     off = 1.0 - np.eye(n)
-    F = off / (dw + np.eye(n))
+    F = off / (dw + np.eye(n))  # inf for a repeated eigenvalue: its eigenvectors are not unique
     return w, v, F
+
+
+def _times_f(F: Any, m: Any) -> Any:
+    """``F * m`` with ``inf * 0 = 0``: where ``m`` is exactly 0 (no eigenvector cotangent, e.g.
+    a function of the eigenvalues only) a repeated eigenvalue contributes nothing; a nonzero
+    ``m`` there still gives inf/nan, since the eigenvectors' derivative does not exist."""
+    return np.where(m == 0, 0.0, F * m)
 
 
 def _eigh_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
     w, v, F = _eigh_parts(y)
-    m = np.matmul(np.matmul(v.T, _lower_sym(ts[0])), v)  # (B, n, n)
+    m = np.matmul(np.matmul(v.T, _read_sym(ts[0], p.get("uplo", "L"))), v)  # (B, n, n)
     n = shape_of(w)[0]
     i = np.arange(n)
     dw = m[:, i, i]
@@ -221,11 +281,12 @@ def _eigh_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
     w, v, F = _eigh_parts(y)
     gw = g[:, 0]
     gv = g[:, 1:]
-    inner = np.diag(gw) + F * np.matmul(v.T, gv)
+    inner = np.diag(gw) + _times_f(F, np.matmul(v.T, gv))
     t = np.matmul(np.matmul(v, inner), v.T)
     n = shape_of(w)[0]
-    lower = np.tril(np.ones((n, n)), -1)
-    return (t * np.eye(n) + (t + t.T) * lower,)
+    # the transpose of _read_sym: the diagonal once, each read off-diagonal entry twice
+    strict = np.tril(np.ones((n, n)), -1) if p.get("uplo", "L") == "L" else np.triu(np.ones((n, n)), 1)
+    return (t * np.eye(n) + (t + t.T) * strict,)
 
 
 EIGH = Prim("linalg.eigh", _eigh_impl, _eigh_jvp, _eigh_vjp)

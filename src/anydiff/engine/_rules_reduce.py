@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._rules_core import Lazy, _kshape, _lazy, _shift, cj, dtype_of, ndim_of, shape_of
-from ._tracer import Prim
+from ._tracer import Prim, primal
 
 
 def _sum_impl(x: Any, axis: Any, keepdims: bool) -> Any:
@@ -74,7 +75,54 @@ def _prod_impl(x: Any, axis: Any, keepdims: bool) -> Any:
 
 MAX = Prim("max", _max_impl, *_weighted_jvp(_extreme_w))
 MIN = Prim("min", _min_impl, *_weighted_jvp(_extreme_w))
-PROD = Prim("prod", _prod_impl, *_weighted_jvp(lambda x, yk, p: yk / x))
+def _exclusive_cumprod(v: Any) -> Any:
+    """``out[..., k] = prod(v[..., :k])`` (1 at k = 0) by doubling: log2(n) multiplications.
+
+    Only products and shifts, no division, so it is exact at zeros and every derivative of
+    it (computed by the multiply rule when rules are nested) is as well.
+    """
+    shp = shape_of(v)
+    n = shp[-1]
+    dt = dtype_of(v)
+    p = np.concatenate([np.ones(shp[:-1] + (1,), dtype=dt), v[..., : n - 1]], axis=-1)
+    d = 1
+    while d < n:
+        p = p * np.concatenate([np.ones(shp[:-1] + (d,), dtype=dt), p[..., : n - d]], axis=-1)
+        d *= 2
+    return p
+
+
+def _exclusive_products(x: Any, axes: tuple[int, ...] | None) -> Any:
+    """For each entry of ``x``, the product of the *other* entries of its reduced slice.
+
+    Shape of ``x``.  The reduced axes are moved last and flattened; the exclusive products are
+    (prefix product before k) * (suffix product after k), both by :func:`_exclusive_cumprod`.
+    """
+    shp = shape_of(x)
+    nd = len(shp)
+    red = tuple(range(nd)) if axes is None else tuple(axes)
+    keep = tuple(i for i in range(nd) if i not in red)
+    perm = keep + red
+    v = np.transpose(x, perm) if perm != tuple(range(nd)) else x
+    kshape = tuple(shp[i] for i in keep)
+    rshape = tuple(shp[i] for i in red)
+    v = np.reshape(v, kshape + (math.prod(rshape),))
+    e = _exclusive_cumprod(v) * _exclusive_cumprod(v[..., ::-1])[..., ::-1]
+    e = np.reshape(e, kshape + rshape)
+    return np.transpose(e, tuple(np.argsort(perm).tolist())) if perm != tuple(range(nd)) else e
+
+
+def _prod_w(x: Any, yk: Any, p: dict) -> Any:
+    # d prod / d x_k = product of the other entries.  y / x is that product wherever no entry
+    # of x is 0 (a choice on plain values; both formulas agree, with all their derivatives,
+    # in a neighbourhood of such a point); at zeros y / x is 0 / 0, so the exclusive products
+    # are formed directly.
+    if not np.any(primal(x) == 0):
+        return yk / x
+    return _exclusive_products(x, p["axis"])
+
+
+PROD = Prim("prod", _prod_impl, *_weighted_jvp(_prod_w))
 
 
 def _lse_impl(x: Any, axis: Any, keepdims: bool) -> Any:
