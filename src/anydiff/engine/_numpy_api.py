@@ -570,6 +570,15 @@ def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     return bind(R.CUMSUM, [a], {"axis": axis % R.ndim_of(a)})
 
 
+@implements(np.cumprod)
+def _cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = 0
+    r = bind(R.CUMPROD, [a], {"axis": axis % R.ndim_of(a)})
+    return r if out is None else _write_out(out, r)
+
+
 @implements(np.diff)
 def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:
     nd = R.ndim_of(a)

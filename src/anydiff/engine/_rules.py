@@ -77,7 +77,7 @@ from ._rules_linalg import (
     SLOGDET_SIGN,
     SOLVE,
 )
-from ._rules_reduce import CUMSUM, LOGSUMEXP, MAX, MIN, PROD, ROOT, SUM, _expand
+from ._rules_reduce import CUMPROD, CUMSUM, LOGSUMEXP, MAX, MIN, PROD, ROOT, SUM, _expand
 from ._rules_shape import (
     ARR,
     ASTYPE,
@@ -94,7 +94,7 @@ from ._rules_shape import (
 
 __all__ = [
     "ABSOLUTE", "ADD", "ARCTAN2", "ARR", "ASTYPE", "BINARY", "BROADCAST", "CHOLESKY", "CONCAT",
-    "CONJ", "COPY", "CUMSUM", "DET", "DIVIDE", "EIGH", "EINSUM", "FMAX", "FMIN", "GETITEM",
+    "CONJ", "COPY", "CUMPROD", "CUMSUM", "DET", "DIVIDE", "EIGH", "EINSUM", "FMAX", "FMIN", "GETITEM",
     "HYPOT", "IMAG", "INDEX_ADD", "INV", "LOGABSDET", "LOGADDEXP", "LOGSUMEXP", "MATMUL", "MAX",
     "MAXIMUM", "MIN", "MINIMUM", "MULTIPLY", "NEGATIVE", "NONDIFF_UFUNCS", "POSITIVE", "POWER",
     "PROD", "REAL", "REMAINDER", "RESHAPE", "ROOT", "SETITEM", "SLOGDET_SIGN", "SOLVE",

@@ -205,7 +205,13 @@ FMIN = binary("fmin", np.fmin, _bal, lambda x, y, z: _bal(y, x, z))
 ARCTAN2 = binary(
     "arctan2", np.arctan2, lambda a, b, z: b / (a * a + b * b), lambda a, b, z: -a / (a * a + b * b)
 )
-HYPOT = binary("hypot", np.hypot, lambda a, b, z: a / z, lambda a, b, z: b / z)
+def _hypot_d(a: Any, z: Any) -> Any:
+    # a / z, and 0 at the origin (a cone, like a norm at 0: minimal-norm subgradient 0)
+    zero = z == 0
+    return np.where(zero, 0.0, a / np.where(zero, 1.0, z))
+
+
+HYPOT = binary("hypot", np.hypot, lambda a, b, z: _hypot_d(a, z), lambda a, b, z: _hypot_d(b, z))
 LOGADDEXP = binary("logaddexp", np.logaddexp, lambda a, b, z: np.exp(a - z), lambda a, b, z: np.exp(b - z))
 REMAINDER = binary(
     "remainder",

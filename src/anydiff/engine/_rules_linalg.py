@@ -184,11 +184,34 @@ def _trace_solve(a: Any, t: Any) -> Any:
     return np.einsum("ij,bji->b", np.linalg.inv(a), t)
 
 
+def _adjugate(a: Any, y: Any) -> Any:
+    """``adj(a) = det(a) inv(a)``, also where ``a`` is singular (then from the SVD).
+
+    ``d det(a) = trace(adj(a) da)``: the derivative exists everywhere, while ``inv`` fails
+    at a singular matrix.  With ``a = U diag(s) V^T``, ``adj(a) = det(U) det(V) V diag(e) U^T``
+    where ``e_i`` is the product of the other singular values (zero-safe, see prod).
+    """
+    try:
+        return y * np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        pass
+    if type(a) is not np.ndarray:  # a is traced: a second derivative at a singular matrix
+        raise EngineError(
+            "a higher derivative of np.linalg.det at a singular matrix has no rule in "
+            "anydiff.engine; use backend 'jax', 'torch' or 'finitediff' for this function"
+        )
+    from ._rules_reduce import _exclusive_products
+
+    u, s, vt = np.linalg.svd(a)
+    e = _exclusive_products(s, None)
+    return (np.linalg.det(u) * np.linalg.det(vt)) * ((vt.T * e) @ u.T)
+
+
 DET = Prim(
     "linalg.det",
     np.linalg.det,
-    lambda ts, xs, y, p: y * _trace_solve(xs[0], ts[0]),
-    lambda g, xs, y, need, p: (g * cj(y * np.linalg.inv(xs[0]).T),),
+    lambda ts, xs, y, p: np.einsum("ij,bji->b", _adjugate(xs[0], y), ts[0]),
+    lambda g, xs, y, need, p: (g * cj(_adjugate(xs[0], y).T),),
 )
 
 

@@ -83,6 +83,8 @@ def _exclusive_cumprod(v: Any) -> Any:
     """
     shp = shape_of(v)
     n = shp[-1]
+    if n == 0:
+        return v
     dt = dtype_of(v)
     p = np.concatenate([np.ones(shp[:-1] + (1,), dtype=dt), v[..., : n - 1]], axis=-1)
     d = 1
@@ -207,3 +209,54 @@ ROOT = Prim(
     lambda ts, xs, y, p: _root_d(xs[0], y, p["p"]) * ts[0],
     lambda g, xs, y, need, p: (g * _root_d(xs[0], y, p["p"]),),
 )
+
+
+# ---------------------------------------------------------------------------- cumprod
+
+
+def _affine_scan(a: Any, b: Any) -> Any:
+    """``s_k = a_k s_(k-1) + b_k`` along the last axis (``s_(-1) = 0``), by doubling.
+
+    ``a`` broadcasts against ``b`` (e.g. ``(..., n)`` against a tangent batch
+    ``(B, ..., n)``).  Hillis-Steele: log2(n) rounds of composing each affine map with the
+    one ``d`` steps before it; only products and sums, so it is exact at zeros and its own
+    derivatives (nested rules) are too.
+    """
+    n = shape_of(b)[-1]
+    d = 1
+    while d < n:
+        pad_b = np.zeros(shape_of(b)[:-1] + (d,), dtype=dtype_of(b))
+        pad_a = np.ones(shape_of(a)[:-1] + (d,), dtype=dtype_of(a))
+        b = b + a * np.concatenate([pad_b, b[..., : n - d]], axis=-1)
+        a = a * np.concatenate([pad_a, a[..., : n - d]], axis=-1)
+        d *= 2
+    return b
+
+
+def _cumprod_impl(x: Any, axis: int) -> Any:
+    return np.cumprod(x, axis=axis)
+
+
+def _cumprod_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
+    # dy_k = x_k dy_(k-1) + y_(k-1) t_k: an affine recurrence, no division by x
+    ax = p["axis"]
+    xm = np.moveaxis(xs[0], ax, -1)
+    tm = np.moveaxis(ts[0], ax + 1, -1)
+    s = _affine_scan(xm, _exclusive_cumprod(xm) * tm)
+    return np.moveaxis(s, -1, ax + 1)
+
+
+def _cumprod_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
+    # gx_i = conj(y_(i-1)) u_i with u_i = g_i + conj(x_(i+1)) u_(i+1): the scan from the right
+    ax = p["axis"]
+    xm = np.moveaxis(cj(xs[0]), ax, -1)
+    gm = np.moveaxis(g, ax, -1)
+    n = shape_of(xm)[-1]
+    xr = xm[..., ::-1]
+    pad = np.zeros(shape_of(xm)[:-1] + (min(n, 1),), dtype=dtype_of(xm))  # a_0: u_(n) = 0 anyway
+    a = np.concatenate([pad, xr[..., : n - 1]], axis=-1)
+    u = _affine_scan(a, gm[..., ::-1])[..., ::-1]
+    return (np.moveaxis(_exclusive_cumprod(xm) * u, -1, ax),)
+
+
+CUMPROD = Prim("cumprod", _cumprod_impl, _cumprod_jvp, _cumprod_vjp)
