@@ -282,7 +282,8 @@ def _times_f(F: Any, m: Any) -> Any:
     """``F * m`` with ``inf * 0 = 0``: where ``m`` is exactly 0 (no eigenvector cotangent, e.g.
     a function of the eigenvalues only) a repeated eigenvalue contributes nothing; a nonzero
     ``m`` there still gives inf/nan, since the eigenvectors' derivative does not exist."""
-    return np.where(m == 0, 0.0, F * m)
+    with np.errstate(invalid="ignore"):  # the inf * 0 entries are the ones replaced
+        return np.where(m == 0, 0.0, F * m)
 
 
 def _eigh_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
