@@ -25,6 +25,12 @@ def _same(a: Any) -> Any:
     return a
 
 
+def _as_float_array(a: Any) -> Any:
+    # the reference's constants: arrays, booleans as 0.0 / 1.0 (autograd cannot negate bools)
+    arr = np.asarray(a)
+    return arr.astype(float) if arr.dtype == bool else arr
+
+
 I2 = [[2, 1], [1, 3]]
 # f(m, c, x): ``c`` wraps each constant operand; it is the identity for the engine (which gets
 # the list, tuple or scalar as written) and np.asarray for autograd, the reference, which
@@ -75,6 +81,12 @@ CASES: dict[str, Callable[[Any, Callable, Any], Any]] = {
     "int matrix @ x": lambda m, c, x: m.matmul(np.array([[1, 2], [3, 4]]), x),
     "solve(int matrix, x)": lambda m, c, x: m.linalg.solve(np.array(I2), x),
     "int / x": lambda m, c, x: np.array([3, 4]) / x,
+    "arctan2(bool array, x)": lambda m, c, x: m.arctan2(c(np.array([True, False])), x),
+    "hypot(bool array, x)": lambda m, c, x: m.hypot(c(np.array([True, False])), x),
+    "bool array ** x": lambda m, c, x: (
+        m.power(c(np.array([True, False])), x) + x ** c(np.array([True, False]))
+    ),
+    "logaddexp(x, bool list)": lambda m, c, x: m.logaddexp(x, c([True, False])),
     # Python scalars of every type
     "python scalars": lambda m, c, x: 2 * x + 1.5 - 2**x + x**2 + x / 3 + True * x,
     "complex python scalar": lambda m, c, x: m.real(x * (1 - 2j)) + m.imag(x * (1 - 2j)),
@@ -90,7 +102,7 @@ def test_operand_kinds_match_autograd(name: str, mode: str) -> None:
     autograd = pytest.importorskip("autograd")
     anp = pytest.importorskip("autograd.numpy")
     f = CASES[name]
-    ref = autograd.jacobian(lambda x: f(anp, np.asarray, x))(X)
+    ref = autograd.jacobian(lambda x: f(anp, _as_float_array, x))(X)
     J = E.jacobian(lambda x: f(np, _same, x), X, mode=mode)
     np.testing.assert_allclose(J, ref, rtol=TOL, atol=TOL)
 

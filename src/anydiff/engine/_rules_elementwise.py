@@ -14,7 +14,19 @@ from typing import Any
 
 import numpy as np
 
-from ._rules_core import Lazy, _is_scalar_const, _lazy, _real, _reuse, bt, cj, is_complex, lazy_of, ndim_of
+from ._rules_core import (
+    Lazy,
+    _is_scalar_const,
+    _lazy,
+    _real,
+    _reuse,
+    bt,
+    cj,
+    dtype_of,
+    is_complex,
+    lazy_of,
+    ndim_of,
+)
 from ._tracer import Prim
 
 
@@ -78,23 +90,33 @@ def unary(name: str, f: Callable, d: Callable | None = None, h: Callable | None 
     return prim
 
 
+def _numeric(a: Any, z: Any) -> Any:
+    # a boolean constant operand is the number 0 or 1 to the partials (NumPy casts it the
+    # same way for the value), but NumPy refuses ``-a`` and makes ``a * a`` a logical and
+    if not isinstance(a, (bool, int, float, complex)) and dtype_of(a).kind == "b":
+        return a.astype(dtype_of(z))
+    return a
+
+
 def binary(name: str, f: Callable, dx: Callable, dy: Callable) -> Prim:
     """Elementwise ``z = f(x, y)`` with partials ``dx(x, y, z)`` and ``dy(x, y, z)``."""
 
     def jvp(ts: list, xs: list, z: Any, p: dict) -> Any:
         nd = ndim_of(z)
+        a, b = _numeric(xs[0], z), _numeric(xs[1], z)
         out = None
         if ts[0] is not None:
-            out = dx(xs[0], xs[1], z) * bt(ts[0], nd)
+            out = dx(a, b, z) * bt(ts[0], nd)
         if ts[1] is not None:
-            c = dy(xs[0], xs[1], z) * bt(ts[1], nd)
+            c = dy(a, b, z) * bt(ts[1], nd)
             out = c if out is None else out + c
         return out
 
     def vjp(g: Any, xs: list, z: Any, need: tuple, p: dict) -> tuple:
+        a, b = _numeric(xs[0], z), _numeric(xs[1], z)
         return (
-            g * cj(dx(xs[0], xs[1], z)) if need[0] else None,
-            g * cj(dy(xs[0], xs[1], z)) if need[1] else None,
+            g * cj(dx(a, b, z)) if need[0] else None,
+            g * cj(dy(a, b, z)) if need[1] else None,
         )
 
     return Prim(name, f, jvp, vjp)
