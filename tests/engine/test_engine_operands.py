@@ -148,3 +148,17 @@ def test_list_operands_in_second_order_and_tape_replay() -> None:
     v, g = tape.value_and_grad(x2)
     np.testing.assert_allclose(v, f(x2), rtol=TOL)
     np.testing.assert_allclose(g, 2 * (x2 - [1.0, 2.0]) * [3, 4] + [1, 2], rtol=TOL, atol=TOL)
+
+
+def test_list_hiding_a_value_of_an_inner_transformation() -> None:
+    # the outer (forward) trace sees z; the list hides x[0] of the inner (reverse) trace,
+    # which must then process the product first
+    x0 = np.array([0.7, 1.3])
+
+    def F(z: Any) -> Any:
+        return E.grad(lambda x: np.sum(z * [x[0], 1.0] * x), x0)
+
+    z, t = np.array([2.0, 3.0]), np.array([1.0, 10.0])
+    y, [d] = E.jvp(F, z, [t])
+    np.testing.assert_allclose(y, [2 * z[0] * x0[0], z[1]], rtol=TOL)
+    np.testing.assert_allclose(d, [2 * t[0] * x0[0], t[1]], rtol=TOL)

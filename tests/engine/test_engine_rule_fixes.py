@@ -220,6 +220,7 @@ def test_eigenvalues_at_a_repeated_eigenvalue(uplo: str) -> None:
         np.zeros((2, 2)),
         np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.5]]),
         np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, -1.0, 2.0]]),
+        np.array([[1 + 1j, 2.0, 0.5j], [2 + 2j, 4 + 2j, 1.0], [(1 + 1j) * (1 + 1j), 2 + 2j, -0.5 + 0.5j]]),
     ],
 )
 def test_det_gradient_is_the_cofactor_matrix_also_when_singular(a: np.ndarray) -> None:
@@ -338,3 +339,26 @@ def test_second_derivative_of_x_to_the_zero() -> None:
 )
 def test_real_imag_conj_of_scalars(f: Callable, ref: np.ndarray) -> None:
     assert_both_modes(f, np.array([1.0, 2.0]), ref)
+
+
+@pytest.mark.parametrize("uplo", ["U", "L"])
+def test_eigh_directional_derivatives_match_autograd(uplo: str) -> None:
+    # along symmetric directions both read the same matrix; the projectors v v^T make f
+    # independent of eigenvector signs (autograd decomposes with UPLO="L")
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 4))
+    a = a + a.T
+    W = rng.standard_normal((4, 4, 4))
+    t = rng.standard_normal((4, 4))
+    t = t + t.T
+
+    def f(m: object, x: np.ndarray, **kw: str) -> object:
+        w, v = m.linalg.eigh(x, **kw)  # type: ignore[attr-defined]
+        return m.sum(W * (v[:, None, :] * v[None, :, :])) + m.sum(w**3)  # type: ignore[attr-defined]
+
+    ref = np.sum(autograd.grad(lambda x: f(anp, x))(a) * t)
+    g = E.grad(lambda x: f(np, x, UPLO=uplo), a)
+    _, [d] = E.jvp(lambda x: f(np, x, UPLO=uplo), a, [t])
+    np.testing.assert_allclose([np.sum(g * t), d], [ref, ref], rtol=TOL)

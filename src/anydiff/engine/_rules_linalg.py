@@ -188,7 +188,7 @@ def _adjugate(a: Any, y: Any) -> Any:
     """``adj(a) = det(a) inv(a)``, also where ``a`` is singular (then from the SVD).
 
     ``d det(a) = trace(adj(a) da)``: the derivative exists everywhere, while ``inv`` fails
-    at a singular matrix.  With ``a = U diag(s) V^T``, ``adj(a) = det(U) det(V) V diag(e) U^T``
+    at a singular matrix.  With ``a = U diag(s) V^H``, ``adj(a) = det(U) det(V^H) V diag(e) U^H``
     where ``e_i`` is the product of the other singular values (zero-safe, see prod).
     """
     try:
@@ -204,7 +204,7 @@ def _adjugate(a: Any, y: Any) -> Any:
 
     u, s, vt = np.linalg.svd(a)
     e = _exclusive_products(s, None)
-    return (np.linalg.det(u) * np.linalg.det(vt)) * ((vt.T * e) @ u.T)
+    return (np.linalg.det(u) * np.linalg.det(vt)) * ((np.conjugate(vt).T * e) @ np.conjugate(u).T)
 
 
 DET = Prim(
