@@ -227,6 +227,15 @@ def test_det_gradient_is_the_cofactor_matrix_also_when_singular(a: np.ndarray) -
     assert_both_modes(np.linalg.det, a, multilinear_jacobian(np.linalg.det, a), tol=1e-11)
 
 
+def test_slogdet_at_a_singular_matrix_is_infinite_not_an_error() -> None:
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    y, pull = E.vjp(lambda v: np.linalg.slogdet(v)[1], a)
+    assert y == np.linalg.slogdet(a)[1] == -np.inf
+    np.testing.assert_array_equal(pull(1.0), [[np.inf, -np.inf], [-np.inf, np.inf]])  # adj(a) / 0
+    _, [d] = E.jvp(lambda v: np.linalg.slogdet(v)[1], a, [np.eye(2)])
+    assert not np.isfinite(d)  # inf * t, where t's zero entries make it nan
+
+
 # ---------------------------------------------------------------------------- std / var / norms
 
 

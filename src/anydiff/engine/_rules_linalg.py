@@ -180,10 +180,6 @@ INV = Prim(
 )
 
 
-def _trace_solve(a: Any, t: Any) -> Any:
-    return np.einsum("ij,bji->b", np.linalg.inv(a), t)
-
-
 def _adjugate(a: Any, y: Any) -> Any:
     """``adj(a) = det(a) inv(a)``, also where ``a`` is singular (then from the SVD).
 
@@ -223,11 +219,22 @@ def _sign_impl(a: Any) -> Any:
     return np.linalg.slogdet(a)[0]
 
 
+def _inv_or_limit(a: Any) -> Any:
+    """``inv(a)``, the derivative of ``log|det a|``; at a singular ``a`` (log|det| = -inf) its
+    limit ``adj(a) / 0``: infinite entries (nan where the adjugate is 0), not a LinAlgError."""
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        pass
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _adjugate(a, np.zeros((), dtype=dtype_of(a))) / 0.0
+
+
 LOGABSDET = Prim(
     "linalg.slogdet",
     _logabsdet_impl,
-    lambda ts, xs, y, p: np.real(_trace_solve(xs[0], ts[0])),
-    lambda g, xs, y, need, p: (g * cj(np.linalg.inv(xs[0])).T,),
+    lambda ts, xs, y, p: np.real(np.einsum("ij,bji->b", _inv_or_limit(xs[0]), ts[0])),
+    lambda g, xs, y, need, p: (g * cj(_inv_or_limit(xs[0])).T,),
 )
 SLOGDET_SIGN = nondiff("linalg.slogdet.sign", _sign_impl)
 
