@@ -90,6 +90,14 @@ def test_cumprod_with_zeros(axis: int | None) -> None:
     assert_both_modes(f, x, multilinear_jacobian(f, x))
 
 
+def test_cumprod_method_and_dtype() -> None:
+    x = np.array([0.5, 0.0, 2.0])
+    ref = multilinear_jacobian(np.cumprod, x)
+    assert_both_modes(lambda v: v.cumprod(), x, ref)
+    y, pull = E.vjp(lambda v: np.cumprod(v, dtype=np.float32), x)
+    assert y.dtype == np.float32 and pull(np.ones(3, np.float32)).dtype == np.float64
+
+
 def test_cumprod_hessian_at_zeros() -> None:
     x = np.array([2.0, 0.0, 3.0, 0.0, 5.0])
     n = x.size

@@ -575,6 +575,8 @@ def _cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> An
     if axis is None:
         a = reshape(a, (-1,))
         axis = 0
+    if dtype is not None:
+        a = astype(a, dtype)
     r = bind(R.CUMPROD, [a], {"axis": axis % R.ndim_of(a)})
     return r if out is None else _write_out(out, r)
 

@@ -281,7 +281,8 @@ def _eigh_parts(y: Any) -> tuple[Any, Any, Any]:
     n = shape_of(w)[0]
     dw = w[None, :] - w[:, None]  # w_j - w_i
     off = 1.0 - np.eye(n)
-    F = off / (dw + np.eye(n))  # inf for a repeated eigenvalue: its eigenvectors are not unique
+    with np.errstate(divide="ignore"):  # inf for a repeated eigenvalue: eigenvectors not unique
+        F = off / (dw + np.eye(n))
     return w, v, F
 
 
@@ -299,7 +300,8 @@ def _eigh_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
     n = shape_of(w)[0]
     i = np.arange(n)
     dw = m[:, i, i]
-    dv = np.matmul(v, F * m)
+    with np.errstate(invalid="ignore"):  # nan only in eigenvector tangents at a degeneracy
+        dv = np.matmul(v, F * m)
     return np.concatenate([dw[:, :, None], dv], axis=2)
 
 

@@ -526,6 +526,9 @@ class Traced:
     def cumsum(self, *a: Any, **k: Any) -> Any:
         return np.cumsum(self, *a, **k)
 
+    def cumprod(self, *a: Any, **k: Any) -> Any:
+        return np.cumprod(self, *a, **k)
+
     def argmax(self, *a: Any, **k: Any) -> Any:
         return np.argmax(self, *a, **k)
 
