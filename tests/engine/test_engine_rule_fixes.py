@@ -69,6 +69,13 @@ def test_prod_at_zeros_is_exact(x: np.ndarray, kw: dict) -> None:
     assert_both_modes(f, x, multilinear_jacobian(f, x))
 
 
+@pytest.mark.parametrize("x", [np.array([1e-200, 1e-200, 1e10]), np.array([1e103, 2e103, 3e103])])
+def test_prod_gradient_when_the_product_underflows_or_overflows(x: np.ndarray) -> None:
+    ref = np.array([np.prod(np.delete(x, i)) for i in range(3)])  # 1e-190 / 6e206: representable
+    for mode in MODES:  # relative accuracy (the entries are far below any absolute tolerance)
+        np.testing.assert_allclose(E.jacobian(np.prod, x, mode=mode), ref, rtol=TOL, atol=0)
+
+
 def test_prod_of_complex_with_a_zero() -> None:
     c = np.array([1 + 2j, 0.5 - 1j, 2.0 + 0j])
     f = lambda v: np.real(np.prod(v * c)) + np.imag(np.prod(v * c))  # noqa: E731

@@ -115,11 +115,14 @@ def _exclusive_products(x: Any, axes: tuple[int, ...] | None) -> Any:
 
 
 def _prod_w(x: Any, yk: Any, p: dict) -> Any:
-    # d prod / d x_k = product of the other entries.  y / x is that product wherever no entry
-    # of x is 0 (a choice on plain values; both formulas agree, with all their derivatives,
-    # in a neighbourhood of such a point); at zeros y / x is 0 / 0, so the exclusive products
-    # are formed directly.
-    if not np.any(primal(x) == 0):
+    # d prod / d x_k = product of the other entries.  y / x is that product wherever every
+    # product y is a finite normal number (a choice on plain values; both formulas agree, with
+    # all their derivatives, in a neighbourhood of such a point).  Otherwise (a zero entry:
+    # 0 / 0; an underflow or overflow of y: 0 / x, inf / x, or digits lost in a subnormal)
+    # the exclusive products are formed directly.
+    yv = np.asarray(primal(yk))
+    tiny = np.finfo(yv.dtype).tiny if yv.dtype.kind in "fc" else 0
+    if np.all(np.isfinite(yv)) and np.all(np.abs(yv) >= tiny):
         return yk / x
     return _exclusive_products(x, p["axis"])
 
