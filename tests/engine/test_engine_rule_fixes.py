@@ -23,7 +23,9 @@ import pytest
 from anydiff import engine as E
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning"
+    "ignore:divide by zero:RuntimeWarning",
+    "ignore:invalid value:RuntimeWarning",
+    "ignore:overflow encountered:RuntimeWarning",
 )
 
 MODES = ("forward", "reverse")

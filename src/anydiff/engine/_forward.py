@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import dtype_of, fit_tangent, operands, shape_of
+from ._rules import dtype_of, fit_tangent, operands, outranked, shape_of
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
 
@@ -25,7 +25,7 @@ class ForwardTrace(Trace):
         if prim.diff:
             new = operands(args)  # lists/tuples -> arrays, before any rule reads them
             if new is not args:
-                if _outranked(new, self.level):
+                if outranked(new, self.level):
                     return bind(prim, new, params)
                 args = new
         xs = []
@@ -50,18 +50,6 @@ class ForwardTrace(Trace):
 
     def lift(self, value: Any) -> Traced:
         return Traced(self, value, None)
-
-
-def _outranked(args: list | tuple, level: int) -> bool:
-    """Whether a converted operand (a stacked list of traced values) belongs to an inner trace.
-
-    Dispatch chose this trace from the operands it saw; a list may have hidden a value of a
-    more deeply nested transformation, which must then process the operation first.
-    """
-    for a in args:
-        if type(a) is Traced and a._trace is not None and a._trace.level > level:
-            return True
-    return False
 
     def carries(self, t: Traced) -> bool:
         return t._aux is not None

@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._forward import _outranked
-from ._rules import Lazy, dtype_of, fit, operands, shape_of
+from ._rules import Lazy, dtype_of, fit, operands, outranked, shape_of
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
 
@@ -61,7 +60,7 @@ class ReverseTrace(Trace):
         if prim.diff:
             new = operands(args)  # lists/tuples -> arrays, before any rule reads them
             if new is not args:
-                if _outranked(new, self.level):
+                if outranked(new, self.level):
                     return bind(prim, new, params)
                 args = new
         ins = []

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._tracer import Prim
+from ._tracer import Prim, Traced
 
 
 def shape_of(a: Any) -> tuple[int, ...]:
@@ -204,3 +204,15 @@ def operands(args: list | tuple) -> list | tuple:
         if t is list or t is tuple:
             return [as_operand(b) for b in args]
     return args
+
+
+def outranked(args: list | tuple, level: int) -> bool:
+    """Whether a converted operand (a stacked list of traced values) belongs to an inner trace.
+
+    Dispatch chose the trace at ``level`` from the operands it saw; a list may have hidden a
+    value of a more deeply nested transformation, which must then process the operation.
+    """
+    for a in args:
+        if type(a) is Traced and a._trace is not None and a._trace.level > level:
+            return True
+    return False

@@ -227,6 +227,8 @@ FMIN = binary("fmin", np.fmin, _bal, lambda x, y, z: _bal(y, x, z))
 ARCTAN2 = binary(
     "arctan2", np.arctan2, lambda a, b, z: b / (a * a + b * b), lambda a, b, z: -a / (a * a + b * b)
 )
+
+
 def _hypot_d(a: Any, z: Any) -> Any:
     # a / z, and 0 at the origin (a cone, like a norm at 0: minimal-norm subgradient 0)
     zero = z == 0
@@ -360,7 +362,6 @@ NONDIFF_UFUNCS = [
 # Signature: fast(params, xs, need, ins, out) -> closure(g, vals) -> cotangents, or None.
 
 
-
 def _fast_add(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
     return _lazy(lambda g, v: (g, g))
 
@@ -444,7 +445,6 @@ def _fast_pow(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
     return lambda g, v: (_reuse(ws, 0, mul, g, c * v[a] ** (c - 1)), None)
 
 
-
 def _fast_tanh(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
     if not _real(xs[0]):
         return None
@@ -471,6 +471,7 @@ def _fast_where(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
         where(v[c], g, 0) if need[1] else None,
         where(v[c], 0, g) if need[2] else None,
     )
+
 
 ADD.fast = _fast_add
 SUBTRACT.fast = _fast_sub

@@ -75,7 +75,6 @@ def _einsum_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
     return tuple(res)
 
 
-
 def _einsum_operand_grad(g: Any, xs: list, i: int, ins_l: list, out_s: str, fresh: Any) -> Any:
     """Cotangent of operand ``i`` of an einsum: one einsum of ``g`` with the other operands.
 

@@ -42,7 +42,6 @@ def _sum_compile(p: dict, xs: list) -> Any:
 SUM.compile = _sum_compile
 
 
-
 def _weighted_jvp(weights: Callable) -> Callable:
     def jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
         w = weights(xs[0], _expand(y, shape_of(xs[0]), p["axis"], p["keepdims"]), p)
@@ -75,6 +74,8 @@ def _prod_impl(x: Any, axis: Any, keepdims: bool) -> Any:
 
 MAX = Prim("max", _max_impl, *_weighted_jvp(_extreme_w))
 MIN = Prim("min", _min_impl, *_weighted_jvp(_extreme_w))
+
+
 def _exclusive_cumprod(v: Any) -> Any:
     """``out[..., k] = prod(v[..., :k])`` (1 at k = 0) by doubling: log2(n) multiplications.
 
@@ -154,7 +155,6 @@ CUMSUM = Prim(
 )
 
 
-
 def _fast_sum(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
     xshape = shape_of(xs[0])
     kshape = _kshape(xshape, p["axis"])
@@ -182,7 +182,6 @@ def _fast_sum(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
         return (ndarray(xshape, g.dtype, g, 0, strides),)
 
     return f
-
 
 
 SUM.fast = _fast_sum
