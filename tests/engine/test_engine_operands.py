@@ -162,3 +162,10 @@ def test_list_hiding_a_value_of_an_inner_transformation() -> None:
     y, [d] = E.jvp(F, z, [t])
     np.testing.assert_allclose(y, [2 * z[0] * x0[0], z[1]], rtol=TOL)
     np.testing.assert_allclose(d, [2 * t[0] * x0[0], t[1]], rtol=TOL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_constant_traced_operand_converts_like_numpy(mode: str) -> None:
+    # a traced array without a derivative (a zeros_like buffer) may become a plain array
+    J = E.jacobian(lambda x: x * np.asarray(np.zeros_like(x) + 2.0), X, mode=mode)
+    np.testing.assert_array_equal(J, 2 * np.eye(2))
