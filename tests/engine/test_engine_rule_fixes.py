@@ -388,3 +388,35 @@ def test_eigh_directional_derivatives_match_autograd(uplo: str) -> None:
     g = E.grad(lambda x: f(np, x, UPLO=uplo), a)
     _, [d] = E.jvp(lambda x: f(np, x, UPLO=uplo), a, [t])
     np.testing.assert_allclose([np.sum(g * t), d], [ref, ref], rtol=TOL)
+
+
+# ---------------------------------------------------------------------------- second order
+
+
+SECOND_ORDER = {
+    "norm": (lambda m, v: m.linalg.norm(v), None),
+    "std": (lambda m, v: m.std(v), None),
+    "3-norm": (lambda m, v: m.linalg.norm(v, 3), lambda m, v: m.sum(m.abs(v) ** 3) ** (1 / 3)),
+    "hypot": (lambda m, v: m.hypot(v[0], v[1]), None),
+    "det": (lambda m, v: m.linalg.det(m.outer(v, v) + m.eye(3)), None),
+    "prod": (lambda m, v: m.prod(v) * m.sum(v), None),
+    "cumprod": (
+        lambda m, v: m.sum(m.cumprod(v) ** 2),
+        lambda m, v: m.sum(m.array([m.prod(v[: k + 1]) for k in range(3)]) ** 2),
+    ),
+    "eigvalsh": (
+        lambda m, v: m.sum(m.linalg.eigvalsh(m.outer(v, v) + m.diag(v)) ** 3),
+        lambda m, v: m.sum(m.linalg.eigh(m.outer(v, v) + m.diag(v))[0] ** 3),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SECOND_ORDER))
+def test_hessians_of_the_touched_rules_match_autograd(name: str) -> None:
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    f, f_ref = SECOND_ORDER[name]
+    f_ref = f_ref or f
+    x = np.array([0.3, -1.2, 2.0])
+    ref = autograd.hessian(lambda v: f_ref(anp, v))(x)
+    np.testing.assert_allclose(E.hessian(lambda v: f(np, v), x), ref, rtol=1e-11, atol=1e-12)
