@@ -35,12 +35,13 @@ therefore:
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
 
 from anydiff._protocol import Adapter as _Base
-from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
+from anydiff._protocol import FlatFunction, Kernel, Raveled, Spec, unsupported
 from anydiff._second_order import analytic_checked
 
 _COMPLEX_STEP = 1e-20
@@ -62,20 +63,27 @@ def _is_plain(a: Any) -> bool:
 
 
 class _Once:
-    """A flag set by the first caller (the complex-step check runs once per kernel)."""
+    """Records the prepared functions whose complex step passed its one-time check: every
+    kernel of a preparation (plain and value forms) shares its FlatFunction, so the check runs
+    once per preparation (a failed check is not recorded: it fails again)."""
 
     def __init__(self) -> None:
-        self.done = False
+        self.passed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.lock = threading.Lock()
 
-    def claim(self) -> bool:
-        if self.done:
-            return False
+    @staticmethod
+    def _root(F: Any) -> Any:
+        return F.F if isinstance(F, Raveled) else F
+
+    def needed(self, F: Any) -> bool:
+        return self._root(F) not in self.passed
+
+    def mark(self, F: Any) -> None:
         with self.lock:
-            if self.done:
-                return False
-            self.done = True
-            return True
+            self.passed[self._root(F)] = True
+
+
+_ONCE = _Once()
 
 
 class Adapter(_Base):
@@ -127,14 +135,33 @@ class Adapter(_Base):
             h = np.where(h == 0, np.finfo(real).tiny, h)  # x so large that the step vanished
         return h
 
-    def _dir_step(self, x: Any, t: np.ndarray, order: int) -> Any:
-        """One step along direction t, scaled to the sizes of x and t (t is never traced)."""
+    def _dir_step(self, x: Any, t: np.ndarray, order: int, noise: float = 0.0) -> Any:
+        """One step along direction t, scaled to the sizes of x and t (t is never traced).
+
+        ``noise``: relative error of the function differentiated (an inner finite-difference
+        derivative under ``SecondOrder``; 0 for exact values). The step then balances that
+        error against truncation: ``noise^(1/2)`` one-sided, ``noise^(1/3)`` central."""
         tn = float(np.max(np.abs(t))) if t.size else 0.0
         if self.backend.abs_step is not None and order == 1:
             return self.backend.abs_step / max(tn, 1e-300)
         real = self._work_real(x, order)
         xn = _scale(np.max(np.abs(x.real)).astype(real)) if x.size else real.type(1)
-        return self._base(real, order) * xn / max(tn, 1e-300)
+        base = self._base(real, order)
+        if noise > 0 and order == 1 and self.backend.rel_step is None and not self._complex_step:
+            base = max(base, noise ** (1 / 3 if self.backend.method == "central" else 1 / 2))
+        return base * xn / max(tn, 1e-300)
+
+    def derivative_noise(self, dtype: np.dtype) -> float:
+        """Relative error of this backend's first derivatives in ``dtype`` (the step error
+        balance: ``eps^(2/3)`` central, ``eps^(1/2)`` one-sided, ``eps`` complex step), which an
+        outer finite difference of them must allow for."""
+        eps = float(np.finfo(self._work_real(np.empty(0, dtype), 1)).eps)
+        if self._complex_step:
+            return eps
+        if self.backend.rel_step is not None or self.backend.abs_step is not None:
+            h = self.backend.rel_step or self.backend.abs_step
+            return max(eps / h, h) if self.backend.method != "central" else max(eps / h, h * h)
+        return eps ** (2 / 3) if self.backend.method == "central" else eps ** 0.5
 
     # ---- evaluation -------------------------------------------------------------------------
     @staticmethod
@@ -184,12 +211,12 @@ class Adapter(_Base):
         out = _real(x.dtype)
         return r if r.dtype == out else r.astype(out)
 
-    def _start(self, F: FlatFunction, x: Any, ctx: tuple, need_value: bool, once: _Once) -> Any:
+    def _start(self, F: FlatFunction, x: Any, ctx: tuple, need_value: bool) -> Any:
         """F(x) if the kernel needs it (the value, one-sided or complex-step differences), after
         the complex step's one-time check."""
         if self._complex_step:
-            if _is_plain(x) and once.claim() and not analytic_checked(F):
-                self.check_complex_step(F, x, ctx)
+            if _is_plain(x) and not analytic_checked(F):
+                self.check_once(F, x, ctx)
             f0 = self._call(F, x, ctx)
             if np.iscomplexobj(f0):
                 raise self._complex_y(f0)
@@ -205,6 +232,12 @@ class Adapter(_Base):
             "values: the complex step reads the derivative from the imaginary part, which a "
             "complex y already has. Use method='central'.", _CAPABLE,
         )
+
+    def check_once(self, F: Any, x: np.ndarray, ctx: tuple) -> None:
+        """:meth:`check_complex_step` unless this prepared function already passed it."""
+        if _ONCE.needed(F):
+            self.check_complex_step(F, x, ctx)
+            _ONCE.mark(F)
 
     def check_complex_step(self, F: Any, x: np.ndarray, ctx: tuple) -> None:
         """Compare the complex step with central differences (steps h and 2h, whose difference
@@ -255,9 +288,9 @@ class Adapter(_Base):
         return np.stack(cols, axis=-1)
 
     def _jacobians(
-        self, F: FlatFunction, x: Any, ctx: tuple, need_value: bool, cplx: bool, once: _Once
+        self, F: FlatFunction, x: Any, ctx: tuple, need_value: bool, cplx: bool
     ) -> tuple:
-        f0 = self._start(F, x, ctx, need_value, once)
+        f0 = self._start(F, x, ctx, need_value)
         J = self._columns(F, x, ctx, f0, cplx)
         J_im = self._columns(F, x, ctx, f0, cplx, imaginary=True) if cplx else None
         return f0, J, J_im
@@ -286,16 +319,17 @@ class Adapter(_Base):
     # ---- primitives ---------------------------------------------------------------------------
     def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         self._check_spec(spec)
-        once = _Once()
+        noise = float(getattr(F, "noise", 0.0))  # an inner finite-difference derivative's error
 
         def kernel(x: Any, T: np.ndarray, ctx: tuple) -> tuple:
-            f0 = self._start(F, x, ctx, need_value, once)
+            f0 = self._start(F, x, ctx, need_value)
             rows = []
             for t in T:
                 if not np.any(t):
                     rows.append(None)
                     continue
-                rows.append(self._directional(F, x, t, self._dir_step(x, t, 1), ctx, f0))
+                h = self._dir_step(x, t, 1, noise)
+                rows.append(self._directional(F, x, t, h, ctx, f0))
             shape = next((r for r in rows if r is not None), None)
             if shape is None:
                 shape = f0 if f0 is not None else self._call(F, x, ctx)
@@ -308,20 +342,20 @@ class Adapter(_Base):
         return kernel
 
     def make_pullback(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
-        cplx, once = self._check_spec(spec), _Once()
+        cplx = self._check_spec(spec)
 
         def kernel(x: Any, W: Any, ctx: tuple) -> tuple:
-            f0, J, J_im = self._jacobians(F, x, ctx, need_value, cplx, once)
+            f0, J, J_im = self._jacobians(F, x, ctx, need_value, cplx)
             return (f0 if need_value else None), self._adjoint(W, J, J_im, cplx, x)
 
         return kernel
 
     # ---- native first-order operators -------------------------------------------------------
     def make_jacobian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
-        cplx, once = self._check_spec(spec), _Once()
+        cplx = self._check_spec(spec)
 
         def kernel(x: Any, _T: Any, ctx: tuple) -> tuple:
-            f0 = self._start(F, x, ctx, need_value, once)
+            f0 = self._start(F, x, ctx, need_value)
             J = self._columns(F, x, ctx, f0, cplx)
             if need_value and f0 is None:
                 f0 = self._call(F, x, ctx)
@@ -331,10 +365,10 @@ class Adapter(_Base):
 
     def make_gradient(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         Ff = F.flat()
-        cplx, once = self._check_spec(spec), _Once()
+        cplx = self._check_spec(spec)
 
         def kernel(x: Any, _T: Any, ctx: tuple) -> tuple:
-            f0, J, J_im = self._jacobians(Ff, x, ctx, need_value, cplx, once)
+            f0, J, J_im = self._jacobians(Ff, x, ctx, need_value, cplx)
             g = self._adjoint(np.ones((1, 1), dtype=_real(J.dtype)), J, J_im, cplx, x)[0]
             return (f0.reshape(()) if need_value else None), g
 

@@ -150,7 +150,9 @@ class DerivedFunction:
     backend can differentiate; bridges arrays when outer and inner backends differ.
 
     ``analytic_checked``: the complex step as outer does not check this function itself (its
-    analyticity follows from f's, which the second-order kernel checks)."""
+    analyticity follows from f's, which the second-order kernel checks). ``noise``: the inner
+    derivative's relative error (finite differences; 0 when exact), which sets an outer finite
+    difference's step."""
 
     scalar_output = False
     inplace_layout = None
@@ -161,6 +163,7 @@ class DerivedFunction:
     ) -> None:
         self.f, self.n, self._m, self.op_name = fn, n, m, op_name
         self.analytic_checked = analytic_checked
+        self.noise = 0.0
         self.x_layout = Layout(LEAF, ((n,),), (np.dtype(dtype),), ("numpy",))
         self.out_layout = Layout(LEAF, ((m,),), (np.dtype(dtype),), ("numpy",))
 
@@ -206,12 +209,19 @@ def _outer_is_complex_step(outer: Adapter) -> bool:
     return is_complex_step(outer.backend)
 
 
+def _derived(
+    outer: Adapter, inner: Adapter, fn: Callable, spec: Spec, m: int, op_name: str
+) -> DerivedFunction:
+    D = DerivedFunction(fn, spec.n, m, spec.dtype, op_name, _outer_is_complex_step(outer))
+    noise = getattr(inner, "derivative_noise", None)
+    D.noise = noise(spec.dtype) if noise is not None else 0.0
+    return D
+
+
 def inner_gradient(outer: Adapter, inner: Adapter, F: FlatFunction, spec: Spec) -> DerivedFunction:
     gk = inner.make_gradient(F, spec, False)
     fn = _bridge(outer, inner, lambda v, *ctx: gk(v, None, ctx)[1], spec.dtype)
-    return DerivedFunction(
-        fn, spec.n, spec.n, spec.dtype, "gradient", _outer_is_complex_step(outer)
-    )
+    return _derived(outer, inner, fn, spec, spec.n, "gradient")
 
 
 def _enter_outer(outer: Adapter, inner: Adapter, kernel: Kernel, dtype: np.dtype) -> Kernel:
@@ -272,7 +282,7 @@ def second_derivative(
     dk = inner.make_derivative(F, spec, False)
     m = F.m
     fn = _bridge(outer, inner, lambda v, *ctx: dk(v, None, ctx)[1], spec.dtype)
-    D = DerivedFunction(fn, spec.n, m, spec.dtype, "derivative", _outer_is_complex_step(outer))
+    D = _derived(outer, inner, fn, spec, m, "derivative")
     pf = _enter_outer(
         outer, inner, outer.make_pushforward(D, spec.with_batch(1), True), spec.dtype
     )

@@ -22,7 +22,6 @@ CLI and the harness ask it too.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from ._backend_types import AbstractBackend, AutoFiniteDiff, SecondOrder
@@ -122,8 +121,8 @@ def analytic_checked(F: Any) -> bool:
 def with_complex_step_check(
     kernel: Kernel, outer: Adapter, inner: Adapter, F: FlatFunction
 ) -> Kernel:
-    """Check ``f`` against central differences on the kernel's first call (inside prepare_*)
-    where the complex step runs on traced or complex points that cannot check themselves: the
+    """Check ``f`` against central differences on the first call of the preparation's kernels
+    (inside prepare_*) where the complex step runs on points that cannot check themselves: the
     complex step as outer (it sees the inner derivative, not f), or as inner under the engine
     (it sees traced arrays)."""
     if is_complex_step(outer.backend):
@@ -133,15 +132,9 @@ def with_complex_step_check(
     else:
         return kernel
     G = F.flat()
-    done = [False]
-    lock = threading.Lock()
 
     def checked(x: Any, T: Any, ctx: tuple) -> tuple:
-        if not done[0]:
-            with lock:
-                if not done[0]:
-                    checker.check_complex_step(G, x, ctx)  # type: ignore[attr-defined]
-                    done[0] = True
+        checker.check_once(G, x, ctx)  # type: ignore[attr-defined]
         return kernel(x, T, ctx)
 
     return checked
