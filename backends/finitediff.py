@@ -245,11 +245,12 @@ class Adapter(_Base):
         x; raise UnsupportedError when f is seen not to be real-analytic. 6 evaluations of f."""
         if x.size == 0:
             return
-        real = self._work_real(x, 1)
-        xw = x.astype(real)
-        f0 = self._call(F, xw, ctx)
+        # f at x itself first: the first evaluation records y's layout (dtype included).
+        f0 = self._call(F, x, ctx)
         if np.iscomplexobj(f0):
             raise self._complex_y(f0)
+        real = self._work_real(x, 1)
+        xw = x.astype(real)
         d = np.random.default_rng(20).standard_normal(x.shape).astype(real)
         d /= np.max(np.abs(d))
         s = float(_scale(np.max(np.abs(xw))))
