@@ -94,7 +94,8 @@ class Adapter(_Base):
         super().__init__(backend)
         # The complex step checks f on its kernels' first call: running that call inside
         # prepare_* makes the check happen at preparation.
-        self.compile_on_prepare = backend.method == "complex"
+        if backend.method == "complex":
+            self.compile_on_prepare = True
 
     @property
     def _complex_step(self) -> bool:
