@@ -86,6 +86,24 @@ class _Once:
 _ONCE = _Once()
 
 
+class _CsPoint:
+    """A real point x prepared for complex steps: x in the complex working dtype, and where
+    f(x) is not finite (None when it is finite everywhere, the usual case)."""
+
+    __slots__ = ("xc", "real", "out", "f0", "nonfinite")
+
+    def __init__(self, x: Any, f0: Any) -> None:
+        if np.iscomplexobj(x):
+            raise unsupported(
+                "AutoFiniteDiff(method='complex') needs real x (the complex step perturbs the "
+                "imaginary part). Use method='central'.", _CAPABLE,
+            )
+        cdt = np.result_type(_real(x.dtype), np.complex64)  # float16 is stepped in complex64
+        self.xc, self.real, self.out, self.f0 = x.astype(cdt), _real(cdt), _real(x.dtype), f0
+        finite = np.isfinite(f0)
+        self.nonfinite = None if np.all(finite) else ~finite
+
+
 class Adapter(_Base):
     native_kind = "numpy"
     jacobian_needs_output = False
@@ -176,27 +194,29 @@ class Adapter(_Base):
         self, F: FlatFunction, x: Any, d: np.ndarray, h: Any, ctx: tuple, f0: Any
     ) -> Any:
         """Derivative of F at x along d with step h; f0 is F(x) when already known (always,
-        for the complex step)."""
+        for the complex step, where x is a :class:`_CsPoint`)."""
         method = self.backend.method
         if method == "complex":
-            return self._complex_directional(F, x, d, h, ctx, f0)
+            return self._complex_directional(F, x, d, h, ctx)
         if method == "central":
             return (self._call(F, x + h * d, ctx) - self._call(F, x - h * d, ctx)) / (2 * h)
         if method == "forward":
             return (self._call(F, x + h * d, ctx) - f0) / h
         return (f0 - self._call(F, x - h * d, ctx)) / h
 
+    def _at(self, x: Any, f0: Any) -> Any:
+        """What ``_directional`` takes as its point: x, or for the complex step a _CsPoint."""
+        return _CsPoint(x, f0) if self._complex_step else x
+
     def _complex_directional(
-        self, F: FlatFunction, x: Any, d: np.ndarray, h: Any, ctx: tuple, f0: Any
+        self, F: FlatFunction, p: _CsPoint, d: np.ndarray, h: Any, ctx: tuple
     ) -> Any:
-        if np.iscomplexobj(x) or np.iscomplexobj(d):
+        if np.iscomplexobj(d):
             raise unsupported(
-                "AutoFiniteDiff(method='complex') needs real x and real tangents (the "
-                "complex step perturbs the imaginary part).", _CAPABLE,
+                "AutoFiniteDiff(method='complex') needs real tangents (the complex step "
+                "perturbs the imaginary part).", _CAPABLE,
             )
-        cdt = np.result_type(_real(x.dtype), np.complex64)
-        real = _real(cdt)
-        fy = self._call(F, x.astype(cdt) + 1j * (h * d).astype(real), ctx)
+        fy = self._call(F, p.xc + 1j * (h * d).astype(p.real), ctx)
         if not np.iscomplexobj(fy):
             raise unsupported(
                 "The complex step found a real result: f dropped the imaginary part "
@@ -204,13 +224,11 @@ class Adapter(_Base):
                 "cannot be read from it.", _CAPABLE,
             )
         r = fy.imag / h
-        # Where f(x) is NaN or infinite in real arithmetic but its complex extension is not
-        # (sqrt(-1), log(-1), 1/0), Im/h is meaningless: the derivative is NaN.
-        bad = ~np.isfinite(f0) & (fy.real != f0)
-        if np.any(bad):
-            r = np.where(bad, np.nan, r)
-        out = _real(x.dtype)
-        return r if r.dtype == out else r.astype(out)
+        if p.nonfinite is not None:
+            # Where f(x) is NaN or infinite in real arithmetic but its complex extension is
+            # not (sqrt(-1), log(-1), 1/0), Im/h is meaningless: the derivative is NaN.
+            r = np.where(p.nonfinite & (fy.real != p.f0), np.nan, r)
+        return r if r.dtype == p.out else r.astype(p.out)
 
     def _start(self, F: FlatFunction, x: Any, ctx: tuple, need_value: bool) -> Any:
         """F(x) if the kernel needs it (the value, one-sided or complex-step differences), after
@@ -255,7 +273,7 @@ class Adapter(_Base):
         d = np.random.default_rng(20).standard_normal(x.shape).astype(real)
         d /= np.max(np.abs(d))
         s = float(_scale(np.max(np.abs(xw))))
-        cs = self._complex_directional(F, xw, d, real.type(_COMPLEX_STEP * s), ctx, f0)
+        cs = self._complex_directional(F, _CsPoint(xw, f0), d, real.type(_COMPLEX_STEP * s), ctx)
         eps = float(np.finfo(real).eps)
         h = eps ** (1 / 3) * s
         c1 = (self._call(F, xw + h * d, ctx) - self._call(F, xw - h * d, ctx)) / (2 * h)
@@ -281,12 +299,12 @@ class Adapter(_Base):
         """All partial derivatives, as columns of an (m, n) matrix (imaginary directions if
         asked)."""
         h = self._coord_steps(x, 1, cplx)
-        n = x.shape[0]
+        n, at = x.shape[0], self._at(x, f0)
         cols = []
         for j in range(n):
             d = np.zeros(n, dtype=x.dtype if imaginary else _real(x.dtype))
             d[j] = 1j if imaginary else 1
-            cols.append(self._directional(F, x, d, h[j], ctx, f0))
+            cols.append(self._directional(F, at, d, h[j], ctx, f0))
         return np.stack(cols, axis=-1)
 
     def _jacobians(
@@ -325,13 +343,13 @@ class Adapter(_Base):
 
         def kernel(x: Any, T: np.ndarray, ctx: tuple) -> tuple:
             f0 = self._start(F, x, ctx, need_value)
-            rows = []
+            rows, at = [], self._at(x, f0)
             for t in T:
                 if not np.any(t):
                     rows.append(None)
                     continue
                 h = self._dir_step(x, t, 1, noise)
-                rows.append(self._directional(F, x, t, h, ctx, f0))
+                rows.append(self._directional(F, at, t, h, ctx, f0))
             shape = next((r for r in rows if r is not None), None)
             if shape is None:
                 shape = f0 if f0 is not None else self._call(F, x, ctx)

@@ -191,7 +191,11 @@ def test_engine_derivative_of_the_quotient_has_no_step_derivative():
     close(ad.hessian(f_np, b, x), H, 1e-6)
 
 
-@pytest.mark.parametrize("outer, inner", [("fd-complex", "fd-central"), ("engine-rev", "fd-complex")])
+@pytest.mark.parametrize(
+    "outer, inner",
+    [("fd-complex", "fd-central"), ("fd-complex", "fd-forward"), ("engine-rev", "fd-complex"),
+     ("engine-fwd", "fd-complex"), ("fd-central", "fd-complex")],
+)
 def test_complex_step_pairs_reject_non_analytic_f_at_preparation(outer, inner):
     b = ad.SecondOrder(BACKENDS[outer], BACKENDS[inner])
     with pytest.raises(ad.UnsupportedError, match="real-analytic"):
