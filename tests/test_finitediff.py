@@ -111,10 +111,11 @@ class Counter:
 
 @pytest.mark.parametrize(
     "method, plain, valued",
-    [("forward", 5, 5), ("backward", 5, 5), ("central", 8, 9), ("complex", 4, 5)],
+    [("forward", 5, 5), ("backward", 5, 5), ("central", 8, 9), ("complex", 5, 5)],
 )
 def test_jacobian_evaluation_counts(method, plain, valued):
-    """n + 1 (one-sided), 2n (central), n (complex step) evaluations for n = 4, when prepared."""
+    """n + 1 (one-sided, and complex step: f(x) in real arithmetic is how NaN propagates), 2n
+    (central) evaluations for n = 4, when prepared."""
     b = ad.AutoFiniteDiff(method=method)
     f = Counter(f_vec)
     prep = ad.prepare_jacobian(f, b, X)

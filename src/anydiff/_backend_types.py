@@ -200,6 +200,13 @@ class SecondOrder(AbstractBackend):
     ``hvp`` is forward-over-reverse when ``outer`` has fast forward mode, reverse-over-reverse
     otherwise. First-order operators use ``inner``.
 
+    ``outer`` must be able to trace ``inner``'s derivative code: the same framework in any
+    modes, finite differences (``central``, ``forward``, ``backward``) over any inner, the
+    complex step over a ``central`` / ``forward`` / ``backward`` finite-difference inner, or
+    the engine over any finite-difference inner. Other pairs raise ``UnsupportedError`` when a
+    second-order operator is prepared (``anydiff._second_order.second_order_support`` is the
+    rule); first-order operators still work on ``inner``.
+
     Example:
         >>> import anydiff as ad
         >>> b = ad.SecondOrder(ad.AutoFiniteDiff(), "finitediff")
@@ -227,11 +234,27 @@ class SecondOrder(AbstractBackend):
 
 @dataclass(frozen=True)
 class MixedMode(AbstractBackend):
-    """A forward and a reverse backend, for bidirectional colouring inside ``AutoSparse``."""
+    """A forward and a reverse backend, reserved for bidirectional colouring of sparse
+    Jacobians, a future feature (sparse Jacobians and Hessians are not implemented yet).
+
+    It is not a backend by itself: passing it to an operator or ``prepare_*`` today raises a
+    ``TypeError`` (an ``ad.AnydiffError``) saying so.
+
+    Example:
+        >>> import anydiff as ad
+        >>> ad.MixedMode("jax", "engine").reverse == ad.AutoEngine()
+        True
+    """
 
     forward: Any
     reverse: Any
     name: ClassVar[str] = "mixedmode"
+    #: why it cannot run an operator (the registry raises it as a TypeError).
+    not_a_backend: ClassVar[str] = (
+        "MixedMode(forward, reverse) is reserved for bidirectional colouring of sparse Jacobians, "
+        "a future feature; it cannot compute derivatives by itself. Pass one of its backends "
+        "(e.g. its forward or reverse backend) instead."
+    )
 
     def __post_init__(self) -> None:
         from ._registry import resolve

@@ -147,13 +147,23 @@ def _is_complex(a: Any) -> bool:
 
 class DerivedFunction:
     """A first derivative (``x -> gradient`` or ``x -> f'(x)``) as a flat function an outer
-    backend can differentiate; bridges arrays when outer and inner backends differ."""
+    backend can differentiate; bridges arrays when outer and inner backends differ.
+
+    ``analytic_checked``: the complex step as outer does not check this function itself (its
+    analyticity follows from f's, which the second-order kernel checks). ``noise``: the inner
+    derivative's relative error (finite differences; 0 when exact), which sets an outer finite
+    difference's step."""
 
     scalar_output = False
     inplace_layout = None
 
-    def __init__(self, fn: Callable, n: int, m: int, dtype: np.dtype, op_name: str) -> None:
+    def __init__(
+        self, fn: Callable, n: int, m: int, dtype: np.dtype, op_name: str,
+        analytic_checked: bool = False,
+    ) -> None:
         self.f, self.n, self._m, self.op_name = fn, n, m, op_name
+        self.analytic_checked = analytic_checked
+        self.noise = 0.0
         self.x_layout = Layout(LEAF, ((n,),), (np.dtype(dtype),), ("numpy",))
         self.out_layout = Layout(LEAF, ((m,),), (np.dtype(dtype),), ("numpy",))
 
@@ -169,23 +179,49 @@ class DerivedFunction:
 
 
 def _bridge(outer: Adapter, inner: Adapter, fn: Callable, dtype: np.dtype) -> Callable:
-    """``fn`` works on inner arrays; return a function on outer arrays."""
+    """``fn`` works on inner arrays; return a function on outer arrays.
+
+    Converting arrays between frameworks keeps values only: it is right for an outer backend
+    that evaluates at plain NumPy points (finite differences), and would silently drop an AD
+    framework's tracers, which is why :mod:`anydiff._second_order` refuses those pairs. The
+    check below keeps that from ever happening quietly."""
     if outer.native_kind == inner.native_kind:
         return fn
 
     def bridged(v: Any, *ctx: Any) -> Any:
-        from ._arrays import to_numpy
+        if not isinstance(v, np.ndarray):
+            from ._errors import UnsupportedError
 
-        r = fn(inner.asarray(to_numpy(v), dtype), *ctx)
+            raise UnsupportedError(
+                f"{outer.backend!r} passed a {type(v).__name__} to {inner.backend!r}'s "
+                "derivative code, which cannot trace it: one AD framework cannot trace another "
+                "framework's derivative code."
+            )
+        r = fn(inner.asarray(v, dtype), *ctx)
         return outer.asarray(inner.to_numpy(r), dtype)
 
     return bridged
 
 
+def _outer_is_complex_step(outer: Adapter) -> bool:
+    from ._second_order import is_complex_step
+
+    return is_complex_step(outer.backend)
+
+
+def _derived(
+    outer: Adapter, inner: Adapter, fn: Callable, spec: Spec, m: int, op_name: str
+) -> DerivedFunction:
+    D = DerivedFunction(fn, spec.n, m, spec.dtype, op_name, _outer_is_complex_step(outer))
+    noise = getattr(inner, "derivative_noise", None)
+    D.noise = noise(spec.dtype) if noise is not None else 0.0
+    return D
+
+
 def inner_gradient(outer: Adapter, inner: Adapter, F: FlatFunction, spec: Spec) -> DerivedFunction:
     gk = inner.make_gradient(F, spec, False)
     fn = _bridge(outer, inner, lambda v, *ctx: gk(v, None, ctx)[1], spec.dtype)
-    return DerivedFunction(fn, spec.n, spec.n, spec.dtype, "gradient")
+    return _derived(outer, inner, fn, spec, spec.n, "gradient")
 
 
 def _enter_outer(outer: Adapter, inner: Adapter, kernel: Kernel, dtype: np.dtype) -> Kernel:
@@ -246,7 +282,7 @@ def second_derivative(
     dk = inner.make_derivative(F, spec, False)
     m = F.m
     fn = _bridge(outer, inner, lambda v, *ctx: dk(v, None, ctx)[1], spec.dtype)
-    D = DerivedFunction(fn, spec.n, m, spec.dtype, "derivative")
+    D = _derived(outer, inner, fn, spec, m, "derivative")
     pf = _enter_outer(
         outer, inner, outer.make_pushforward(D, spec.with_batch(1), True), spec.dtype
     )

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from . import _generic as generic
+from . import _second_order as second_order
 from ._arrays import dtype_of
 from ._backend_types import AbstractBackend
 from ._errors import AnydiffError, AnydiffValueError, UnsupportedError
@@ -330,7 +331,9 @@ class Adapter:
 
 class SecondOrderAdapter(Adapter):
     """Runs ``SecondOrder(outer, inner)``: first-order operators on ``inner``; second-order ones
-    differentiate ``inner``'s first derivative with ``outer`` (native path when both are equal)."""
+    differentiate ``inner``'s first derivative with ``outer`` (native path when both are equal).
+    Pairs where ``outer`` cannot trace ``inner``'s derivative code raise ``UnsupportedError``
+    when a second-order kernel is built (the rule: :mod:`anydiff._second_order`)."""
 
     def __init__(self, backend: AbstractBackend, outer: Adapter, inner: Adapter) -> None:
         super().__init__(backend)
@@ -340,6 +343,7 @@ class SecondOrderAdapter(Adapter):
             "kernels_accept_numpy", "jacobian_needs_output",
         ):
             setattr(self, attr, getattr(inner, attr))
+        self.compile_on_prepare = second_order.needs_prepare_call(outer, inner)
 
     def __getattr__(self, item: str) -> Any:
         # Arrays, errors and first-order builders are the inner adapter's.
@@ -396,20 +400,26 @@ class SecondOrderAdapter(Adapter):
     def _same(self) -> bool:
         return self.outer.backend == self.inner.backend
 
+    def _mixed(self, build: Callable, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        # The pair rule is checked when the kernel is built, i.e. inside prepare_*.
+        second_order.require_supported(self.outer.backend, self.inner.backend)
+        kernel = build(self.outer, self.inner, F, spec, need_value)
+        return second_order.with_complex_step_check(kernel, self.outer, self.inner, F)
+
     def make_hvp(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         if self._same():
             return self.inner.make_hvp(F, spec, need_value)
-        return generic.hvp(self.outer, self.inner, F, spec, need_value)
+        return self._mixed(generic.hvp, F, spec, need_value)
 
     def make_hessian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         if self._same():
             return self.inner.make_hessian(F, spec, need_value)
-        return generic.hessian(self.outer, self.inner, F, spec, need_value)
+        return self._mixed(generic.hessian, F, spec, need_value)
 
     def make_second_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         if self._same():
             return self.inner.make_second_derivative(F, spec, need_value)
-        return generic.second_derivative(self.outer, self.inner, F, spec, need_value)
+        return self._mixed(generic.second_derivative, F, spec, need_value)
 
     def make_hvp_same_point(
         self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple

@@ -98,6 +98,8 @@ def _load_adapter(b: AbstractBackend) -> Adapter:
         from ._protocol import SecondOrderAdapter
 
         return SecondOrderAdapter(b, get_adapter(b.outer), get_adapter(b.inner))
+    if getattr(b, "not_a_backend", None):
+        raise AnydiffTypeError(b.not_a_backend)
     if b.name not in BACKEND_CLASSES:
         raise AnydiffTypeError(f"{type(b).__name__} has no dense adapter; it wraps other backends.")
     if not check_available(b):
