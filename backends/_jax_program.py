@@ -1,0 +1,215 @@
+"""The program fingerprint of JAX unprepared calls (see :mod:`anydiff._unprepared`).
+
+``program(F, x, ctx)`` traces the flat function once with ``jax.make_jaxpr`` at the call's
+signature and returns
+
+* a **key**: a canonical, hashable form of the closed jaxpr. Variables are numbered by first
+  appearance; each equation contributes its primitive, its operands, its parameters (nested
+  jaxprs recursively, with their constants), its output avals and its context. Everything that
+  can carry data is compared **by value** (dtype, shape and bytes): the closed jaxpr's constants
+  (captured JAX and NumPy arrays), literals (captured Python floats and 0-d arrays become
+  literals), arrays in parameters. Python control flow on captured values needs no special care:
+  it changes the traced jaxpr itself. Callables in parameters (custom JVP/VJP rules, callbacks)
+  are compared by identity (the key holds them, so an identity is never recycled): JAX creates
+  them afresh for every trace except where its own ``jax.jit`` trace cache hands back the same
+  jaxpr, i.e. where JAX itself would reuse the rule. Anything else unhashable makes the program
+  unprovable (no key: the call is prepared afresh).
+* a **frozen function** that evaluates that jaxpr (``jax.core.eval_jaxpr``) with snapshots of
+  its NumPy data: a captured NumPy array appears in the jaxpr as a *view* of the caller's array
+  (so are 0-d arrays captured as literals), and an in-place change after the call must not reach
+  a program that is reused later. JAX arrays are immutable and stay as they are.
+
+Contexts are arguments of the traced program (invars), so their values are not in the key.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+from jax._src.literals import TypedNdArray
+from jax.extend import core as jcore
+
+from anydiff._protocol import FlatFunction
+from anydiff._unprepared import Program
+
+
+class _NotProvable(Exception):
+    """A part of the jaxpr this fingerprint cannot compare safely."""
+
+
+class _Ident:
+    """Compares by identity; holds the object so its id is not reused while the key lives."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Ident) and other.obj is self.obj
+
+
+_SCALARS = (bool, int, str, type(None))
+
+
+class _Walker:
+    """One pass over a closed jaxpr: the canonical key, the bytes it holds, and (on demand) a
+    copy of the jaxpr whose NumPy data are snapshots."""
+
+    def __init__(self) -> None:
+        self.nbytes = 0
+        self.snaps: dict[int, np.ndarray] = {}  # id(NumPy array in the jaxpr) -> snapshot
+
+    # ---- values ---------------------------------------------------------------------------
+    def value(self, v: Any) -> Any:
+        if isinstance(v, float):  # also TypedFloat; hex keeps -0.0, every bit of the mantissa
+            return (type(v), v.hex())
+        if isinstance(v, complex):
+            return (type(v), v.real.hex(), v.imag.hex())
+        if isinstance(v, _SCALARS):
+            return (type(v), v)
+        if isinstance(v, np.ndarray):
+            b = v.tobytes()  # the snapshot the key compares against
+            self.nbytes += len(b)
+            if id(v) not in self.snaps:
+                snap = np.frombuffer(b, dtype=v.dtype).reshape(v.shape)  # read-only, no copy
+                self.snaps[id(v)] = TypedNdArray(snap, v.aval) if isinstance(v, TypedNdArray) else snap
+            return ("nd", v.dtype.str, v.shape, getattr(v, "weak_type", False), b)
+        if isinstance(v, np.generic):
+            return ("np", v.dtype.str, v.tobytes())
+        if isinstance(v, jax.Array):
+            try:
+                h = np.asarray(v)
+            except Exception:  # a tracer (an unprepared call inside another trace)
+                raise _NotProvable from None
+            self.nbytes += h.nbytes
+            return ("jax", h.dtype.str, h.shape, v.weak_type, v.sharding, h.tobytes())
+        raise _NotProvable
+
+    def param(self, p: Any) -> Any:
+        if isinstance(p, jcore.ClosedJaxpr):
+            return ("closed", self.closed(p))
+        if isinstance(p, jcore.Jaxpr):
+            return ("jaxpr", self.jaxpr(p))
+        if isinstance(p, (tuple, list)):
+            return (type(p), tuple(self.param(q) for q in p))
+        if isinstance(p, dict):
+            return (dict, tuple((k, self.param(p[k])) for k in sorted(p)))
+        if isinstance(p, (float, complex, np.ndarray, np.generic, jax.Array)) or isinstance(
+            p, _SCALARS
+        ):
+            return self.value(p)
+        if callable(p) or hasattr(p, "call_wrapped"):  # rules (WrappedFun) and callbacks (see the module docstring); also classes
+            return _Ident(p)
+        try:
+            hash(p)
+        except TypeError:
+            raise _NotProvable from None
+        return p  # dtypes, shardings, meshes, enums, ...: compared by their own __eq__
+
+    # ---- jaxprs ---------------------------------------------------------------------------
+    def closed(self, cj: Any) -> tuple:
+        return (self.jaxpr(cj.jaxpr), tuple(self.value(c) for c in cj.consts))
+
+    def jaxpr(self, jx: Any) -> tuple:
+        names: dict[Any, int] = {}
+
+        def bind(v: Any) -> Any:
+            if isinstance(v, jcore.DropVar):
+                return ("drop", v.aval)
+            names[v] = len(names)
+            return v.aval
+
+        def atom(v: Any) -> Any:
+            if isinstance(v, jcore.Literal):
+                return ("lit", v.aval, self.value(v.val))
+            try:
+                return names[v]
+            except KeyError:  # a free variable: not a closed program
+                raise _NotProvable from None
+
+        parts: list[Any] = [
+            tuple(bind(v) for v in jx.constvars), tuple(bind(v) for v in jx.invars)
+        ]
+        for e in jx.eqns:
+            ins = tuple(atom(v) for v in e.invars)
+            params = tuple((k, self.param(e.params[k])) for k in sorted(e.params))
+            outs = tuple(bind(v) for v in e.outvars)
+            parts.append((e.primitive, ins, params, outs, frozenset(e.effects), _Ident(e.ctx)))
+        parts.append(tuple(atom(v) for v in jx.outvars))
+        parts.append(frozenset(jx.effects))
+        return tuple(parts)
+
+    # ---- the frozen copy --------------------------------------------------------------------
+    def snap(self, v: Any) -> Any:
+        return self.snaps.get(id(v), v) if isinstance(v, np.ndarray) else v
+
+    def frozen_closed(self, cj: Any) -> Any:
+        return jcore.ClosedJaxpr(self.frozen_jaxpr(cj.jaxpr), [self.snap(c) for c in cj.consts])
+
+    def frozen_jaxpr(self, jx: Any) -> Any:
+        eqns = []
+        for e in jx.eqns:
+            invars = [
+                jcore.Literal(self.snap(v.val), v.aval) if isinstance(v, jcore.Literal) else v
+                for v in e.invars
+            ]
+            params = {k: self.frozen_param(p) for k, p in e.params.items()}
+            eqns.append(e.replace(invars=invars, params=params))
+        outvars = [
+            jcore.Literal(self.snap(v.val), v.aval) if isinstance(v, jcore.Literal) else v
+            for v in jx.outvars
+        ]
+        return jx.replace(eqns=eqns, outvars=outvars)
+
+    def frozen_param(self, p: Any) -> Any:
+        if isinstance(p, jcore.ClosedJaxpr):
+            return self.frozen_closed(p)
+        if isinstance(p, jcore.Jaxpr):
+            return self.frozen_jaxpr(p)
+        if isinstance(p, (tuple, list)):
+            items = [self.frozen_param(q) for q in p]
+            if all(a is b for a, b in zip(items, p)):
+                return p  # nothing inside to snapshot (the common case, e.g. dimension numbers)
+            return p._make(items) if hasattr(p, "_make") else type(p)(items)
+        return self.snap(p)
+
+
+def program(
+    F: FlatFunction,
+    x: Any,
+    dyn: tuple,
+    merge: Callable[[tuple], tuple],
+    split: Callable[[tuple], tuple],
+) -> Program | None:
+    """Trace ``F(x, *merge(dyn))`` (``dyn``: the array leaves of the contexts, traced as
+    arguments; ``split`` is the inverse of ``merge``) and fingerprint it; None when the jaxpr
+    holds something not comparable. Runs under the caller's x64 setting, the kernel's."""
+    closed = jax.make_jaxpr(lambda v, d: F(v, *merge(d)))(x, dyn)
+    walker = _Walker()
+    try:
+        key = walker.closed(closed)
+        hash(key)
+    except (_NotProvable, TypeError):
+        return None
+    # The frozen copy is built on first use (a miss compiles it; on a hit it is never needed),
+    # from the snapshots taken for the key: later changes to the caller's arrays cannot reach it.
+    state: list[Any] = [closed, walker]
+    lock = threading.Lock()
+
+    def run(v: Any, *ctx: Any) -> Any:
+        if len(state) == 2:
+            with lock:
+                if len(state) == 2:
+                    fn = jcore.jaxpr_as_fun(state[1].frozen_closed(state[0]))
+                    state[:] = [fn]
+        return state[0](v, *split(ctx))[0]
+
+    return Program(key, run, walker.nbytes)
