@@ -8,8 +8,9 @@ signature and returns
   jaxprs recursively, with their constants), its output avals and its context. Everything that
   can carry data is compared **by value** (dtype, shape and bytes): the closed jaxpr's constants
   (captured JAX and NumPy arrays), literals (captured Python floats and 0-d arrays become
-  literals), arrays in parameters. Python control flow on captured values needs no special care:
-  it changes the traced jaxpr itself. Callables in parameters (custom JVP/VJP rules, callbacks)
+  literals), arrays in parameters. JAX arrays above 64 KiB are compared by identity instead:
+  they are immutable, so that is sound, and it spares a copy to the host on every call.
+  Python control flow on captured values needs no special care: it changes the traced jaxpr. Callables in parameters (custom JVP/VJP rules, callbacks)
   are compared by identity (the key holds them, so an identity is never recycled): JAX creates
   them afresh for every trace except where its own ``jax.jit`` trace cache hands back the same
   jaxpr, i.e. where JAX itself would reuse the rule. Anything else unhashable makes the program
@@ -57,6 +58,9 @@ class _Ident:
 
 
 _SCALARS = (bool, int, str, type(None))
+_ATOMIC = frozenset(_SCALARS)
+#: JAX arrays larger than this (bytes) are compared by identity (sound: they are immutable).
+_BY_IDENTITY = 1 << 16
 
 
 class _Walker:
@@ -65,7 +69,9 @@ class _Walker:
 
     def __init__(self) -> None:
         self.nbytes = 0
-        self.snaps: dict[int, np.ndarray] = {}  # id(NumPy array in the jaxpr) -> snapshot
+        # id(NumPy array in the jaxpr) -> (the array, kept alive so the id stays its own; its
+        # bytes when the key was made)
+        self.snaps: dict[int, tuple[np.ndarray, bytes]] = {}
 
     # ---- values ---------------------------------------------------------------------------
     def value(self, v: Any) -> Any:
@@ -78,36 +84,40 @@ class _Walker:
         if isinstance(v, np.ndarray):
             b = v.tobytes()  # the snapshot the key compares against
             self.nbytes += len(b)
-            if id(v) not in self.snaps:
-                snap = np.frombuffer(b, dtype=v.dtype).reshape(v.shape)  # read-only, no copy
-                self.snaps[id(v)] = TypedNdArray(snap, v.aval) if isinstance(v, TypedNdArray) else snap
+            self.snaps[id(v)] = (v, b)  # the frozen copy is made from b (see snap)
             return ("nd", v.dtype.str, v.shape, getattr(v, "weak_type", False), b)
         if isinstance(v, np.generic):
             return ("np", v.dtype.str, v.tobytes())
         if isinstance(v, jax.Array):
-            try:
-                h = np.asarray(v)
-            except Exception:  # a tracer (an unprepared call inside another trace)
-                raise _NotProvable from None
-            self.nbytes += h.nbytes
+            if isinstance(v, jax.core.Tracer):  # an unprepared call inside another trace
+                raise _NotProvable
+            self.nbytes += v.nbytes
+            if v.nbytes > _BY_IDENTITY:
+                # JAX arrays are immutable, so the same array is the same value; comparing a
+                # large one by value would copy it to the host on every call.
+                return ("jax-id", _Ident(v))
+            h = np.asarray(v)
             return ("jax", h.dtype.str, h.shape, v.weak_type, v.sharding, h.tobytes())
         raise _NotProvable
 
     def param(self, p: Any) -> Any:
+        t = type(p)
+        if t in _ATOMIC:  # the common case (axes, sizes, flags, names): tagged by type
+            return (t, p)
+        if t is tuple and all(type(q) in _ATOMIC for q in p):
+            return (t, tuple((type(q), q) for q in p))
         if isinstance(p, jcore.ClosedJaxpr):
             return ("closed", self.closed(p))
         if isinstance(p, jcore.Jaxpr):
             return ("jaxpr", self.jaxpr(p))
         if isinstance(p, (tuple, list)):
-            return (type(p), tuple(self.param(q) for q in p))
+            return (t, tuple(self.param(q) for q in p))
         if isinstance(p, dict):
             return (dict, tuple((k, self.param(p[k])) for k in sorted(p)))
-        if isinstance(p, (float, complex, np.ndarray, np.generic, jax.Array)) or isinstance(
-            p, _SCALARS
-        ):
+        if isinstance(p, (float, complex, np.ndarray, np.generic, jax.Array, *_ATOMIC)):
             return self.value(p)
-        if callable(p) or hasattr(p, "call_wrapped"):  # rules (WrappedFun) and callbacks (see the module docstring); also classes
-            return _Ident(p)
+        if callable(p) or hasattr(p, "call_wrapped"):
+            return _Ident(p)  # rules (WrappedFun), callbacks, classes: see the module docstring
         try:
             hash(p)
         except TypeError:
@@ -120,36 +130,47 @@ class _Walker:
 
     def jaxpr(self, jx: Any) -> tuple:
         names: dict[Any, int] = {}
+        Literal, DropVar, value, param = jcore.Literal, jcore.DropVar, self.value, self.param
 
         def bind(v: Any) -> Any:
-            if isinstance(v, jcore.DropVar):
+            if type(v) is DropVar:
                 return ("drop", v.aval)
             names[v] = len(names)
             return v.aval
 
         def atom(v: Any) -> Any:
-            if isinstance(v, jcore.Literal):
-                return ("lit", v.aval, self.value(v.val))
             try:
                 return names[v]
+            except TypeError:  # Literals are unhashable
+                if type(v) is Literal:
+                    return ("lit", v.aval, value(v.val))
+                raise
             except KeyError:  # a free variable: not a closed program
                 raise _NotProvable from None
 
         parts: list[Any] = [
-            tuple(bind(v) for v in jx.constvars), tuple(bind(v) for v in jx.invars)
+            tuple([bind(v) for v in jx.constvars]), tuple([bind(v) for v in jx.invars])
         ]
+        append = parts.append
         for e in jx.eqns:
-            ins = tuple(atom(v) for v in e.invars)
-            params = tuple((k, self.param(e.params[k])) for k in sorted(e.params))
-            outs = tuple(bind(v) for v in e.outvars)
-            parts.append((e.primitive, ins, params, outs, frozenset(e.effects), _Ident(e.ctx)))
-        parts.append(tuple(atom(v) for v in jx.outvars))
-        parts.append(frozenset(jx.effects))
+            ins = tuple([atom(v) for v in e.invars])
+            # In the order JAX bound them: a different order can only make a (safe) miss.
+            params = tuple([(k, param(p)) for k, p in e.params.items()])
+            outs = tuple([bind(v) for v in e.outvars])
+            # e.ctx (compute type, threefry mode, ...) is interned: compared by identity
+            append((e.primitive, ins, params, outs, e.effects, e.ctx))
+        append(tuple([atom(v) for v in jx.outvars]))
+        append(frozenset(jx.effects))
         return tuple(parts)
 
     # ---- the frozen copy --------------------------------------------------------------------
     def snap(self, v: Any) -> Any:
-        return self.snaps.get(id(v), v) if isinstance(v, np.ndarray) else v
+        """The NumPy array ``v`` of the jaxpr as the key saw it (read-only, on the key's bytes)."""
+        hit = self.snaps.get(id(v)) if isinstance(v, np.ndarray) else None
+        if hit is None:
+            return v
+        snap = np.frombuffer(hit[1], dtype=v.dtype).reshape(v.shape)
+        return TypedNdArray(snap, v.aval) if isinstance(v, TypedNdArray) else snap
 
     def frozen_closed(self, cj: Any) -> Any:
         return jcore.ClosedJaxpr(self.frozen_jaxpr(cj.jaxpr), [self.snap(c) for c in cj.consts])

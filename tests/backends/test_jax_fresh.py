@@ -184,6 +184,19 @@ def test_cached_prep_never_reruns_an_old_function():
     close(grad, 2 * X)
 
 
+def test_reused_program_keeps_a_snapshot_of_numpy_data():
+    # The jaxpr holds *views* of captured NumPy arrays (constants and 0-d literals). A reused
+    # program must keep the values it was compared with, whatever happens to the old arrays.
+    s1, a1 = np.array(2.0), np.array([1.0, 2.0, 3.0])
+    ad.gradient(lambda x: s1 * jnp.sum(a1 * x**2), JAX, X)  # the program is stored
+    s1[...] = 5.0
+    a1[:] = -1.0
+    s2, a2 = np.array(2.0), np.array([1.0, 2.0, 3.0])  # equal program, other arrays
+    value, grad = ad.value_and_gradient(lambda x: s2 * jnp.sum(a2 * x**2), JAX, X)
+    close(value, 2.0 * np.sum(a2 * X**2))
+    close(grad, 4.0 * a2 * X)
+
+
 # ---- compiled code is reused only for an equal program ---------------------------------
 
 
@@ -200,7 +213,8 @@ def test_inline_lambda_in_a_loop_compiles_once():
 
 def test_different_literal_constants_give_different_results():
     for c in (1.0, 2.0, 0.1, 0.1 + 2**-50, -0.0, 0.0):
-        close(ad.gradient(lambda v: c * jnp.sum(v**2), JAX, X), 2 * c * X, tol=0)
+        # the lambda runs within its iteration: capturing the loop variable is the point
+        close(ad.gradient(lambda v: c * jnp.sum(v**2), JAX, X), 2 * c * X, tol=0)  # noqa: B023
 
 
 def test_constants_are_arguments_not_program_constants():
@@ -299,14 +313,36 @@ def test_threads_each_see_their_own_closure():
 
 
 def test_cache_is_bounded(monkeypatch):
+    _unprepared.clear()
     monkeypatch.setattr(_unprepared, "MAX_ENTRIES", 3)
     for k in range(6):
-        close(ad.gradient(lambda v: (k + 1.0) * jnp.sum(v**2), JAX, X), 2 * (k + 1.0) * X)
-    assert len(_unprepared._cache) <= 3
+        g = ad.gradient(lambda v: (k + 1.0) * jnp.sum(v**2), JAX, X)  # noqa: B023 (runs now)
+        close(g, 2 * (k + 1.0) * X)
+    assert len(_unprepared._cache) == 3
+    _unprepared.clear()
     monkeypatch.setattr(_unprepared, "MAX_BYTES", 100)
-    big = np.ones(1000)
+    big = np.ones(1000)  # 8000 bytes of constants: more than the whole cache may hold
     close(ad.gradient(lambda v: jnp.sum(v**2) + jnp.sum(big), JAX, X), 2 * X)
-    assert _unprepared._bytes <= 100
+    assert len(_unprepared._cache) == 0
+    for k in range(20):  # 8-byte literals each: older programs make room for newer ones
+        g = ad.gradient(lambda v: (k + 1.0) * jnp.sum(v**2), JAX, X)  # noqa: B023 (runs now)
+        close(g, 2 * (k + 1.0) * X)
+    assert 0 < len(_unprepared._cache) < 20 and _unprepared._bytes <= 100
+
+
+def test_large_jax_arrays_compare_by_identity():
+    w = jnp.arange(20000.0) / 20000.0  # above the by-value limit
+    x = np.linspace(0.0, 1.0, 20000)
+
+    def f(v):
+        return jnp.sum(w * v**2)
+
+    close(ad.gradient(f, JAX, x), 2 * np.asarray(w) * x, tol=1e-6)
+    hits = _unprepared.stats["hits"]
+    close(ad.gradient(f, JAX, x), 2 * np.asarray(w) * x, tol=1e-6)
+    assert _unprepared.stats["hits"] == hits + 1  # the same array: reused
+    w = w * 3.0  # a new array: a new program
+    close(ad.gradient(f, JAX, x), 2 * np.asarray(w) * x, tol=1e-6)
 
 
 # ---- preps may freeze closures (documented) ---------------------------------------------
