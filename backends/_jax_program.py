@@ -1,6 +1,6 @@
 """The program fingerprint of JAX unprepared calls (see :mod:`anydiff._unprepared`).
 
-``program(F, x, ctx)`` traces the flat function once with ``jax.make_jaxpr`` at the call's
+``program(F, x, dyn, merge, split)`` traces the flat function once with ``jax.make_jaxpr`` at the call's
 signature and returns
 
 * a **key**: a canonical, hashable form of the closed jaxpr. Variables are numbered by first
@@ -10,11 +10,12 @@ signature and returns
   (captured JAX and NumPy arrays), literals (captured Python floats and 0-d arrays become
   literals), arrays in parameters. JAX arrays above 64 KiB are compared by identity instead:
   they are immutable, so that is sound, and it spares a copy to the host on every call.
-  Python control flow on captured values needs no special care: it changes the traced jaxpr. Callables in parameters (custom JVP/VJP rules, callbacks)
-  are compared by identity (the key holds them, so an identity is never recycled): JAX creates
-  them afresh for every trace except where its own ``jax.jit`` trace cache hands back the same
-  jaxpr, i.e. where JAX itself would reuse the rule. Anything else unhashable makes the program
-  unprovable (no key: the call is prepared afresh).
+  Python control flow on captured values needs no special care: it changes the traced jaxpr.
+  Callables in parameters (custom JVP/VJP rules, callbacks) are compared by identity (the key
+  holds them, so an identity is never recycled): JAX creates them afresh for every trace except
+  where its own ``jax.jit`` trace cache hands back the same jaxpr, i.e. where JAX itself would
+  reuse the rule. Anything else unhashable makes the program unprovable (no key: the call is
+  prepared afresh).
 * a **frozen function** that evaluates that jaxpr (``jax.core.eval_jaxpr``) with snapshots of
   its NumPy data: a captured NumPy array appears in the jaxpr as a *view* of the caller's array
   (so are 0-d arrays captured as literals), and an in-place change after the call must not reach
