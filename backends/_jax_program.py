@@ -26,7 +26,9 @@ Contexts are arguments of the traced program (invars), so their values are not i
 
 from __future__ import annotations
 
+import functools
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -117,8 +119,13 @@ class _Walker:
             return (dict, tuple((k, self.param(p[k])) for k in sorted(p)))
         if isinstance(p, (float, complex, np.ndarray, np.generic, jax.Array, *_ATOMIC)):
             return self.value(p)
-        if callable(p) or hasattr(p, "call_wrapped"):
-            return _Ident(p)  # rules (WrappedFun), callbacks, classes: see the module docstring
+        if hasattr(p, "call_wrapped"):  # a rule (lu.WrappedFun): see _rule
+            try:
+                return ("rule", _rule(p, 0))
+            except _NotProvable:
+                return _Ident(p)
+        if callable(p):
+            return _Ident(p)  # callbacks (run at run time), classes: see the module docstring
         try:
             hash(p)
         except TypeError:
@@ -159,7 +166,9 @@ class _Walker:
             params = tuple([(k, param(p)) for k, p in e.params.items()])
             outs = tuple([bind(v) for v in e.outvars])
             # e.ctx (compute type, threefry mode, ...) is interned: compared by identity
-            append((e.primitive, ins, params, outs, e.effects, e.ctx))
+            eff = e.effects
+            append((e.primitive, ins, params, outs,
+                    eff if type(eff) is frozenset else frozenset(eff), e.ctx))
         append(tuple([atom(v) for v in jx.outvars]))
         append(frozenset(jx.effects))
         return tuple(parts)
@@ -202,6 +211,56 @@ class _Walker:
                 return p  # nothing inside to snapshot (the common case, e.g. dimension numbers)
             return p._make(items) if hasattr(p, "_make") else type(p)(items)
         return self.snap(p)
+
+
+_RULE_DEPTH = 12
+
+
+def _rule(o: Any, depth: int) -> Any:
+    """A by-value fingerprint of a custom-derivative rule (``custom_jvp_call``'s
+    ``jvp_jaxpr_fun``) when everything it runs is JAX's own code: then the rule is a pure
+    function of what is fingerprinted here (code objects, the values its closures hold, avals,
+    tree definitions), so e.g. ``jax.nn.relu`` keeps a program reusable. JAX creates the
+    wrapper objects afresh on every trace, hence no identity. The per-trace plumbing (the trace
+    object, output stores, memo caches) does not change what is computed and is left out. Any
+    function outside JAX (a user's rule, which may read changing data when it is traced later)
+    raises _NotProvable: the caller then compares the rule by identity, i.e. never reuses."""
+    if depth > _RULE_DEPTH:
+        raise _NotProvable
+    d = depth + 1
+    if hasattr(o, "call_wrapped"):
+        return ("wf", _rule(o.f, d), tuple(_rule(t, d) for t in o.transforms), _rule(o.params, d))
+    if isinstance(o, types.FunctionType):
+        if not (o.__module__ or "").startswith("jax."):
+            raise _NotProvable
+        cells = []
+        for c in o.__closure__ or ():
+            try:
+                v = c.cell_contents
+            except ValueError:  # an empty cell
+                v = None
+            if isinstance(v, dict) and o.__qualname__.endswith("_memoize.<locals>.memoized"):
+                continue  # the memo of a pure function
+            cells.append(_rule(v, d))
+        return ("fn", o.__code__, tuple(cells), _rule(o.__defaults__, d))
+    if isinstance(o, functools.partial):
+        return ("partial", _rule(o.func, d), _rule(o.args, d), _rule(o.keywords, d))
+    if isinstance(o, (tuple, list)):
+        return (type(o), tuple(_rule(q, d) for q in o))
+    if isinstance(o, dict):
+        return (dict, tuple((k, _rule(v, d)) for k, v in o.items()))
+    t = type(o)
+    if t is object or t.__name__ in _PLUMBING:
+        return (t,)
+    if t in _ATOMIC or isinstance(o, (jax.core.AbstractValue, jax.tree_util.PyTreeDef)):
+        return (t, o)
+    if t.__module__.startswith("jax.") and t.__name__ in ("custom_jvp", "custom_vjp"):
+        return _Ident(o)  # JAX's own custom function objects (their rules were checked above)
+    raise _NotProvable
+
+
+# Per-trace objects a rule's closures hold that do not change what it computes.
+_PLUMBING = frozenset({"DynamicJaxprTrace", "Store", "EqualStore"})
 
 
 def program(

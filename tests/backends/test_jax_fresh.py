@@ -273,6 +273,55 @@ def test_custom_rules_and_stop_gradient_survive_reuse():
         close(ad.gradient(lambda v: jnp.sum(clip_grad(v) * 3.0), JAX, x), [0.5, 0.5, 0.5])
 
 
+def test_jax_own_rules_keep_programs_reusable():
+    x = np.array([0.0, -1.0, 2.0])
+    ad.gradient(lambda v: jnp.sum(jax.nn.relu(v) + jax.nn.softplus(v)), JAX, x)
+    hits = _unprepared.stats["hits"]
+    with compiles() as seen:
+        for _ in range(3):
+            g = ad.gradient(lambda v: jnp.sum(jax.nn.relu(v) + jax.nn.softplus(v)), JAX, x)
+            close(g, (x > 0) + 1 / (1 + np.exp(-x)))
+    assert _unprepared.stats["hits"] == hits + 3 and seen == []
+
+
+def test_user_rule_reading_changing_data_is_never_stale():
+    # The primal program is unchanged; only the user's JVP rule reads the changed value.
+    scale = {"s": 2.0}
+
+    @jax.custom_jvp
+    def g(v):
+        return jnp.sin(v)
+
+    @g.defjvp
+    def g_jvp(primals, tangents):
+        return jnp.sin(primals[0]), scale["s"] * tangents[0]
+
+    close(ad.gradient(lambda v: jnp.sum(g(v)), JAX, X), 2.0 * np.ones(3))
+    scale["s"] = 5.0
+    close(ad.gradient(lambda v: jnp.sum(g(v)), JAX, X), 5.0 * np.ones(3))
+
+
+def test_control_flow_primitives_with_captured_arrays():
+    a = np.array([1.0, 2.0, 3.0])
+
+    def f(v):
+        y = jax.lax.cond(v[0] > 0, lambda u: jnp.sum(a * u**2), lambda u: jnp.sum(u), v)
+        z, _ = jax.lax.scan(lambda c, ai: (c + ai * jnp.sum(v), None), 0.0, a)
+        w = jax.lax.fori_loop(0, 3, lambda i, s: s + jnp.asarray(a)[i] * v[i], 0.0)
+        return y + z + w
+
+    def expected(a):
+        return 2 * a * X + np.sum(a) + a
+
+    close(ad.gradient(f, JAX, X), expected(a))
+    a[:] = [5.0, -1.0, 0.5]
+    close(ad.gradient(f, JAX, X), expected(a))
+    hits = _unprepared.stats["hits"]
+    a[:] = [1.0, 2.0, 3.0]
+    close(ad.gradient(f, JAX, X), expected(a))
+    assert _unprepared.stats["hits"] == hits + 1  # the first program again
+
+
 def test_jit_false_is_always_fresh():
     p = {"a": 1.0}
     eager = ad.AutoJax(jit=False)
