@@ -34,8 +34,12 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax._src.literals import TypedNdArray
 from jax.extend import core as jcore
+
+try:  # JAX's host array that carries a weak type (literals, constants); private, hence guarded
+    from jax._src.literals import TypedNdArray
+except ImportError:  # pragma: no cover - other JAX versions
+    TypedNdArray = None
 
 from anydiff._protocol import FlatFunction
 from anydiff._unprepared import Program
@@ -180,7 +184,9 @@ class _Walker:
         if hit is None:
             return v
         snap = np.frombuffer(hit[1], dtype=v.dtype).reshape(v.shape)
-        return TypedNdArray(snap, v.aval) if isinstance(v, TypedNdArray) else snap
+        if TypedNdArray is not None and isinstance(v, TypedNdArray):
+            return TypedNdArray(snap, v.aval)  # keeps the weak type the jaxpr was traced with
+        return snap
 
     def frozen_closed(self, cj: Any) -> Any:
         return jcore.ClosedJaxpr(self.frozen_jaxpr(cj.jaxpr), [self.snap(c) for c in cj.consts])

@@ -247,11 +247,12 @@ class Adapter(_Base):
             )
 
     def translate_error(self, exc: BaseException, F: FlatFunction) -> Any:
-        inner = _jax_cause(exc)
+        # A JAX error that a plain ValueError / TypeError was raised from (NumPy does so when a
+        # tracer is written into a NumPy array): the hint must be on the raised error, not only
+        # in its __cause__. Other exception classes raised from a JAX error are f's own.
+        inner = _jax_cause(exc) if type(exc) in (ValueError, TypeError) else None
         if inner is not None:
-            # A JAX error that another one wraps (NumPy raising ValueError "from" it): the hint
-            # must be on the raised error, not only in its __cause__.
-            if isinstance(exc, (ValueError, TypeError)) and "array element" in str(exc):
+            if "array element" in str(exc):
                 return unsupported(
                     "f writes a traced value into a NumPy array (b = np.zeros(...); b[i] = ...); "
                     "NumPy arrays hold plain numbers, so JAX cannot trace through them. Build the "

@@ -435,3 +435,18 @@ def test_numpy_buffer_assignment_is_a_clear_error():
         assert isinstance(info.value.__cause__, ValueError)  # the original, chained
     # a backend it names runs it
     close(ad.gradient(f, "finitediff", X), [2 * X[0], 0.0, 0.0], tol=1e-6)
+
+
+def test_f_own_exception_raised_from_a_jax_error_is_unchanged():
+    class Mine(RuntimeError):
+        pass
+
+    def f(x):
+        try:
+            float(x[0])
+        except jax.errors.ConcretizationTypeError as exc:
+            raise Mine("my message") from exc
+        return jnp.sum(x)
+
+    with pytest.raises(Mine, match="my message"):
+        ad.gradient(f, JAX, X)
