@@ -8,12 +8,12 @@ results back. Operators are thin: ``prepare`` then :meth:`Prep.run`.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _unprepared
 from ._arrays import cast_native, from_numpy, require_floating, to_numpy
 from ._contexts import Batch, Context, as_context
 from ._errors import (
@@ -694,11 +694,6 @@ def _write(buf: Any, value: Any, what: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 
-_UNPREPARED: OrderedDict[Any, Prep] = OrderedDict()
-_UNPREPARED_MAX = 128
-_unprepared_lock = threading.Lock()
-
-
 def prepare(
     op: OpSpec,
     f: Any,
@@ -753,26 +748,20 @@ def prepare(
     ctx_sigs = tuple(ContextSig.of(c) for c in ctx)
     tangent_sig = TangentSig.of(tangent) if tangent is not None else None
 
-    key = None
-    if cached and adapter.cache_unprepared and not same_point:
-        try:
-            key = (op.name, f, b, x_layout, tangent_sig, y_layout, ctx_sigs)
-            hash(key)
-        except TypeError:
-            key = None
-        if key is not None:
-            with _unprepared_lock:
-                hit = _UNPREPARED.get(key)
-                if hit is not None:
-                    _UNPREPARED.move_to_end(key)
-                    return hit
-
     prep = Prep(
         op, f, b, adapter, x_layout, tangent_sig, y_layout, ctx_sigs,
         strict=strict, same_point=same_point,
     )
     xv = prep.native_x(x)
     ctxv = prep.native_contexts(ctx)
+    pending = None
+    if cached and adapter.cache_unprepared and not same_point:
+        # Unprepared call: f is traced as it is now; compiled code is reused only for an equal
+        # program (API §3 "Fresh unprepared calls"; see _unprepared).
+        signature = (op.name, b, x_layout, tangent_sig, y_layout, ctx_sigs)
+        pending = _unprepared.lookup(signature, prep, xv, ctxv)
+        if isinstance(pending, Prep):
+            return pending
     prep._fast = prep.fast_key(x, tangent, ctx, y)
     if same_point:
         prep._point = (
@@ -803,11 +792,8 @@ def prepare(
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
         if prep._hot[False] is not None:
             prep.__class__ = _hot_class(prep._hot[False])
-    if key is not None:
-        with _unprepared_lock:
-            _UNPREPARED[key] = prep
-            while len(_UNPREPARED) > _UNPREPARED_MAX:
-                _UNPREPARED.popitem(last=False)
+    if pending is not None:
+        _unprepared.store(pending, prep)
     return prep
 
 

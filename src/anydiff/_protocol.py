@@ -203,7 +203,8 @@ class Adapter:
         backend: the backend descriptor (e.g. ``AutoJax(mode=None)``).
         native_kind: the array kind ``f`` receives (``"numpy"``, ``"jax"``, ``"torch"``).
         accepts: further kinds :meth:`asarray` takes without a NumPy round trip.
-        cache_unprepared: reuse preparations across unprepared calls (for compiling backends).
+        cache_unprepared: unprepared calls ask :meth:`program_key` whether an earlier
+            preparation computes the same program (for compiling backends), and reuse it.
     """
 
     native_kind: str = "numpy"
@@ -261,6 +262,16 @@ class Adapter:
 
     def translate_error(self, exc: BaseException, F: FlatFunction) -> AnydiffError | None:
         """Map a framework exception to an anydiff error with a hint, or None to re-raise it."""
+        return None
+
+    def program_key(self, F: FlatFunction, x: Any, ctx: tuple) -> Any:
+        """For an unprepared call: trace ``F`` (``f`` as it is now) at native ``x`` / ``ctx``
+        and return an ``anydiff._unprepared.Program`` (a fingerprint equal only for traces that
+        compute the same thing, constants compared by value, and a function computing the
+        traced program), or None to prepare afresh on every call (the default).
+
+        Contexts are arguments of the program, not constants: their values stay out of the
+        key. See :mod:`anydiff._unprepared`."""
         return None
 
     def guarded(self, F: FlatFunction, thunk: Callable[[], Any]) -> Any:
