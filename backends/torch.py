@@ -36,11 +36,12 @@ import numpy as np
 import torch
 from torch.func import grad, grad_and_value, jvp, vjp, vmap
 
-from anydiff._errors import AnydiffError
+from anydiff._errors import AnydiffError, AnydiffTypeError
 from anydiff._generic import chunk_size
 from anydiff._protocol import Adapter as _Base
 from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
 from anydiff._pytree import tree_flatten, tree_unflatten
+from anydiff.backends._torch_checks import install, is_func_refusal, owned, tracing
 
 # ---- errors -----------------------------------------------------------------------------------
 
@@ -57,6 +58,9 @@ _DATA_DEPENDENT = (
 )
 _INPLACE_LEAF = ("is being used in an in-place operation",)
 _NOT_TENSOR = ("to return a Tensor, got",)
+# TypeErrors of torch / NumPy mixing: "unsupported operand type(s) for @: 'numpy.ndarray' and
+# 'Tensor'", "sin(): argument 'input' (position 1) must be Tensor, not numpy.ndarray".
+_NUMPY_OPERAND = ("'numpy.ndarray' and 'Tensor'", "must be Tensor, not numpy.ndarray")
 _SAVED_OVERWRITTEN = ("modified by an inplace operation",)
 _NUMPY_BACKENDS = ["finitediff", "engine", "autograd"]
 
@@ -88,20 +92,20 @@ def _nested() -> bool:
 
 def _switching(func_impl: Kernel, autograd_impl: Kernel) -> Kernel:
     """A kernel that runs ``func_impl`` and moves for good to ``autograd_impl`` the first time
-    ``torch.func`` refuses ``f`` (errors of the user's own code fail on both and are re-raised)."""
+    ``torch.func`` refuses ``f``. Only ``torch.func``'s own refusals fall back: any other error
+    is ``f``'s (or a limit both paths share) and propagates unchanged after one evaluation."""
     use_autograd = False
 
     def kernel(x: Any, T: Any, ctx: tuple) -> tuple:
         nonlocal use_autograd
         if use_autograd:
-            return autograd_impl(x, T, ctx)
+            return owned(autograd_impl(x, T, ctx), x, T, ctx)
         try:
-            return func_impl(x, T, ctx)
+            return owned(func_impl(x, T, ctx), x, T, ctx)
         except AnydiffError:
             raise
         except (RuntimeError, NotImplementedError) as exc:
-            text = str(exc)
-            if _nested() or _has(text, _NUMPY_CONVERSION[:1]):
+            if _nested() or not is_func_refusal(exc) or _has(str(exc), _NUMPY_CONVERSION[:1]):
                 raise
             try:
                 out = autograd_impl(x, T, ctx)
@@ -110,7 +114,7 @@ def _switching(func_impl: Kernel, autograd_impl: Kernel) -> Kernel:
             except Exception as exc2:
                 raise exc2 from exc
             use_autograd = True
-            return out
+            return owned(out, x, T, ctx)
 
     kernel.uses_autograd = lambda: use_autograd  # type: ignore[attr-defined]
     return kernel
@@ -239,6 +243,7 @@ class Adapter(_Base):
     def __init__(self, backend: Any) -> None:
         super().__init__(backend)
         self._local = threading.local()
+        install()  # refuse float() / .item() / ... of traced tensors (see _torch_checks)
 
     # ---- arrays -------------------------------------------------------------------------------
     def asarray(self, a: Any, dtype: np.dtype | None = None) -> torch.Tensor:
@@ -300,13 +305,26 @@ class Adapter(_Base):
         if _has(text, _NUMPY_CONVERSION):
             return unsupported(
                 "f converts a tensor that torch is differentiating to NumPy (x.numpy(), "
-                "np.asarray(x), float(x) on arrays, or a NumPy function applied to a tensor); "
-                "torch cannot follow computations outside torch. Write f with torch operations "
-                "or the Array API (xp = ad.array_namespace(x)), or, for plain NumPy code, use a "
-                "NumPy backend.",
+                "np.asarray(x), a NumPy function applied to a tensor, or a NumPy array combined "
+                "with a tensor, e.g. NumPy data from f's closure); torch cannot follow "
+                "computations outside torch. Pass NumPy data as ad.Constant(data) or make it a "
+                "tensor (torch.as_tensor), write f with torch operations or the Array API (xp = "
+                "ad.array_namespace(x)), or, for plain NumPy code, use a NumPy backend.",
                 _NUMPY_BACKENDS,
                 exc,
             )
+        if isinstance(exc, TypeError) and _has(text, _NUMPY_OPERAND):
+            # e.g. A @ x with A a NumPy array from f's closure: NumPy and torch refuse each
+            # other's arrays. A TypeError, as the original is.
+            err = AnydiffTypeError(
+                "f combines a torch tensor with a NumPy array (NumPy data from f's closure or "
+                f"globals?): {exc}. Under AutoTorch f receives tensors, and torch operations "
+                "need tensors on both sides: pass the data as ad.Constant(data) (it then reaches "
+                "f as a tensor) or make it a tensor (torch.as_tensor(data)). For plain NumPy "
+                "code use a NumPy backend (finitediff, engine, autograd)."
+            )
+            err.__cause__ = exc
+            return err
         if _has(text, _NOT_TENSOR):
             return unsupported(
                 "f returned a NumPy array (or another non-tensor) computed from a tensor, so "
@@ -352,12 +370,11 @@ class Adapter(_Base):
 
     # ---- shared pieces ------------------------------------------------------------------------
     def _callable(self, F: Any, spec: Spec) -> Callable:
-        """``F(v, *ctx)`` with Cache contexts cloned inside the transform, and the device of v
-        known to :meth:`output_buffer` for in-place ``f(y, x)``."""
+        """``F(v, *ctx)`` with Cache contexts cloned inside the transform, the device of v
+        known to :meth:`output_buffer` for in-place ``f(y, x)``, and conversions of
+        x-dependent tensors (``float``, ``.item()``, ...) refused while ``f`` runs."""
         caches = [i for i, r in enumerate(spec.ctx_roles) if r == "cache"]
         inplace = getattr(F, "inplace_layout", None) is not None
-        if not caches and not inplace:
-            return F
         local = self._local
 
         def Fc(v: Any, *ctx: Any) -> Any:
@@ -365,7 +382,8 @@ class Adapter(_Base):
                 ctx = tuple(_fresh(c) if i in caches else c for i, c in enumerate(ctx))
             if inplace:
                 local.device = v.device
-            return F(v, *ctx)
+            with tracing(v):
+                return F(v, *ctx)
 
         return Fc
 
@@ -428,15 +446,20 @@ class Adapter(_Base):
             y, fn = vjp(lambda v: Fc(v, *ctx), x.clone())
         except AnydiffError:
             raise
-        except Exception:
+        except (RuntimeError, NotImplementedError) as exc:
+            if _nested() or not is_func_refusal(exc):
+                raise  # f's own error: once, unchanged
             return base  # torch.func refused f: the general kernel falls back on its own.
         y = y if need_value else None
 
         def kernel(x_: Any, W: Any, ctx_: tuple) -> tuple:
             W = _to(W, y if y is not None else x_)
+            # The stored value is cloned for each caller; a cotangent passed through (f linear
+            # and a view, e.g. a reshape) is cloned by owned().
+            y_ = None if y is None else y.clone()
             if W.shape[0] == 1:
-                return y, fn(W[0])[0].unsqueeze(0)
-            return y, vmap(fn)(W)[0]
+                return owned((y_, fn(W[0])[0].unsqueeze(0)), W, x_)
+            return owned((y_, vmap(fn)(W)[0]), W, x_)
 
         return kernel
 
@@ -547,15 +570,18 @@ class Adapter(_Base):
             gx, fn = vjp(lambda v: gfun(v, *ctx), x.clone())
         except AnydiffError:
             raise
-        except Exception:
+        except (RuntimeError, NotImplementedError) as exc:
+            if _nested() or not is_func_refusal(exc):
+                raise  # f's own error: once, unchanged
             return base
         gx = gx if need_value else None
 
         def kernel(x_: Any, T: Any, ctx_: tuple) -> tuple:
             T = _to(T, x_)
+            gx_ = None if gx is None else gx.clone()  # the stored gradient stays ours
             if T.shape[0] == 1:
-                return gx, fn(T[0])[0].unsqueeze(0)
-            return gx, vmap(fn)(T)[0]
+                return owned((gx_, fn(T[0])[0].unsqueeze(0)), T, x_)
+            return owned((gx_, vmap(fn)(T)[0]), T, x_)
 
         return kernel
 
