@@ -138,8 +138,9 @@ def array_namespace(*arrays: Any) -> Any:
     """The Array API namespace of ``arrays``: write ``f`` once, run it on every backend.
 
     NumPy arrays get ``array_api_compat.numpy``, JAX arrays ``jax.numpy``, torch tensors
-    ``array_api_compat.torch``, autograd boxes ``autograd.numpy`` and engine arrays the engine's
-    namespace.
+    ``array_api_compat.torch``, autograd boxes an Array API namespace of traced
+    ``autograd.numpy`` functions (``anydiff.backends._autograd_namespace``) and engine arrays
+    the engine's namespace.
 
     Example:
         >>> import numpy as np, anydiff as ad
@@ -161,9 +162,11 @@ _NAMESPACES: dict[tuple[type, ...], Any] = {}  # the namespace depends on the ty
 def _find_namespace(arrays: tuple) -> Any:
     kinds = {kind_of(a) for a in arrays} - {"python"}
     if "autograd" in kinds:
-        import autograd.numpy as anp
+        # Not autograd.numpy itself: its Array API names (concat, vecdot, linalg.vector_norm,
+        # ...) are NumPy's untraced functions. See anydiff/backends/_autograd_namespace.py.
+        from .backends._autograd_namespace import namespace
 
-        return anp
+        return namespace
     if not kinds:
         kinds = {"numpy"}
     for a in arrays:
