@@ -14,6 +14,12 @@ Conventions (checked against finite differences in the tests): ``torch.func.jvp`
 ``df/dRe x + i df/dIm x``: exactly anydiff's conventions, so no conjugation is needed except for
 Jacobian rows built from pullbacks (``J^H e_i = conj(J[i])``).
 
+Only ``torch.func``'s own refusals fall back (``_torch_checks.is_func_refusal``); any other
+exception is ``f``'s and propagates unchanged after one evaluation of ``f``. ``float()``,
+``.item()``, ``.tolist()`` and ``complex()`` of a tensor that depends on x raise
+``UnsupportedError`` on both paths (``_torch_checks``), and no result aliases the kernel's inputs
+or a same-point preparation's stored values.
+
 The fallback decision is made by the first call that needs it (preparation builds kernels
 without evaluating ``f`` twice) and kept by the kernel. Inside an outer ``torch.func`` transform
 (``f`` nested in the user's own ``grad`` / ``vmap``) no fallback is possible; the error is
