@@ -33,6 +33,9 @@ Three concerns live here, apart from the transforms themselves:
   :func:`owned` clones exactly those outputs: one storage-pointer comparison per output, no copy
   otherwise.
 
+* **Error translation** (:func:`translate_error`): torch's messages as anydiff errors that name
+  the cause and the fix.
+
 * **Which failures may fall back** to ``torch.autograd`` (:func:`is_func_refusal`): only errors
   that ``torch.func`` itself raises for patterns that plain ``torch.autograd`` records. Every
   other exception is ``f``'s own and propagates after one evaluation of ``f``.
@@ -49,8 +52,26 @@ import torch
 import torch._C._functorch as _functorch
 import torch.autograd.forward_ad as _fwad
 
+from anydiff._errors import AnydiffError, AnydiffTypeError
 from anydiff._protocol import unsupported
 
+NUMPY_CONVERSION = (
+    "Can't call numpy() on Tensor that requires grad",
+    "Cannot access data pointer of Tensor that doesn't have storage",
+    "Cannot access storage of TensorWrapper",
+)
+_CAPTURED = ("mutate a captured Tensor",)
+_DATA_DEPENDENT = (
+    "calling .item() on a Tensor",
+    "data-dependent control flow",
+    "Data-dependent",
+)
+_INPLACE_LEAF = ("is being used in an in-place operation",)
+_NOT_TENSOR = ("to return a Tensor, got",)
+# TypeErrors of torch / NumPy mixing: "unsupported operand type(s) for @: 'numpy.ndarray' and
+# 'Tensor'", "sin(): argument 'input' (position 1) must be Tensor, not numpy.ndarray".
+_NUMPY_OPERAND = ("'numpy.ndarray' and 'Tensor'", "must be Tensor, not numpy.ndarray")
+_SAVED_OVERWRITTEN = ("modified by an inplace operation",)
 _NUMPY_BACKENDS = ["finitediff", "engine", "autograd"]
 
 
@@ -235,7 +256,20 @@ _FUNC_REFUSALS = (
 )
 
 
-def _chain_messages(exc: BaseException) -> str:
+def is_func_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` is ``torch.func`` refusing a pattern (then ``torch.autograd`` may try),
+    rather than ``f``'s own exception (which must propagate after one evaluation)."""
+    if not isinstance(exc, (RuntimeError, NotImplementedError)):
+        return False
+    text = _messages(exc)
+    return any(p in text for p in _FUNC_REFUSALS)
+
+
+# ---- error translation ---------------------------------------------------------------------------
+
+
+def _messages(exc: BaseException) -> str:
+    """Messages of ``exc`` and of the exceptions chained to it."""
     parts, seen = [], set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -244,10 +278,75 @@ def _chain_messages(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
-def is_func_refusal(exc: BaseException) -> bool:
-    """Whether ``exc`` is ``torch.func`` refusing a pattern (then ``torch.autograd`` may try),
-    rather than ``f``'s own exception (which must propagate after one evaluation)."""
-    if not isinstance(exc, (RuntimeError, NotImplementedError)):
-        return False
-    text = _chain_messages(exc)
-    return any(p in text for p in _FUNC_REFUSALS)
+def _has(text: str, patterns: tuple[str, ...]) -> bool:
+    return any(p in text for p in patterns)
+
+
+def translate_error(exc: BaseException) -> AnydiffError | None:
+    """A torch exception as an anydiff error with the cause and a fix, or None."""
+    text = _messages(exc)
+    if _has(text, NUMPY_CONVERSION):
+        return unsupported(
+            "f converts a tensor that torch is differentiating to NumPy (x.numpy(), "
+            "np.asarray(x), a NumPy function applied to a tensor, or a NumPy array combined "
+            "with a tensor, e.g. NumPy data from f's closure); torch cannot follow "
+            "computations outside torch. Pass NumPy data as ad.Constant(data) or make it a "
+            "tensor (torch.as_tensor), write f with torch operations or the Array API (xp = "
+            "ad.array_namespace(x)), or, for plain NumPy code, use a NumPy backend.",
+            _NUMPY_BACKENDS,
+            exc,
+        )
+    if isinstance(exc, TypeError) and _has(text, _NUMPY_OPERAND):
+        # e.g. A @ x with A a NumPy array from f's closure: NumPy and torch refuse each
+        # other's arrays. A TypeError, as the original is.
+        err = AnydiffTypeError(
+            "f combines a torch tensor with a NumPy array (NumPy data from f's closure or "
+            f"globals?): {exc}. Under AutoTorch f receives tensors, and torch operations "
+            "need tensors on both sides: pass the data as ad.Constant(data) (it then reaches "
+            "f as a tensor) or make it a tensor (torch.as_tensor(data)). For plain NumPy "
+            "code use a NumPy backend (finitediff, engine, autograd)."
+        )
+        err.__cause__ = exc
+        return err
+    if _has(text, _NOT_TENSOR):
+        return unsupported(
+            "f returned a NumPy array (or another non-tensor) computed from a tensor, so "
+            "torch cannot differentiate it. Return torch tensors (use torch operations or "
+            "xp = ad.array_namespace(x)), or, for plain NumPy code, use a NumPy backend.",
+            _NUMPY_BACKENDS,
+            exc,
+        )
+    if _has(text, _SAVED_OVERWRITTEN):
+        return unsupported(
+            "f overwrites (in place) a tensor whose earlier value torch saved for the "
+            "backward pass, e.g. y[i] = y[i-1] * x[i]: torch keeps one version counter per "
+            "tensor, views included. Read earlier values through a copy (y[i-1].clone()), or "
+            "collect the pieces in a list and torch.stack them.",
+            ["finitediff", "engine"],
+            exc,
+        )
+    if _has(text, _CAPTURED):
+        return unsupported(
+            "f writes x-dependent values in place into a tensor created outside f (a global "
+            "buffer or a Constant) inside a nested torch.func transform, where anydiff cannot "
+            "fall back to torch.autograd. Allocate the buffer inside f or pass it as "
+            "ad.Cache(buffer).",
+            ["finitediff", "engine", "torch (outside torch.func transforms)"],
+            exc,
+        )
+    if _has(text, _DATA_DEPENDENT):
+        return unsupported(
+            "f uses .item() or value-dependent control flow on a tensor that an outer "
+            "torch.func.vmap batches, which vmap cannot do. Call anydiff outside the vmap "
+            "(loop over the batch).",
+            ["finitediff", "engine", "autograd", "torch (outside vmap)"],
+            exc,
+        )
+    if _has(text, _INPLACE_LEAF):
+        return unsupported(
+            "f modifies its input x in place inside a nested torch.func transform. Work on "
+            "a copy (e.g. x = x.clone()) inside f.",
+            ["finitediff", "engine", "torch (outside torch.func transforms)"],
+            exc,
+        )
+    return None

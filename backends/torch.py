@@ -42,52 +42,27 @@ import numpy as np
 import torch
 from torch.func import grad, grad_and_value, jvp, vjp, vmap
 
-from anydiff._errors import AnydiffError, AnydiffTypeError
+from anydiff._errors import AnydiffError
 from anydiff._generic import chunk_size
 from anydiff._protocol import Adapter as _Base
-from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
+from anydiff._protocol import FlatFunction, Kernel, Spec
 from anydiff._pytree import tree_flatten, tree_unflatten
-from anydiff.backends._torch_checks import install, is_func_refusal, owned, tracing
+from anydiff.backends._torch_checks import (
+    NUMPY_CONVERSION,
+    install,
+    is_func_refusal,
+    owned,
+    tracing,
+    translate_error,
+)
 
 # ---- errors -----------------------------------------------------------------------------------
 
-_NUMPY_CONVERSION = (
-    "Can't call numpy() on Tensor that requires grad",
-    "Cannot access data pointer of Tensor that doesn't have storage",
-    "Cannot access storage of TensorWrapper",
-)
-_CAPTURED = ("mutate a captured Tensor",)
-_DATA_DEPENDENT = (
-    "calling .item() on a Tensor",
-    "data-dependent control flow",
-    "Data-dependent",
-)
-_INPLACE_LEAF = ("is being used in an in-place operation",)
-_NOT_TENSOR = ("to return a Tensor, got",)
-# TypeErrors of torch / NumPy mixing: "unsupported operand type(s) for @: 'numpy.ndarray' and
-# 'Tensor'", "sin(): argument 'input' (position 1) must be Tensor, not numpy.ndarray".
-_NUMPY_OPERAND = ("'numpy.ndarray' and 'Tensor'", "must be Tensor, not numpy.ndarray")
-_SAVED_OVERWRITTEN = ("modified by an inplace operation",)
-_NUMPY_BACKENDS = ["finitediff", "engine", "autograd"]
 
 # torch's forward-mode AD levels are process-wide state, not per thread: two threads running
 # torch.func.jvp at once corrupt each other's tangents. Forward-mode kernels therefore run one
 # at a time (re-entrant for nested jvp in one thread); reverse mode runs concurrently.
 _FORWARD_LOCK = threading.RLock()
-
-
-def _messages(exc: BaseException) -> str:
-    """Messages of ``exc`` and of the exceptions chained to it."""
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(str(exc))
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
-
-
-def _has(text: str, patterns: tuple[str, ...]) -> bool:
-    return any(p in text for p in patterns)
 
 
 def _nested() -> bool:
@@ -111,7 +86,7 @@ def _switching(func_impl: Kernel, autograd_impl: Kernel) -> Kernel:
         except AnydiffError:
             raise
         except (RuntimeError, NotImplementedError) as exc:
-            if _nested() or not is_func_refusal(exc) or _has(str(exc), _NUMPY_CONVERSION[:1]):
+            if _nested() or not is_func_refusal(exc) or NUMPY_CONVERSION[0] in str(exc):
                 raise
             try:
                 out = autograd_impl(x, T, ctx)
@@ -307,72 +282,7 @@ class Adapter(_Base):
 
     # ---- errors -------------------------------------------------------------------------------
     def translate_error(self, exc: BaseException, F: FlatFunction) -> AnydiffError | None:
-        text = _messages(exc)
-        if _has(text, _NUMPY_CONVERSION):
-            return unsupported(
-                "f converts a tensor that torch is differentiating to NumPy (x.numpy(), "
-                "np.asarray(x), a NumPy function applied to a tensor, or a NumPy array combined "
-                "with a tensor, e.g. NumPy data from f's closure); torch cannot follow "
-                "computations outside torch. Pass NumPy data as ad.Constant(data) or make it a "
-                "tensor (torch.as_tensor), write f with torch operations or the Array API (xp = "
-                "ad.array_namespace(x)), or, for plain NumPy code, use a NumPy backend.",
-                _NUMPY_BACKENDS,
-                exc,
-            )
-        if isinstance(exc, TypeError) and _has(text, _NUMPY_OPERAND):
-            # e.g. A @ x with A a NumPy array from f's closure: NumPy and torch refuse each
-            # other's arrays. A TypeError, as the original is.
-            err = AnydiffTypeError(
-                "f combines a torch tensor with a NumPy array (NumPy data from f's closure or "
-                f"globals?): {exc}. Under AutoTorch f receives tensors, and torch operations "
-                "need tensors on both sides: pass the data as ad.Constant(data) (it then reaches "
-                "f as a tensor) or make it a tensor (torch.as_tensor(data)). For plain NumPy "
-                "code use a NumPy backend (finitediff, engine, autograd)."
-            )
-            err.__cause__ = exc
-            return err
-        if _has(text, _NOT_TENSOR):
-            return unsupported(
-                "f returned a NumPy array (or another non-tensor) computed from a tensor, so "
-                "torch cannot differentiate it. Return torch tensors (use torch operations or "
-                "xp = ad.array_namespace(x)), or, for plain NumPy code, use a NumPy backend.",
-                _NUMPY_BACKENDS,
-                exc,
-            )
-        if _has(text, _SAVED_OVERWRITTEN):
-            return unsupported(
-                "f overwrites (in place) a tensor whose earlier value torch saved for the "
-                "backward pass, e.g. y[i] = y[i-1] * x[i]: torch keeps one version counter per "
-                "tensor, views included. Read earlier values through a copy (y[i-1].clone()), or "
-                "collect the pieces in a list and torch.stack them.",
-                ["finitediff", "engine"],
-                exc,
-            )
-        if _has(text, _CAPTURED):
-            return unsupported(
-                "f writes x-dependent values in place into a tensor created outside f (a global "
-                "buffer or a Constant) inside a nested torch.func transform, where anydiff cannot "
-                "fall back to torch.autograd. Allocate the buffer inside f or pass it as "
-                "ad.Cache(buffer).",
-                ["finitediff", "engine", "torch (outside torch.func transforms)"],
-                exc,
-            )
-        if _has(text, _DATA_DEPENDENT):
-            return unsupported(
-                "f uses .item() or value-dependent control flow on a tensor that an outer "
-                "torch.func.vmap batches, which vmap cannot do. Call anydiff outside the vmap "
-                "(loop over the batch).",
-                ["finitediff", "engine", "autograd", "torch (outside vmap)"],
-                exc,
-            )
-        if _has(text, _INPLACE_LEAF):
-            return unsupported(
-                "f modifies its input x in place inside a nested torch.func transform. Work on "
-                "a copy (e.g. x = x.clone()) inside f.",
-                ["finitediff", "engine", "torch (outside torch.func transforms)"],
-                exc,
-            )
-        return None
+        return translate_error(exc)
 
     # ---- shared pieces ------------------------------------------------------------------------
     def _callable(self, F: Any, spec: Spec) -> Callable:
