@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._arrays import cast_native, from_numpy, require_floating, to_numpy
-from ._contexts import Batch, Context, as_context
+from ._arrays import cast_native, require_floating, to_numpy
+from ._contexts import Batch, Context
+from ._convert import leaf_to_native, native_to_caller, ravel_native, write_out
 from ._errors import (
     AnydiffTypeError,
     AnydiffValueError,
@@ -26,97 +26,22 @@ from ._layout import Layout
 from ._protocol import Adapter, FlatFunction, Spec
 from ._pytree import tree_flatten, tree_unflatten
 from ._registry import BACKEND_CLASSES, get_adapter, resolve
+from ._signatures import (
+    ContextSig,
+    TangentSig,
+    _describe,
+    _func_name,
+    _Proto,
+    fast_key,
+    same_function,
+    split_args,
+)
 
 if TYPE_CHECKING:
     from ._operators import OpSpec
 
 
-# ---------------------------------------------------------------------------------------------
-# Signatures of arguments (what strict checking compares)
-
-
-@dataclass(frozen=True)
-class ContextSig:
-    role: str
-    layout: Layout | None  # None for non-array values
-    type_name: str
-
-    @classmethod
-    def of(cls, c: Context) -> ContextSig:
-        leaves, td = tree_flatten(c.value)
-        if leaves and all(hasattr(a, "shape") or isinstance(a, (float, complex)) for a in leaves):
-            return cls(c.role, Layout.of_leaves(td, leaves), type(c.value).__name__)
-        return cls(c.role, None, type(c.value).__name__)
-
-    def describe(self) -> str:
-        inner = self.layout.describe() if self.layout is not None else self.type_name
-        return f"{self.role.capitalize()}({inner})"
-
-    def same_shapes(self, other: ContextSig) -> bool:
-        if (self.layout is None) != (other.layout is None) or self.role != other.role:
-            return False
-        return self.layout is None or self.layout.same_shapes(other.layout)
-
-
-@dataclass(frozen=True)
-class TangentSig:
-    batch: bool
-    layouts: tuple[Layout, ...]
-
-    @classmethod
-    def of(cls, t: Any) -> TangentSig:
-        items = tuple(t) if isinstance(t, Batch) else (t,)
-        return cls(isinstance(t, Batch), tuple(Layout.of(i) for i in items))
-
-    def describe(self) -> str:
-        if not self.batch:
-            return self.layouts[0].describe()
-        return f"Batch of {len(self.layouts)}: " + "; ".join(lay.describe() for lay in self.layouts)
-
-    def same_shapes(self, other: TangentSig) -> bool:
-        return (
-            self.batch == other.batch
-            and len(self.layouts) == len(other.layouts)
-            and all(a.same_shapes(b) for a, b in zip(self.layouts, other.layouts))
-        )
-
-
-def same_function(f: Any, g: Any) -> bool:
-    """``f`` and ``g`` are the same callable, or the same code with the same captured objects
-    (so an inline ``lambda`` re-created at the same place in a loop still matches)."""
-    if f is g:
-        return True
-    try:
-        if f == g:
-            return True
-    except Exception:
-        return False
-    cf, cg = getattr(f, "__code__", None), getattr(g, "__code__", None)
-    if cf is None or cf is not cg:
-        return False
-    if getattr(f, "__defaults__", None) != getattr(g, "__defaults__", None):
-        return False
-    clf, clg = f.__closure__ or (), g.__closure__ or ()
-    try:
-        return len(clf) == len(clg) and all(
-            a.cell_contents is b.cell_contents for a, b in zip(clf, clg)
-        )
-    except ValueError:  # empty cell
-        return False
-
-
 _MISS = object()  # a hot call that does not apply
-
-
-def split_args(op: OpSpec, args: tuple) -> tuple[Any, tuple[Context, ...]]:
-    """The arguments after x: ``(tangent or None, contexts)``; bare contexts become Constant."""
-    if op.tangent is None:
-        return None, tuple(as_context(a) for a in args) if args else ()
-    if not args:
-        raise AnydiffTypeError(
-            f"{op.name} needs a {'tangent' if op.tangent == 'x' else 'cotangent'} argument after x."
-        )
-    return args[0], tuple(as_context(a) for a in args[1:])
 
 
 def _hot_class(hot: Any) -> type:
@@ -132,85 +57,6 @@ def _hot_class(hot: Any) -> type:
         return general(self, x, *args, out=out, y=y)
 
     return type("Prep", (Prep,), {"__call__": __call__, "__module__": Prep.__module__})
-
-
-@dataclass(frozen=True)
-class _Proto:
-    """Type, shape and dtype of a prepared argument (without keeping the array alive)."""
-
-    type: type
-    shape: tuple
-    dtype: Any
-
-    @classmethod
-    def of(cls, a: Any) -> _Proto | None:
-        if isinstance(a, (Batch, dict, list, tuple)) or not hasattr(a, "dtype"):
-            return None
-        return cls(type(a), tuple(a.shape), a.dtype)
-
-
-def _describe(obj: Any) -> str:
-    return obj if isinstance(obj, str) else obj.describe()
-
-
-def _leaf_key(a: Any) -> Any:
-    """(type, shape, dtype) of a plain array or number; None for containers."""
-    if isinstance(a, (dict, list, tuple)):
-        return None
-    return (type(a), getattr(a, "shape", None), getattr(a, "dtype", None))
-
-
-def _func_name(f: Any) -> str:
-    return getattr(f, "__qualname__", None) or type(f).__name__
-
-
-# ---------------------------------------------------------------------------------------------
-# Conversions between caller arrays and native flat vectors
-
-
-def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, flat: bool = False) -> Any:
-    """One caller leaf as a native array of ``dtype`` (raveled when ``flat``). Reshaping
-    happens on the NumPy side when a conversion is needed anyway, where it is free."""
-    if kind == adapter.native_kind or kind in adapter.accepts:
-        arr = adapter.asarray(a, dtype)
-        return arr.reshape(-1) if flat and len(arr.shape) != 1 else arr
-    arr = to_numpy(a, kind)
-    if flat and arr.ndim != 1:
-        arr = arr.reshape(-1)
-    return adapter.asarray(arr, dtype)
-
-
-def ravel_native(adapter: Adapter, layout: Layout, leaves: list[Any], dtype: np.dtype) -> Any:
-    natives = [
-        leaf_to_native(adapter, a, k, dtype, flat=True) for a, k in zip(leaves, layout.kinds)
-    ]
-    return natives[0] if len(natives) == 1 else adapter.concat(natives)
-
-
-def native_to_caller(
-    adapter: Adapter,
-    a: Any,
-    kind: str,
-    dtype: np.dtype,
-    template: Any,
-    shape: tuple[int, ...] | None = None,
-) -> Any:
-    """A native result as the caller's kind and dtype, reshaped to ``shape`` if given (on the
-    NumPy side when converting anyway)."""
-    if kind == adapter.native_kind or (kind in adapter.accepts and kind != "python"):
-        a = cast_native(a, dtype)
-        return a if shape is None or tuple(a.shape) == shape else a.reshape(shape)
-    arr = adapter.to_numpy(a)
-    if arr.dtype != dtype:
-        arr = arr.astype(dtype) if dtype.kind == "c" or arr.dtype.kind != "c" else arr.real.astype(
-            dtype
-        )
-    if shape is not None and arr.shape != shape:
-        arr = arr.reshape(shape)
-    return from_numpy(arr, kind if kind != "other" else "numpy", template)
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 class Prep:
@@ -441,34 +287,6 @@ class Prep:
         return tuple(out)
 
     # -- checks -----------------------------------------------------------------------------
-    def fast_key(self, x: Any, tangent: Any, ctx: tuple[Context, ...], y: Any) -> Any:
-        """A cheap exact signature of the arguments when they are plain arrays (no pytrees),
-        or None. Equal keys imply that the full strict check passes."""
-        kx = _leaf_key(x)
-        if kx is None:
-            return None
-        kt = None
-        if tangent is not None:
-            if isinstance(tangent, Batch):
-                kt = tuple(_leaf_key(t) for t in tangent)
-                if None in kt:
-                    return None
-                kt = ("batch", kt)
-            else:
-                kt = _leaf_key(tangent)
-                if kt is None:
-                    return None
-        kc = []
-        for c in ctx:
-            k = _leaf_key(c.value)
-            if k is None:
-                return None
-            kc.append((type(c), k))
-        ky = None if y is None else _leaf_key(y)
-        if y is not None and ky is None:
-            return None
-        return (kx, kt, tuple(kc), ky)
-
     def check(
         self,
         op: OpSpec,
@@ -491,7 +309,7 @@ class Prep:
             self._fast is not None
             and (f is self.f and (backend is self.backend or backend == self.backend))
             and not self.same_point
-            and self.fast_key(x, tangent, ctx, y) == self._fast
+            and fast_key(x, tangent, ctx, y) == self._fast
         ):
             return self.x_layout
         # Rows hold (name, prepared, given, ok); descriptions are rendered only on failure.
@@ -597,7 +415,7 @@ class Prep:
         outputs = adapter.guarded(self.F, lambda: kernel(xv, T, ctxv))
         results = self.op.convert(self, outputs, x, xl, is_batch, with_value)
         if with_value and y is not None and outputs[0] is not None:
-            _write(y, results[0], "y")
+            write_out(y, results[0], "y")
         if out is not None:
             parts = results[1:] if with_value else (results,)
             bufs = out if len(parts) > 1 else (out,)
@@ -607,7 +425,7 @@ class Prep:
                     f"{len(parts)} buffer(s) for the derivative part(s)."
                 )
             for buf, part in zip(bufs, parts):
-                _write(buf, part, "out")
+                write_out(buf, part, "out")
             if with_value:
                 return (results[0], *bufs) if len(parts) > 1 else (results[0], out)
             return out
@@ -657,39 +475,6 @@ class Prep:
         if rows.single and cols.single:
             shape = tuple(rows.shapes[0]) + tuple(cols.shapes[0])
         return native_to_caller(self.adapter, M, kind, dtype, leaves[0], shape)
-
-
-def _write(buf: Any, value: Any, what: str) -> None:
-    """Copy a result into a caller's buffer (NumPy arrays and torch tensors, leaf by leaf)."""
-    bl, btd = tree_flatten(buf)
-    vl, vtd = tree_flatten(value)
-    if btd != vtd or len(bl) != len(vl):
-        raise AnydiffValueError(f"{what}= has structure {btd}, but the result has structure {vtd}.")
-    from ._arrays import kind_of
-
-    for b, v in zip(bl, vl):
-        kind = kind_of(b)
-        shape = tuple(getattr(v, "shape", ()))
-        if tuple(getattr(b, "shape", ())) != shape:
-            raise AnydiffValueError(
-                f"{what}= buffer has shape {tuple(getattr(b, 'shape', ()))}, but the result has "
-                f"shape {shape}."
-            )
-        if kind == "numpy" and isinstance(b, np.ndarray):
-            np.copyto(b, to_numpy(v), casting="same_kind")
-        elif kind == "torch":
-            import torch
-
-            b.copy_(v if isinstance(v, torch.Tensor) else torch.from_numpy(np.asarray(v)))
-        elif kind == "jax":
-            raise AnydiffTypeError(
-                f"JAX arrays are immutable, so {what}= cannot be filled in place. Drop {what}= and "
-                "use the returned value (or pass a NumPy / torch buffer)."
-            )
-        else:
-            raise AnydiffTypeError(
-                f"{what}= needs mutable arrays (NumPy arrays or torch tensors), got {type(b).__name__}."
-            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,7 +558,7 @@ def prepare(
     )
     xv = prep.native_x(x)
     ctxv = prep.native_contexts(ctx)
-    prep._fast = prep.fast_key(x, tangent, ctx, y)
+    prep._fast = fast_key(x, tangent, ctx, y)
     if same_point:
         prep._point = (
             [to_numpy(a).copy() for a in x_leaves],
