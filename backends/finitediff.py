@@ -64,8 +64,8 @@ class Adapter(_Base):
     # ---- evaluation -------------------------------------------------------------------------
     @staticmethod
     def _call(F: FlatFunction, v: np.ndarray, ctx: tuple) -> np.ndarray:
-        # A fresh copy per call: f may mutate its input, and must not corrupt our point.
-        return np.asarray(F(v.copy(), *ctx))
+        # F gives f a private copy of a NumPy v (FlatFunction), so f may mutate its input.
+        return np.asarray(F(v, *ctx))
 
     def _directional(
         self, F: FlatFunction, x: np.ndarray, d: np.ndarray, h: float, ctx: tuple, f0: Any

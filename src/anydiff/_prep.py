@@ -97,6 +97,7 @@ class Prep:
         self._fast: Any = None  # fast_key of the prepared arguments (set by prepare)
         self._hot: dict[bool, Any] = {}  # with_value -> hot call (see make_hot)
         self._hot_proto: tuple | None = None
+        self._variants: dict[Any, Prep] = {}  # strict=False calls in other dtypes
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -217,16 +218,20 @@ class Prep:
             tflat = (1, int(np.prod(tshape, dtype=np.int64)))
             tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
 
-        # Exceptions fall through to the general path, which translates them with hints.
+        # A failing kernel raises here, translated exactly as on the general path: never a
+        # retry there, which would evaluate f (and run its side effects) a second time.
+        fail = adapter.raise_translated
+        F = self.F
         if t0 is None:
             def hot(x: Any, *args: Any) -> Any:
                 if args or type(x) is not xtype or x.shape != xshape or x.dtype != xdtype:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
+                xv = xv if numpy_ok else as_native(xv, lay.dtype)
                 try:
-                    outs = kernel(xv if numpy_ok else as_native(xv, lay.dtype), None, ())
-                except Exception:
-                    return _MISS
+                    outs = kernel(xv, None, ())
+                except Exception as exc:
+                    fail(exc, F)
                 if with_value:
                     return tuple(c(o) for c, o in zip(convs, outs))
                 return convs[0](outs[-1])
@@ -245,8 +250,8 @@ class Prep:
                     xv, T = as_native(xv, lay.dtype), as_native(T, tnative)
                 try:
                     outs = kernel(xv, T, ())
-                except Exception:
-                    return _MISS
+                except Exception as exc:
+                    fail(exc, F)
                 if with_value:
                     return tuple(c(o) for c, o in zip(convs, outs))
                 return convs[0](outs[-1])
@@ -405,6 +410,10 @@ class Prep:
                     backend if backend is not None else self.backend, x, args, y=y, strict=False,
                 )
                 return fresh.run(with_value, x, args, out=out, y=y, checked=True)
+            if not strict and xl is not self.x_layout:
+                variant = self._dtype_variant(x, args, tangent, xl, y)
+                if variant is not None:
+                    return variant.run(with_value, x, args, out=out, y=y, checked=True)
         adapter = self.adapter
         xv = self.native_x(x)
         T, is_batch = (None, False)
@@ -430,6 +439,37 @@ class Prep:
                 return (results[0], *bufs) if len(parts) > 1 else (results[0], out)
             return out
         return results
+
+    def _dtype_variant(
+        self, x: Any, args: tuple, tangent: Any, xl: Layout, y: Any
+    ) -> Prep | None:
+        """For a ``strict=False`` call whose x, tangent or y dtypes differ from the prepared
+        ones: a preparation for the given dtypes (made once, then kept), so that results come
+        in the given dtypes at their full precision (float64 in, float64 accuracy out), with
+        y's dtype as f returns it. None when the dtypes are the prepared ones."""
+        tsig = TangentSig.of(tangent) if tangent is not None else None
+        ylay = Layout.of(y) if y is not None else None
+        if (
+            xl.dtypes == self.x_layout.dtypes
+            and (tsig is None or [t.dtypes for t in tsig.layouts]
+                 == [t.dtypes for t in self.tangent_sig.layouts])
+            and (ylay is None or ylay.dtypes == self.y_layout.dtypes)
+        ):
+            return None
+        key = (xl, tsig, ylay)
+        variant = self._variants.get(key)
+        if variant is None:
+            with self._lock:
+                variant = self._variants.get(key)
+                if variant is None:
+                    variant = prepare(
+                        self.op, self.f, self.backend, x, args, y=y, strict=False,
+                        same_point=self.same_point,
+                    )
+                    if len(self._variants) >= 8:  # bounded: a few dtypes at most in practice
+                        self._variants.pop(next(iter(self._variants)))
+                    self._variants[key] = variant
+        return variant
 
     # -- output conversion --------------------------------------------------------------------
     def like_x(self, flat: Any, x: Any, lay: Layout) -> Any:

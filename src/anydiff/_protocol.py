@@ -35,7 +35,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -72,8 +72,9 @@ class Spec:
 class FlatFunction:
     """``f`` as a map between flat vectors, written once for every array type.
 
-    ``F(v, *ctx)`` unravels ``v`` into the caller's structure (views of the backend's arrays),
-    calls ``f`` (or the in-place ``f(y, x)`` on a fresh output buffer), checks the output, and
+    ``F(v, *ctx)`` unravels ``v`` into the caller's structure (views of the backend's arrays;
+    of a private copy when ``v`` is a plain NumPy array, so that an ``f`` mutating its argument
+    never writes into the caller's ``x`` or a kernel's base point), calls ``f`` (or the in-place ``f(y, x)`` on a fresh output buffer), checks the output, and
     returns it raveled to shape ``(m,)``, or as a 0-d scalar when ``scalar_output``.
     The output layout is recorded on the first evaluation (by any backend, traced or not).
     """
@@ -114,6 +115,11 @@ class FlatFunction:
         return Raveled(self) if self.scalar_output else self
 
     def __call__(self, v: Any, *ctx: Any) -> Any:
+        if type(v) is np.ndarray:
+            # A plain array is the caller's x (or a kernel's base point, reused for the next
+            # evaluation): f gets a private copy it may mutate. Traced arrays (engine, autograd,
+            # JAX) are fresh per trace, and torch kernels clone, so they skip this copy.
+            v = v.copy()
         x = self.x_layout.unravel(v)
         if self.inplace_layout is not None:
             buffers = [
@@ -266,13 +272,17 @@ class Adapter:
         """Run ``thunk`` (a call of, or tracing through, ``F``) with ``translate_error`` applied."""
         try:
             return thunk()
-        except AnydiffError:
-            raise
         except Exception as exc:
+            self.raise_translated(exc, F)
+
+    def raise_translated(self, exc: Exception, F: FlatFunction) -> NoReturn:
+        """Raise ``exc`` as the anydiff error :meth:`translate_error` makes of it (original
+        chained), or unchanged: anydiff errors and f's own exceptions keep class and message."""
+        if not isinstance(exc, AnydiffError):
             translated = self.translate_error(exc, F)
-            if translated is None:
-                raise
-            raise translated from exc
+            if translated is not None:
+                raise translated from exc
+        raise exc
 
     # ---- primitives (required) ------------------------------------------------------------
     def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
