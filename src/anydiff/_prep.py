@@ -32,6 +32,7 @@ from ._signatures import (
     _describe,
     _func_name,
     _Proto,
+    check_tangent_dtypes,
     fast_key,
     same_function,
     split_args,
@@ -332,6 +333,9 @@ class Prep:
             prepared = self.tangent_sig
             ok = prepared.same_shapes(given) and (not strict or prepared == given)
             rows.append((name, prepared, given, ok))
+            if ok and not strict:  # strict: equal to the prepared tangent, checked then
+                target = self.x_layout if op.tangent == "x" else self.F.out_layout
+                check_tangent_dtypes(op, given, target)
         if y is not None or self.y_layout is not None:
             given_y = Layout.of(y) if y is not None else None
             ok = given_y is not None and self.y_layout is not None and (
@@ -649,3 +653,4 @@ def _check_tangent(prep: Prep, tangent: Any) -> None:
             )
         for dt in lay.dtypes:
             require_floating(dt, what)
+    check_tangent_dtypes(prep.op, sig, target)

@@ -158,3 +158,31 @@ def fast_key(x: Any, tangent: Any, ctx: tuple[Context, ...], y: Any) -> Any:
     if y is not None and ky is None:
         return None
     return (kx, kt, tuple(kc), ky)
+
+
+def check_tangent_dtypes(op: OpSpec, sig: TangentSig, target: Layout) -> None:
+    """A tangent (cotangent) must not carry more than x (y) can take: a complex tangent for a
+    real x leaf, or a complex cotangent for a real y leaf, would silently lose its imaginary
+    part; a real cotangent for a complex y leaf is refused too (API.md section 2), so that the
+    realness of w always matches y's. Raises AnydiffTypeError naming the leaf and dtypes."""
+    tangent = op.tangent == "x"
+    what, like = ("tangent", "x") if tangent else ("cotangent", "y = f(x)")
+    for lay in sig.layouts:
+        for i, (given, want) in enumerate(zip(lay.dtypes, target.dtypes)):
+            lost = given.kind == "c" and want.kind != "c"
+            if not lost and (tangent or given.kind == want.kind or want.kind != "c"):
+                continue
+            where = "" if target.single else f" (leaf {i})"
+            if lost and tangent:
+                fix = (
+                    "its imaginary part would be lost. Pass a real tangent (for both parts: "
+                    "ad.Batch(t.real, t.imag), then combine the results), or make x complex"
+                )
+            elif lost:
+                fix = "its imaginary part would be lost. Pass a real cotangent (w.real)"
+            else:
+                fix = f"pass a complex {what} (e.g. w.astype(complex)) for a complex y"
+            raise AnydiffTypeError(
+                f"The {what}{where} of {op.name} has dtype {given}, but {like} has dtype {want}: "
+                f"{fix}."
+            )
