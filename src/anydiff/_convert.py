@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import cast_native, from_numpy, kind_of, to_numpy
+from ._arrays import cast_native, dtype_of, from_numpy, kind_of, to_numpy
 from ._errors import AnydiffTypeError, AnydiffValueError
 from ._layout import Layout
 from ._protocol import Adapter
@@ -57,31 +57,63 @@ def native_to_caller(
 
 
 def write_out(buf: Any, value: Any, what: str) -> None:
-    """Copy a result into a caller's buffer (NumPy arrays and torch tensors, leaf by leaf)."""
+    """Copy a result into a caller's buffer (NumPy arrays and torch tensors, leaf by leaf).
+
+    ``what`` names the buffer in errors (``"out"``, ``"out[1]"``, ``"y"``). Before anything is
+    written, every leaf is checked: same shape as the result, a dtype the result casts to under
+    NumPy's ``same_kind`` rule (float64 into float32 is fine; float into int, or complex into
+    real, is an AnydiffTypeError), and writeable (else an AnydiffValueError)."""
     bl, btd = tree_flatten(buf)
     vl, vtd = tree_flatten(value)
     if btd != vtd or len(bl) != len(vl):
         raise AnydiffValueError(f"{what}= has structure {btd}, but the result has structure {vtd}.")
+    single = len(bl) == 1 and btd.is_leaf
+    for i, (b, v) in enumerate(zip(bl, vl)):
+        _check_buffer(b, v, f"{what}=" if single else f"{what}= (leaf {i})")
     for b, v in zip(bl, vl):
-        kind = kind_of(b)
-        shape = tuple(getattr(v, "shape", ()))
-        if tuple(getattr(b, "shape", ())) != shape:
-            raise AnydiffValueError(
-                f"{what}= buffer has shape {tuple(getattr(b, 'shape', ()))}, but the result has "
-                f"shape {shape}."
-            )
-        if kind == "numpy" and isinstance(b, np.ndarray):
-            np.copyto(b, to_numpy(v), casting="same_kind")
-        elif kind == "torch":
+        if kind_of(b) == "torch":
             import torch
 
             b.copy_(v if isinstance(v, torch.Tensor) else torch.from_numpy(np.asarray(v)))
-        elif kind == "jax":
-            raise AnydiffTypeError(
-                f"JAX arrays are immutable, so {what}= cannot be filled in place. Drop {what}= and "
-                "use the returned value (or pass a NumPy / torch buffer)."
-            )
         else:
-            raise AnydiffTypeError(
-                f"{what}= needs mutable arrays (NumPy arrays or torch tensors), got {type(b).__name__}."
-            )
+            np.copyto(b, to_numpy(v), casting="same_kind")
+
+
+def _check_buffer(b: Any, v: Any, label: str) -> None:
+    """Raise a clear anydiff error if result ``v`` cannot be written into buffer ``b``."""
+    kind = kind_of(b)
+    if kind == "jax":
+        raise AnydiffTypeError(
+            f"JAX arrays are immutable, so {label} cannot be filled in place. Drop it and "
+            "use the returned value (or pass a NumPy / torch buffer)."
+        )
+    if kind == "torch" or (kind == "numpy" and isinstance(b, np.ndarray)):
+        pass
+    else:
+        raise AnydiffTypeError(
+            f"{label} needs mutable arrays (NumPy arrays or torch tensors), got {type(b).__name__}."
+        )
+    shape = tuple(getattr(v, "shape", ()))
+    rdt = dtype_of(v)
+    if tuple(b.shape) != shape:
+        raise AnydiffValueError(
+            f"{label} buffer has shape {tuple(b.shape)}, but the result has shape {shape} "
+            f"(dtype {rdt})."
+        )
+    bdt = dtype_of(b)
+    if not np.can_cast(rdt, bdt, casting="same_kind"):
+        lost = "its imaginary part" if rdt.kind == "c" else "its fractional part"
+        raise AnydiffTypeError(
+            f"{label} buffer has dtype {bdt}, but the result has dtype {rdt}; writing it would "
+            f"lose {lost}. Pass a {rdt} buffer (e.g. np.empty({shape}, dtype=np.{rdt.name}))."
+        )
+    if kind == "numpy" and not b.flags.writeable:
+        raise AnydiffValueError(
+            f"{label} buffer is read-only (its 'writeable' flag is False, e.g. np.asarray of a "
+            "JAX array or a broadcast view): pass a writeable array, such as a copy np.array(buf)."
+        )
+    if kind == "torch" and b.requires_grad:
+        raise AnydiffValueError(
+            f"{label} tensor requires grad, so torch cannot write into it in place: pass a "
+            "tensor without requires_grad (e.g. buf.detach().clone())."
+        )

@@ -16,6 +16,7 @@ import numpy as np
 from ._arrays import cast_native, require_floating, to_numpy
 from ._contexts import Batch, Context
 from ._convert import leaf_to_native, native_to_caller, ravel_native, write_out
+from ._edge import empty_x_kernel
 from ._errors import (
     AnydiffTypeError,
     AnydiffValueError,
@@ -153,6 +154,9 @@ class Prep:
 
     def _build(self, with_value: bool) -> Any:
         adapter, name = self.adapter, self.op.name
+        if self.spec.n == 0 and name != "pushforward":
+            # x of size 0: empty derivatives, built the same way for every backend.
+            return empty_x_kernel(adapter, self.F, self.spec, name, with_value)
         if self.same_point and self.op.has_same_point:
             x, ctx = self._native_point
             build = getattr(adapter, f"make_{name}_same_point")
@@ -437,8 +441,8 @@ class Prep:
                     f"out= for {self.op.value_name if with_value else self.op.name} must hold "
                     f"{len(parts)} buffer(s) for the derivative part(s)."
                 )
-            for buf, part in zip(bufs, parts):
-                write_out(buf, part, "out")
+            for i, (buf, part) in enumerate(zip(bufs, parts)):
+                write_out(buf, part, "out" if len(parts) == 1 else f"out[{i}]")
             if with_value:
                 return (results[0], *bufs) if len(parts) > 1 else (results[0], out)
             return out
