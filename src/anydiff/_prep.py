@@ -220,7 +220,7 @@ class Prep:
         n = lay.size
         if t0 is not None:
             ttype, tshape, tdtype = t0.type, t0.shape, t0.dtype
-            tflat = (1, int(np.prod(tshape, dtype=np.int64)))
+            tflat = (1, int(np.prod(tshape, dtype=np.int64)))  # one row: (1, size)
             tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
 
         # A failing kernel raises here, translated exactly as on the general path: never a
