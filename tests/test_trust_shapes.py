@@ -108,3 +108,12 @@ def test_size_zero_still_checks_the_output(backend):
         ad.gradient(lambda v: v**2, backend, np.zeros(0))
     with pytest.raises(ad.AnydiffTypeError, match="real floating-point scalar"):
         ad.hvp(lambda v: ad.array_namespace(v).sum(v) + 1j, backend, np.zeros(0), np.zeros(0))
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_jacobian_of_an_empty_y(backend):
+    x = np.array([1.0, 2.0, 3.0])
+    y, J = ad.value_and_jacobian(lambda v: v[:0] * 2.0, backend, x)
+    assert np.shape(y) == (0,) and np.shape(J) == (0, 3)
+    assert np.shape(ad.prepare_jacobian(lambda v: v[:0] * 2.0, backend, x)(x)) == (0, 3)
+    assert np.shape(ad.pullback(lambda v: v[:0] * 2.0, backend, x, np.zeros(0))) == (3,)

@@ -154,8 +154,11 @@ class Prep:
 
     def _build(self, with_value: bool) -> Any:
         adapter, name = self.adapter, self.op.name
-        if self.spec.n == 0 and name != "pushforward":
-            # x of size 0: empty derivatives, built the same way for every backend.
+        out = self.F.out_layout
+        if (self.spec.n == 0 and name != "pushforward") or (
+            name == "jacobian" and out is not None and out.size == 0
+        ):
+            # x (or a Jacobian's y) of size 0: empty derivatives, built alike for every backend.
             return empty_x_kernel(adapter, self.F, self.spec, name, with_value)
         if self.same_point and self.op.has_same_point:
             x, ctx = self._native_point
