@@ -20,7 +20,6 @@ from ._edge import empty_x_kernel
 from ._errors import (
     AnydiffTypeError,
     AnydiffValueError,
-    PreparationMismatchError,
     UnsupportedError,
 )
 from ._layout import Layout
@@ -30,9 +29,9 @@ from ._registry import BACKEND_CLASSES, get_adapter, resolve
 from ._signatures import (
     ContextSig,
     TangentSig,
-    _describe,
     _func_name,
     _Proto,
+    check_arguments,
     check_tangent_dtypes,
     fast_key,
     same_function,
@@ -312,82 +311,8 @@ class Prep:
         strict: bool,
     ) -> Layout:
         """Raise PreparationMismatchError listing every argument if any differs; return the
-        layout of the given x (its kinds and dtypes decide the results' types)."""
-        if op.name != self.op.name:
-            raise PreparationMismatchError(
-                f"This preparation was made by prepare_{self.op.name}; {op.name} needs one made "
-                f"by prepare_{op.name}(f, backend, x, ...)."
-            )
-        if (
-            self._fast is not None
-            and (f is self.f and (backend is self.backend or backend == self.backend))
-            and not self.same_point
-            and fast_key(x, tangent, ctx, y) == self._fast
-        ):
-            return self.x_layout
-        # Rows hold (name, prepared, given, ok); descriptions are rendered only on failure.
-        rows: list[tuple[str, Any, Any, bool]] = []
-        if strict:
-            rows.append(("f", _func_name(self.f), _func_name(f), same_function(f, self.f)))
-            b = resolve(backend)
-            rows.append(("backend", repr(self.backend), repr(b), b == self.backend))
-        given_x = Layout.of(x)
-        ok = given_x == self.x_layout if strict else given_x.same_shapes(self.x_layout)
-        rows.append(("x", self.x_layout, given_x, ok))
-        if op.tangent is not None:
-            name = "tangent" if op.tangent == "x" else "cotangent"
-            given = TangentSig.of(tangent)
-            prepared = self.tangent_sig
-            ok = prepared.same_shapes(given) and (not strict or prepared == given)
-            rows.append((name, prepared, given, ok))
-            if ok and not strict:  # strict: equal to the prepared tangent, checked then
-                target = self.x_layout if op.tangent == "x" else self.F.out_layout
-                check_tangent_dtypes(op, given, target)
-        if y is not None or self.y_layout is not None:
-            given_y = Layout.of(y) if y is not None else None
-            ok = given_y is not None and self.y_layout is not None and (
-                given_y == self.y_layout if strict else given_y.same_shapes(self.y_layout)
-            )
-            rows.append(("y", self.y_layout or "none", given_y or "none", ok))
-        if len(ctx) != len(self.ctx_sigs):
-            rows.append(("contexts", f"{len(self.ctx_sigs)} arguments", f"{len(ctx)}", False))
-        else:
-            for i, (c, sig) in enumerate(zip(ctx, self.ctx_sigs)):
-                g = ContextSig.of(c)
-                ok = sig.same_shapes(g) and (not strict or sig == g)
-                rows.append((f"contexts[{i}]", sig, g, ok))
-        if all(ok for *_, ok in rows):
-            if self.same_point:
-                self._check_point(x, ctx)
-            return given_x
-        lines = [
-            f"  {'✗' if not ok else '✓'} {name}: prepared {_describe(p)}, given {_describe(g)}"
-            for name, p, g, ok in rows
-        ]
-        hint = (
-            "Prepare again for the new arguments"
-            + (", or pass strict=False to skip the function, backend, type and dtype checks "
-               "(shapes must still match)." if strict else ".")
-        )
-        raise PreparationMismatchError(
-            f"Arguments differ from those prepare_{self.op.name} was called with:\n"
-            + "\n".join(lines) + "\n" + hint
-        )
-
-    def _check_point(self, x: Any, ctx: tuple[Context, ...]) -> None:
-        px, pctx = self._point
-        leaves, _ = tree_flatten(x)
-        same = all(np.array_equal(to_numpy(a), b) for a, b in zip(leaves, px))
-        for c, p in zip(ctx, pctx):
-            if p is not None:
-                cl, _ = tree_flatten(c.value)
-                same = same and all(np.array_equal(to_numpy(a), b) for a, b in zip(cl, p))
-        if not same:
-            raise PreparationMismatchError(
-                f"This prepare_{self.op.name}_same_point preparation is valid only at the x (and "
-                "Constant values) it was made with; use prepare_" + self.op.name
-                + " for a preparation valid at any x."
-            )
+        layout of the given x (see :func:`anydiff._signatures.check_arguments`)."""
+        return check_arguments(self, op, f, backend, x, tangent, ctx, y, strict)
 
     # -- running ----------------------------------------------------------------------------
     def run(

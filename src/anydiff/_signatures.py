@@ -2,7 +2,9 @@
 
 A signature records structure, shapes, dtypes and array kinds of an argument without keeping
 the array alive. :class:`anydiff._prep.Prep` compares the signatures of each call with those
-of preparation; :func:`fast_key` is the cheap exact key of plain-array calls.
+of preparation (:func:`check_arguments`, which lists every mismatch at once);
+:func:`fast_key` is the cheap exact key of plain-array calls, and :func:`check_tangent_dtypes`
+the rule that no tangent or cotangent loses an imaginary part.
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ._arrays import to_numpy
 from ._contexts import Batch, Context, as_context
-from ._errors import AnydiffTypeError
+from ._errors import AnydiffTypeError, PreparationMismatchError
 from ._layout import Layout
 from ._pytree import tree_flatten
+from ._registry import resolve
 
 if TYPE_CHECKING:
     from ._operators import OpSpec
+    from ._prep import Prep
 
 
 
@@ -186,3 +193,97 @@ def check_tangent_dtypes(op: OpSpec, sig: TangentSig, target: Layout) -> None:
                 f"The {what}{where} of {op.name} has dtype {given}, but {like} has dtype {want}: "
                 f"{fix}."
             )
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks of a prepared call
+
+
+def check_arguments(
+    prep: Prep,
+    op: OpSpec,
+    f: Any,
+    backend: Any,
+    x: Any,
+    tangent: Any,
+    ctx: tuple[Context, ...],
+    y: Any,
+    strict: bool,
+) -> Layout:
+    """Raise PreparationMismatchError listing every argument if any differs; return the
+    layout of the given x (its kinds and dtypes decide the results' types)."""
+    if op.name != prep.op.name:
+        raise PreparationMismatchError(
+            f"This preparation was made by prepare_{prep.op.name}; {op.name} needs one made "
+            f"by prepare_{op.name}(f, backend, x, ...)."
+        )
+    if (
+        prep._fast is not None
+        and (f is prep.f and (backend is prep.backend or backend == prep.backend))
+        and not prep.same_point
+        and fast_key(x, tangent, ctx, y) == prep._fast
+    ):
+        return prep.x_layout
+    # Rows hold (name, prepared, given, ok); descriptions are rendered only on failure.
+    rows: list[tuple[str, Any, Any, bool]] = []
+    if strict:
+        rows.append(("f", _func_name(prep.f), _func_name(f), same_function(f, prep.f)))
+        b = resolve(backend)
+        rows.append(("backend", repr(prep.backend), repr(b), b == prep.backend))
+    given_x = Layout.of(x)
+    ok = given_x == prep.x_layout if strict else given_x.same_shapes(prep.x_layout)
+    rows.append(("x", prep.x_layout, given_x, ok))
+    if op.tangent is not None:
+        name = "tangent" if op.tangent == "x" else "cotangent"
+        given = TangentSig.of(tangent)
+        prepared = prep.tangent_sig
+        ok = prepared.same_shapes(given) and (not strict or prepared == given)
+        rows.append((name, prepared, given, ok))
+        if ok and not strict:  # strict: equal to the prepared tangent, checked then
+            target = prep.x_layout if op.tangent == "x" else prep.F.out_layout
+            check_tangent_dtypes(op, given, target)
+    if y is not None or prep.y_layout is not None:
+        given_y = Layout.of(y) if y is not None else None
+        ok = given_y is not None and prep.y_layout is not None and (
+            given_y == prep.y_layout if strict else given_y.same_shapes(prep.y_layout)
+        )
+        rows.append(("y", prep.y_layout or "none", given_y or "none", ok))
+    if len(ctx) != len(prep.ctx_sigs):
+        rows.append(("contexts", f"{len(prep.ctx_sigs)} arguments", f"{len(ctx)}", False))
+    else:
+        for i, (c, sig) in enumerate(zip(ctx, prep.ctx_sigs)):
+            g = ContextSig.of(c)
+            ok = sig.same_shapes(g) and (not strict or sig == g)
+            rows.append((f"contexts[{i}]", sig, g, ok))
+    if all(ok for *_, ok in rows):
+        if prep.same_point:
+            check_point(prep, x, ctx)
+        return given_x
+    lines = [
+        f"  {'✗' if not ok else '✓'} {name}: prepared {_describe(p)}, given {_describe(g)}"
+        for name, p, g, ok in rows
+    ]
+    hint = (
+        "Prepare again for the new arguments"
+        + (", or pass strict=False to skip the function, backend, type and dtype checks "
+           "(shapes must still match)." if strict else ".")
+    )
+    raise PreparationMismatchError(
+        f"Arguments differ from those prepare_{prep.op.name} was called with:\n"
+        + "\n".join(lines) + "\n" + hint
+    )
+
+def check_point(prep: Prep, x: Any, ctx: tuple[Context, ...]) -> None:
+    px, pctx = prep._point
+    leaves, _ = tree_flatten(x)
+    same = all(np.array_equal(to_numpy(a), b) for a, b in zip(leaves, px))
+    for c, p in zip(ctx, pctx):
+        if p is not None:
+            cl, _ = tree_flatten(c.value)
+            same = same and all(np.array_equal(to_numpy(a), b) for a, b in zip(cl, p))
+    if not same:
+        raise PreparationMismatchError(
+            f"This prepare_{prep.op.name}_same_point preparation is valid only at the x (and "
+            "Constant values) it was made with; use prepare_" + prep.op.name
+            + " for a preparation valid at any x."
+        )
