@@ -149,8 +149,10 @@ def _stacked(kern: Kernel, x: Any, chunks: list[torch.Tensor], ctx: tuple) -> tu
 
 
 def _to(T: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Tangents converted from NumPy live on the CPU; move them to x's device when needed."""
-    return T if T.device == x.device else T.to(x.device)
+    """A private copy of tangents on x's device (those converted from NumPy live on the CPU).
+    A copy even on the same device: under ``jvp`` an ``f`` that mutates its input writes into
+    the dual's tangent, which would be the caller's tangent or a kernel's reused seed."""
+    return T.clone() if T.device == x.device else T.to(x.device)
 
 
 def _fresh(value: Any) -> Any:
@@ -537,10 +539,10 @@ class Adapter(_Base):
 
         @_forward_serialised
         def func_impl(x: Any, _T: Any, ctx: tuple) -> tuple:
-            x, o = x.clone(), _to(one, x)
+            x, o, o_inner = x.clone(), _to(one, x), _to(one, x)  # one seed per jvp level
 
             def d1(v: Any) -> tuple:
-                y, dy = jvp(lambda u: Fc(u, *ctx), (v,), (o,))
+                y, dy = jvp(lambda u: Fc(u, *ctx), (v,), (o_inner,))
                 return dy, y
 
             dy, d2y, y = jvp(d1, (x,), (o,), has_aux=True)
