@@ -209,19 +209,9 @@ OPS = [
 @pytest.mark.parametrize("backend", RAISING)
 @pytest.mark.parametrize("op, vector, t", OPS, ids=[o[0] for o in OPS])
 def test_f_exception_propagates_after_one_evaluation(backend, op, vector, t):
-    # torch's same-point pullback and hvp retry f through their general kernel: checked
-    # apart below.
-    _check_one_evaluation(
-        backend, op, vector, t, same_point=not (backend == "torch" and op in ("pullback", "hvp"))
-    )
+    _check_one_evaluation(backend, op, vector, t, same_point=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torch's make_pullback_same_point / make_hvp_same_point fall back to their general "
-    "kernel when f raises at the recording, so f runs twice: the torch.func -> autograd "
-    "fallback in backends/torch.py, fixed there by its owner (remove this marker once it passes)",
-)
 @pytest.mark.parametrize(
     "op, vector, t", [o for o in OPS if o[0] in ("pullback", "hvp")], ids=["pullback", "hvp"]
 )

@@ -90,10 +90,6 @@ BAD_OUTPUTS = [
 @pytest.mark.parametrize("backend", ALL)
 @pytest.mark.parametrize("f, dtype", BAD_OUTPUTS)
 def test_gradient_type_operators_need_a_real_floating_scalar(backend, f, dtype):
-    if dtype == "complex128" and getattr(backend, "method", None) == "complex":
-        # f only ever sees complex points under the complex step, so its complex output says
-        # nothing; detecting a complex y there is issue 8 item 9 (backends/finitediff.py).
-        pytest.xfail("complex step with a complex-valued f: detected by the finitediff backend")
     for call in (
         lambda: ad.gradient(f, backend, X),
         lambda: ad.value_and_gradient(f, backend, X),
@@ -157,7 +153,10 @@ def test_non_strict_prep_returns_the_given_dtype(backend, rtol, op):
             expected = ref(x1, T)
             # float64 calls of a float32 prep still get float64 accuracy.
             tol = rtol if call_dtype == np.float64 else (1e-5 if rtol < 1e-9 else 1e-3)
-            np.testing.assert_allclose(np.asarray(parts[-1]), expected, rtol=tol, atol=tol)
+            # Finite differences in float32 reach about sqrt(eps32) ~ 3e-4 of the result's
+            # scale for second derivatives (nested differences), also where an entry is 0.
+            atol = tol if rtol < 1e-9 or call_dtype == np.float64 else 3e-4 * np.abs(expected).max()
+            np.testing.assert_allclose(np.asarray(parts[-1]), expected, rtol=tol, atol=max(tol, atol))
 
 
 def test_non_strict_prep_for_another_dtype_is_made_once():
