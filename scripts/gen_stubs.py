@@ -96,6 +96,18 @@ def _params(op, *, with_f: bool, tangent_type: str | None, prepare: bool, self_:
     return ", ".join(params)
 
 
+def _docstring(name: str, indent: str) -> list[str]:
+    """The runtime docstring of ``anydiff.<name>`` (generated from the table), for IDEs and the
+    API reference, which read stubs."""
+    import anydiff
+
+    doc = (getattr(anydiff, name).__doc__ or "").strip("\n")
+    if not doc:
+        return []
+    body = [(indent + "    " + ln) if ln.strip() else "" for ln in doc.splitlines()]
+    return [f'{indent}    """', *body, f'{indent}    """']
+
+
 def _function(name: str, op, *, value: bool, self_: bool = False, indent: str = "") -> list[str]:
     """A function (or method) with a Batch overload when the operator takes a tangent."""
     n = len(op.outputs)
@@ -107,16 +119,19 @@ def _function(name: str, op, *, value: bool, self_: bool = False, indent: str = 
             return _value_type(n, batch)
         return "Batch" if batch else "Any"
 
+    doc = [] if self_ else _docstring(name, indent)
     if op.tangent is None:
-        lines.append(
-            f"{indent}def {name}({_params(op, with_f=with_f, tangent_type=None, prepare=False, self_=self_)})"
-            f" -> {ret(False)}: ..."
-        )
-        return lines
+        params = _params(op, with_f=with_f, tangent_type=None, prepare=False, self_=self_)
+        if doc:
+            return [f"{indent}def {name}({params}) -> {ret(False)}:", *doc]
+        return [f"{indent}def {name}({params}) -> {ret(False)}: ..."]
     for tangent_type, batch in (("Batch", True), ("Any", False)):
         lines.append(f"{indent}@overload")
         params = _params(op, with_f=with_f, tangent_type=tangent_type, prepare=False, self_=self_)
-        lines.append(f"{indent}def {name}({params}) -> {ret(batch)}: ...")
+        if doc:
+            lines += [f"{indent}def {name}({params}) -> {ret(batch)}:", *doc]
+        else:
+            lines.append(f"{indent}def {name}({params}) -> {ret(batch)}: ...")
     return lines
 
 
@@ -164,10 +179,12 @@ def generate() -> str:
         out += _function(op.value_name, op, value=True)
         prep_cls = f"_{_camel(op.name)}Prep"
         for suffix in ("", "_same_point") if op.has_same_point else ("",):
-            out.append(
-                f"def prepare_{op.name}{suffix}({_params(op, with_f=True, tangent_type=None, prepare=True)})"
-                f" -> {prep_cls}: ..."
-            )
+            params = _params(op, with_f=True, tangent_type=None, prepare=True)
+            doc = _docstring(f"prepare_{op.name}{suffix}", "")
+            if doc:
+                out += [f"def prepare_{op.name}{suffix}({params}) -> {prep_cls}:", *doc]
+            else:
+                out.append(f"def prepare_{op.name}{suffix}({params}) -> {prep_cls}: ...")
         out.append("")
     public = [n for n in exported]
     for op in OPERATORS.values():

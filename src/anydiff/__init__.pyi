@@ -122,58 +122,620 @@ class _HvpPrep(Prep):
     def gradient_and_hvp(self, x: Any, t: Any, /, *contexts: Any, out: Any = None) -> tuple[Any, Any]: ...
 
 
-def derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _DerivativePrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any: ...
-def value_and_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _DerivativePrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]: ...
-def prepare_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _DerivativePrep: ...
+def derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _DerivativePrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any:
+    """
+    Derivative f'(x) of f at a scalar x; shaped like y = f(x).
 
-def gradient(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _GradientPrep | None = None, out: Any = None, strict: bool | None = None) -> Any: ...
-def value_and_gradient(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _GradientPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any]: ...
-def prepare_gradient(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, strict: bool = True) -> _GradientPrep: ...
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_derivative`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
 
-def jacobian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _JacobianPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any: ...
-def value_and_jacobian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _JacobianPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]: ...
-def prepare_jacobian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _JacobianPrep: ...
+    Example:
+        >>> ad.derivative(np.sin, "engine", 0.0)
+        1.0
+    """
+def value_and_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _DerivativePrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]:
+    """
+    ``value_and_derivative``: returns the tuple (y, dy).
+
+    Derivative f'(x) of f at a scalar x; shaped like y = f(x).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_derivative`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_and_derivative(np.sin, "engine", 0.0)[-1]
+        1.0
+    """
+def prepare_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _DerivativePrep:
+    """
+    Do the one-time work of ``derivative`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``derivative(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_and_derivative(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_derivative(np.sin, "engine", 0.0)
+        >>> prep(0.0)
+        1.0
+    """
+
+def gradient(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _GradientPrep | None = None, out: Any = None, strict: bool | None = None) -> Any:
+    """
+    Gradient of a scalar-valued f at x; shaped like x (same pytree).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_gradient`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.gradient(lambda x: np.sum(x**2), "engine", np.array([1.0, 2.0]))
+        array([2., 4.])
+    """
+def value_and_gradient(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _GradientPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any]:
+    """
+    ``value_and_gradient``: returns the tuple (y, grad).
+
+    Gradient of a scalar-valued f at x; shaped like x (same pytree).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_gradient`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_and_gradient(lambda x: np.sum(x**2), "engine", np.array([1.0, 2.0]))[-1]
+        array([2., 4.])
+    """
+def prepare_gradient(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, strict: bool = True) -> _GradientPrep:
+    """
+    Do the one-time work of ``gradient`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``gradient(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_and_gradient(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_gradient(lambda x: np.sum(x**2), "engine", np.array([1.0, 2.0]))
+        >>> prep(np.array([1.0, 2.0]))
+        array([2., 4.])
+    """
+
+def jacobian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _JacobianPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any:
+    """
+    Jacobian of f at x, of shape y.shape + x.shape ((y.size, x.size) for pytrees).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_jacobian`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.jacobian(lambda x: 2 * x, "engine", np.ones(2))
+        array([[2., 0.], [0., 2.]])
+    """
+def value_and_jacobian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _JacobianPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]:
+    """
+    ``value_and_jacobian``: returns the tuple (y, jac).
+
+    Jacobian of f at x, of shape y.shape + x.shape ((y.size, x.size) for pytrees).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_jacobian`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_and_jacobian(lambda x: 2 * x, "engine", np.ones(2))[-1]
+        array([[2., 0.], [0., 2.]])
+    """
+def prepare_jacobian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _JacobianPrep:
+    """
+    Do the one-time work of ``jacobian`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``jacobian(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_and_jacobian(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_jacobian(lambda x: 2 * x, "engine", np.ones(2))
+        >>> prep(np.ones(2))
+        array([[2., 0.], [0., 2.]])
+    """
 
 @overload
-def pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Batch: ...
+def pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Batch:
+    """
+    Jacobian-vector product J(x) t; shaped like y. A Batch of tangents gives a Batch of results.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pushforward`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.pushforward(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
 @overload
-def pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any: ...
+def pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any:
+    """
+    Jacobian-vector product J(x) t; shaped like y. A Batch of tangents gives a Batch of results.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pushforward`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.pushforward(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
 @overload
-def value_and_pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Batch]: ...
+def value_and_pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Batch]:
+    """
+    ``value_and_pushforward``: returns the tuple (y, Jt).
+
+    Jacobian-vector product J(x) t; shaped like y. A Batch of tangents gives a Batch of results.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pushforward`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_and_pushforward(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))[-1]
+        array([2., 4.])
+    """
 @overload
-def value_and_pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]: ...
-def prepare_pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PushforwardPrep: ...
-def prepare_pushforward_same_point(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PushforwardPrep: ...
+def value_and_pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _PushforwardPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]:
+    """
+    ``value_and_pushforward``: returns the tuple (y, Jt).
+
+    Jacobian-vector product J(x) t; shaped like y. A Batch of tangents gives a Batch of results.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pushforward`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_and_pushforward(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))[-1]
+        array([2., 4.])
+    """
+def prepare_pushforward(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PushforwardPrep:
+    """
+    Do the one-time work of ``pushforward`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``pushforward(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_and_pushforward(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_pushforward(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        >>> prep(np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
+def prepare_pushforward_same_point(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PushforwardPrep:
+    """
+    Do the one-time work of ``pushforward`` (valid only at this x (and Constant values)); returns a ``Prep``.
+
+    Use it as ``pushforward(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_and_pushforward(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_pushforward_same_point(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        >>> prep(np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
 
 @overload
-def pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Batch, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Batch: ...
-@overload
-def pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any: ...
-@overload
-def value_and_pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Batch, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Batch]: ...
-@overload
-def value_and_pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]: ...
-def prepare_pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PullbackPrep: ...
-def prepare_pullback_same_point(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PullbackPrep: ...
+def pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Batch, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Batch:
+    """
+    Vector-Jacobian product J(x)^T w (J^H w for complex); shaped like x. A Batch of cotangents gives a Batch of results.
 
-def second_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _SecondDerivativePrep | None = None, out: Any = None, strict: bool | None = None) -> Any: ...
-def value_derivative_and_second_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _SecondDerivativePrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any, Any]: ...
-def prepare_second_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, strict: bool = True) -> _SecondDerivativePrep: ...
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        w: cotangent like y = f(x), or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pullback`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
 
-def hessian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _HessianPrep | None = None, out: Any = None, strict: bool | None = None) -> Any: ...
-def value_gradient_and_hessian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _HessianPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any, Any]: ...
-def prepare_hessian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, strict: bool = True) -> _HessianPrep: ...
+    Example:
+        >>> ad.pullback(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
+@overload
+def pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> Any:
+    """
+    Vector-Jacobian product J(x)^T w (J^H w for complex); shaped like x. A Batch of cotangents gives a Batch of results.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        w: cotangent like y = f(x), or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pullback`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.pullback(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
+@overload
+def value_and_pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Batch, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Batch]:
+    """
+    ``value_and_pullback``: returns the tuple (y, JTw).
+
+    Vector-Jacobian product J(x)^T w (J^H w for complex); shaped like x. A Batch of cotangents gives a Batch of results.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        w: cotangent like y = f(x), or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pullback`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_and_pullback(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))[-1]
+        array([2., 4.])
+    """
+@overload
+def value_and_pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, prep: _PullbackPrep | None = None, out: Any = None, y: Any = None, strict: bool | None = None) -> tuple[Any, Any]:
+    """
+    ``value_and_pullback``: returns the tuple (y, JTw).
+
+    Vector-Jacobian product J(x)^T w (J^H w for complex); shaped like x. A Batch of cotangents gives a Batch of results.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        w: cotangent like y = f(x), or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_pullback`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)``.
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_and_pullback(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))[-1]
+        array([2., 4.])
+    """
+def prepare_pullback(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PullbackPrep:
+    """
+    Do the one-time work of ``pullback`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``pullback(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_and_pullback(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_pullback(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        >>> prep(np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
+def prepare_pullback_same_point(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, w: Any, /, *contexts: Any, y: Any = None, strict: bool = True) -> _PullbackPrep:
+    """
+    Do the one-time work of ``pullback`` (valid only at this x (and Constant values)); returns a ``Prep``.
+
+    Use it as ``pullback(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_and_pullback(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_pullback_same_point(lambda x: x**2, "engine", np.array([1.0, 2.0]), np.ones(2))
+        >>> prep(np.array([1.0, 2.0]), np.ones(2))
+        array([2., 4.])
+    """
+
+def second_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _SecondDerivativePrep | None = None, out: Any = None, strict: bool | None = None) -> Any:
+    """
+    Second derivative f''(x) at a scalar x; shaped like y = f(x).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_second_derivative`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.second_derivative(lambda x: x**3, "engine", 2.0)
+        12.0
+    """
+def value_derivative_and_second_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _SecondDerivativePrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any, Any]:
+    """
+    ``value_derivative_and_second_derivative``: returns the tuple (y, dy, d2y).
+
+    Second derivative f''(x) at a scalar x; shaped like y = f(x).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_second_derivative`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_derivative_and_second_derivative(lambda x: x**3, "engine", 2.0)[-1]
+        12.0
+    """
+def prepare_second_derivative(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, strict: bool = True) -> _SecondDerivativePrep:
+    """
+    Do the one-time work of ``second_derivative`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``second_derivative(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_derivative_and_second_derivative(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_second_derivative(lambda x: x**3, "engine", 2.0)
+        >>> prep(2.0)
+        12.0
+    """
+
+def hessian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _HessianPrep | None = None, out: Any = None, strict: bool | None = None) -> Any:
+    """
+    Hessian of a scalar-valued f, of shape x.shape + x.shape ((x.size, x.size) for pytrees).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_hessian`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.hessian(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]))
+        array([[ 6., 0.], [ 0., 12.]])
+    """
+def value_gradient_and_hessian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, prep: _HessianPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any, Any]:
+    """
+    ``value_gradient_and_hessian``: returns the tuple (y, grad, hess).
+
+    Hessian of a scalar-valued f, of shape x.shape + x.shape ((x.size, x.size) for pytrees).
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_hessian`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.value_gradient_and_hessian(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]))[-1]
+        array([[ 6., 0.], [ 0., 12.]])
+    """
+def prepare_hessian(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, /, *contexts: Any, strict: bool = True) -> _HessianPrep:
+    """
+    Do the one-time work of ``hessian`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``hessian(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.value_gradient_and_hessian(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_hessian(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]))
+        >>> prep(np.array([1.0, 2.0]))
+        array([[ 6., 0.], [ 0., 12.]])
+    """
 
 @overload
-def hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> Batch: ...
+def hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> Batch:
+    """
+    Hessian-vector product H(x) t of a scalar-valued f; shaped like x.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_hvp`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.hvp(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]), np.ones(2))
+        array([ 6., 12.])
+    """
 @overload
-def hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> Any: ...
+def hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> Any:
+    """
+    Hessian-vector product H(x) t of a scalar-valued f; shaped like x.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_hvp`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.hvp(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]), np.ones(2))
+        array([ 6., 12.])
+    """
 @overload
-def gradient_and_hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Batch]: ...
+def gradient_and_hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Batch, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Batch]:
+    """
+    ``gradient_and_hvp``: returns the tuple (grad, Ht).
+
+    Hessian-vector product H(x) t of a scalar-valued f; shaped like x.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_hvp`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.gradient_and_hvp(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]), np.ones(2))[-1]
+        array([ 6., 12.])
+    """
 @overload
-def gradient_and_hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any]: ...
-def prepare_hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, strict: bool = True) -> _HvpPrep: ...
-def prepare_hvp_same_point(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, strict: bool = True) -> _HvpPrep: ...
+def gradient_and_hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, prep: _HvpPrep | None = None, out: Any = None, strict: bool | None = None) -> tuple[Any, Any]:
+    """
+    ``gradient_and_hvp``: returns the tuple (grad, Ht).
+
+    Hessian-vector product H(x) t of a scalar-valued f; shaped like x.
+
+    Args:
+        f: ``y = f(x, *contexts)`` (or ``f(y, x, *contexts)`` with ``y=``).
+        backend: a backend object (``ad.AutoJax()``, ...) or name (``"jax"``, ``"torch"``,
+            ``"autograd"``, ``"finitediff"``, ``"engine"``).
+        x: Python float, NumPy / JAX / torch array, or pytree of them.
+        t: tangent like x, or ``ad.Batch`` of them.
+        *contexts: ``ad.Constant(value)`` / ``ad.Cache(value)`` (bare values count as Constant).
+        prep: a preparation from ``prepare_hvp`` (skips the one-time work).
+        out: buffer(s) to write the derivative into (NumPy arrays, torch tensors); returned.
+        y: output buffer selecting the in-place form ``f(y, x)`` (not accepted by this operator).
+        strict: with ``prep``, check f, backend, types and dtypes too (shapes are always checked);
+            defaults to the ``strict`` the preparation was made with.
+
+    Example:
+        >>> ad.gradient_and_hvp(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]), np.ones(2))[-1]
+        array([ 6., 12.])
+    """
+def prepare_hvp(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, strict: bool = True) -> _HvpPrep:
+    """
+    Do the one-time work of ``hvp`` (valid at any x of the same structure, shapes and dtypes); returns a ``Prep``.
+
+    Use it as ``hvp(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.gradient_and_hvp(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_hvp(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]), np.ones(2))
+        >>> prep(np.array([1.0, 2.0]), np.ones(2))
+        array([ 6., 12.])
+    """
+def prepare_hvp_same_point(f: Callable[..., Any], backend: AbstractBackend | str, x: Any, t: Any, /, *contexts: Any, strict: bool = True) -> _HvpPrep:
+    """
+    Do the one-time work of ``hvp`` (valid only at this x (and Constant values)); returns a ``Prep``.
+
+    Use it as ``hvp(f, backend, x, ..., prep=prep)``, ``prep(x, ...)`` or ``prep.gradient_and_hvp(x, ...)``.
+
+    Example:
+        >>> prep = ad.prepare_hvp_same_point(lambda x: np.sum(x**3), "engine", np.array([1.0, 2.0]), np.ones(2))
+        >>> prep(np.array([1.0, 2.0]), np.ones(2))
+        array([ 6., 12.])
+    """
 
 __all__ = [
     "array_namespace",
