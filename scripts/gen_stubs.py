@@ -152,7 +152,8 @@ def _prep_class(op) -> list[str]:
 
 
 def generate() -> str:
-    sys.path.insert(0, str(ROOT / "src"))
+    """The stub's text, from the anydiff found on sys.path (this checkout's src/ when run as a
+    script)."""
     from anydiff._operators import OPERATORS
 
     imports, lazy, constants = _imports_and_lazy(INIT.read_text())
@@ -198,6 +199,7 @@ def generate() -> str:
 
 
 def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(ROOT / "src"))  # describe this checkout, not an installed copy
     text = generate()
     if "--check" in argv:
         if not STUB.exists() or STUB.read_text() != text:
