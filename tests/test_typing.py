@@ -85,3 +85,15 @@ def test_mypy_sees_the_signatures(tmp_path):
     assert "user.py:18: error: No overload variant of \"hvp\"" in out, out
     errors = [ln for ln in out.splitlines() if ": error:" in ln]
     assert len(errors) == 3, out  # the correct calls above type-check
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
+def test_the_stub_itself_type_checks(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-incremental",
+         "--cache-dir", str(tmp_path / "cache"), str(ROOT / "src" / "anydiff" / "__init__.pyi")],
+        capture_output=True, text=True, env={"MYPYPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        timeout=240, cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
