@@ -27,7 +27,7 @@ Three concerns live here, apart from the transforms themselves:
     training still convert freely.
   - Printing (``repr``, ``format``) suspends the check: looking at a value drops nothing.
 
-* **Results belong to the caller** (API.md section 2). A kernel output may share memory with
+* **Results belong to the caller**. A kernel output may share memory with
   its inputs (``jvp`` / ``vjp`` of ``x -> x.reshape(...)`` return the tangent itself; the value
   of ``x -> x[0]`` is a view of x, which for a NumPy caller is the caller's own array).
   :func:`owned` clones exactly those outputs: one storage-pointer comparison per output, no copy

@@ -181,7 +181,7 @@ def _leaves(values: Any) -> list[np.ndarray]:
 
 
 def _owned(outputs: tuple, *sources: Any) -> tuple:
-    """Results belong to the caller (API.md section 2): an output that shares memory with the
+    """Results belong to the caller: an output that shares memory with the
     kernel's inputs (autograd returns the cotangent itself as the pullback of a reshape, and
     ``x`` itself as the value of the identity; for a NumPy caller both are the caller's arrays)
     is copied. A bounds check per output; nothing is copied otherwise. Object arrays (an

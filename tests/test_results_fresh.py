@@ -1,4 +1,4 @@
-"""Results belong to the caller (API.md section 2) and 0-d stays 0-d ("Edge shapes").
+"""Results belong to the caller and 0-d stays 0-d ("Edge shapes").
 
 * Every array an operator returns is fresh or read-only: writing into it (value and derivative
   parts, plain and value forms, ``Batch`` elements) changes neither later results nor the

@@ -1,4 +1,4 @@
-"""Results belong to the caller (API.md section 2) and f's exceptions (section 4).
+"""Results belong to the caller and f's exceptions (section 4).
 
 An ``f`` that mutates its argument works on a private copy: the caller's x and tangents are
 never modified, and the derivatives are those of the function as written

@@ -1,4 +1,4 @@
-"""Edge shapes (API.md section 2): an x of size 0 gives empty results of the right shape, with
+"""Edge shapes: an x of size 0 gives empty results of the right shape, with
 the right value of f, on every backend and for every operator (prepared too)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Types a derivative needs (API.md section 2 "What gradient-type operators need"), dtypes of
+"""Types a derivative needs, dtypes of
 ``strict=False`` calls (section 3), and ``out=`` buffers (section 2 "In place").
 
 No silently dropped imaginary part, no zero gradient of a boolean: a clear AnydiffTypeError

@@ -170,7 +170,7 @@ def fast_key(x: Any, tangent: Any, ctx: tuple[Context, ...], y: Any) -> Any:
 def check_tangent_dtypes(op: OpSpec, sig: TangentSig, target: Layout) -> None:
     """A tangent (cotangent) must not carry more than x (y) can take: a complex tangent for a
     real x leaf, or a complex cotangent for a real y leaf, would silently lose its imaginary
-    part; a real cotangent for a complex y leaf is refused too (API.md section 2), so that the
+    part; a real cotangent for a complex y leaf is refused too, so that the
     realness of w always matches y's. Raises AnydiffTypeError naming the leaf and dtypes."""
     tangent = op.tangent == "x"
     what, like = ("tangent", "x") if tangent else ("cotangent", "y = f(x)")

@@ -1,7 +1,7 @@
 """Unprepared calls: fresh every time, compiled code reused only for a provably equal program.
 
 An unprepared call (``ad.gradient(f, backend, x)``) must compute with ``f`` as it is *now*
-(API.md §3 "Fresh unprepared calls"): data ``f`` reads from its closure, globals or ``self``
+("fresh unprepared calls"): data ``f`` reads from its closure, globals or ``self``
 may have changed since the last call. Keying compiled code by the identity of ``f`` is therefore
 wrong; re-compiling on every call is slow. The middle way, for adapters that can do it:
 

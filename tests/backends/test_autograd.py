@@ -460,7 +460,7 @@ def test_real_x_complex_y():
 
 
 def test_complex_scalar_output_for_gradient_is_refused():
-    # A TypeError on every backend (API.md section 2), raised by the interface before autograd.
+    # A TypeError on every backend, raised by the interface before autograd.
     with pytest.raises(ad.AnydiffTypeError, match="real floating-point scalar.*complex128"):
         ad.gradient(lambda z: anp.sum(z**2), B, Z)
 
