@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import EngineError, no_rule
+from ._intercept import original
 from ._tracer import Prim, Traced, ViewMap, bind
 
 HANDLERS: dict[Any, Callable] = {}
@@ -25,7 +26,9 @@ HANDLERS: dict[Any, Callable] = {}
 def implements(*funcs: Any) -> Callable:
     def deco(h: Callable) -> Callable:
         for f in funcs:
-            HANDLERS[f] = h
+            # NumPy dispatches with its own functions: register those even when this module
+            # is first imported during a trace, while np.zeros & co. are the wrappers
+            HANDLERS[original(f)] = h
         return h
 
     return deco
@@ -39,6 +42,8 @@ def _np_name(func: Any) -> str:
 
 def apply_function(func: Any, args: tuple, kwargs: dict) -> Any:
     h = HANDLERS.get(func)
+    if h is None:
+        h = HANDLERS.get(original(func))  # like= dispatch passes the public np.zeros (a wrapper)
     if h is None:
         raise no_rule(_np_name(func))
     return h(*args, **kwargs)
@@ -197,6 +202,8 @@ def getitem(x: Any, index: Any) -> Any:
 
 def setitem(y: Traced, index: Any, v: Any) -> None:
     tmpl, arrs, _ = split_index(index, y.ndim)
+    if isinstance(v, (list, tuple)) and _has_traced(v):  # y[k] = [a, b]
+        v = _build(v)
     r = bind(R.SETITEM, [y, v, *arrs], {"idx": tmpl})
     assign_inplace(y, r)
 

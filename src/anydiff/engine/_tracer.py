@@ -59,10 +59,9 @@ class Trace:
     def check_dropped(self) -> None:
         if self.dropped is not None:
             raise EngineError(
-                f"{self.dropped} of a traced array dropped its derivative (this is also what "
-                "happens when a traced value is written into an array created with np.zeros, "
-                "np.empty or np.ones). " + _ESCAPE_HELP + " Keep values as arrays (x[0], not "
-                "float(x[0])), or use backend 'finitediff', which accepts any Python code."
+                f"{self.dropped}: this dropped a derivative. " + _ESCAPE_HELP + " Keep values as "
+                "arrays (x[0], not float(x[0])), or use backend 'finitediff', which accepts "
+                "any Python code."
             )
 
 
@@ -135,35 +134,80 @@ def primal(a: Any) -> Any:
 
 
 _ESCAPE_HELP = (
-    "Arrays that receive traced values must be created from a traced array "
-    "(np.zeros_like(x), np.empty_like(x), np.full_like(x, v)), with like= "
-    "(np.zeros(n, like=x)) or with anydiff.engine.empty_buffer(shape, dtype); a plain "
-    "np.zeros(n) cannot hold derivatives. To build an array from traced pieces use "
-    "np.stack, np.concatenate or np.array([...], like=x)."
+    "Arrays created inside the traced function (np.zeros, np.empty, np.ones, np.full, "
+    "np.array, np.zeros_like(x), ...) accept traced values; arrays created elsewhere (globals, "
+    "closures, arguments, library results, or a creator imported as `from numpy import zeros`) "
+    "cannot hold derivatives: create the array inside the function with np.zeros(...), or use "
+    "anydiff.engine.empty_buffer(shape, dtype)."
 )
+
+_LIB_TOPS = ("numpy", "scipy")
 
 
 def _library_caller() -> str:
-    """Name the SciPy function that converted the traced array, when one did (error text)."""
+    """Name the SciPy/NumPy function that converted the traced array, when one did."""
     import sys
 
     f = sys._getframe(2)
-    outer = None  # the outermost SciPy frame is the public function the user called
-    for _ in range(30):
+    outer = None  # the outermost library frame is the public function the user called
+    for _ in range(40):
         if f is None:
             break
-        if f.f_globals.get("__name__", "").startswith("scipy."):
+        name = f.f_globals.get("__name__", "")
+        if name.split(".", 1)[0] in _LIB_TOPS:
             outer = f
+        elif not name.startswith("anydiff.engine"):
+            break  # the first user frame: whatever called the user's code is not the culprit
         f = f.f_back
     if outer is None:
         return ""
-    name = outer.f_code.co_name
-    hint = (
-        f"; use anydiff.engine.special.{name} instead"
-        if name in ("logsumexp", "softmax", "log_softmax")
-        else ""
-    )
-    return f" (inside scipy's {name}, which converts its input instead of dispatching{hint})"
+    mod = outer.f_globals.get("__name__", "").split(".")
+    pub = ".".join(m for m in mod if not m.startswith("_"))
+    return f"{pub}.{outer.f_code.co_name}"
+
+
+def describe_conversion(kind: str) -> str:
+    """What converted a traced array into a plain value, for error messages.
+
+    ``kind`` is the conversion (``"float"``, ``"complex"``, ``"ndarray"``).  The description
+    names the entry point: the SciPy/NumPy function that converted it (when the conversion
+    happened inside one), else the user's source line, telling a write into a plain array
+    (``y[i] = v``) apart from a call such as ``float(v)`` or ``math.exp(v)``.
+    """
+    import dis
+    import linecache
+    import sys
+
+    lib = _library_caller()
+    if lib:
+        top = lib.split(".")[0]
+        return (
+            f"{lib} (a {top} function without an engine rule) converted a traced array to a "
+            f"plain {'ndarray' if kind == 'ndarray' else kind} inside compiled or non-dispatching code"
+        )
+    f = sys._getframe(1)
+    while f is not None and f.f_globals.get("__name__", "").startswith("anydiff.engine"):
+        f = f.f_back
+    if f is None:  # pragma: no cover - always called from some frame
+        return f"{kind}(traced)"
+    code = f.f_code
+    op = dis.opname[code.co_code[f.f_lasti]] if 0 <= f.f_lasti < len(code.co_code) else ""
+    where = f"{code.co_filename}:{f.f_lineno}"
+    src = ""
+    try:
+        pos = list(code.co_positions())[f.f_lasti // 2]
+        if pos[0] is not None and pos[0] == pos[1]:
+            line = linecache.getline(code.co_filename, pos[0])
+            src = line[pos[2] : pos[3]].strip() if pos[2] is not None else line.strip()
+    except Exception:  # pragma: no cover - source unavailable
+        src = ""
+    shown = f"`{src}` ({where})" if src else where
+    if op.startswith("STORE_SUBSCR"):
+        return f"writing a traced value into a plain NumPy array at {shown}"
+    if src.startswith(f"{kind}("):
+        return f"{kind}(traced) at {shown}"
+    what = "a Python float" if kind == "float" else "a Python complex" if kind == "complex" else "a plain ndarray"
+    return f"{shown}, which converts a traced value to {what}"
 
 
 class ViewMap:
@@ -242,9 +286,7 @@ class Traced:
             self._escape("np.asarray(traced)")
             return np.asarray(self._value, dtype=dtype)
         raise EngineError(
-            "converting a traced array to a plain ndarray (np.asarray, np.array, or writing "
-            "it into an array created with np.zeros/np.empty/np.ones) would drop its "
-            "derivative" + _library_caller() + ". " + _ESCAPE_HELP
+            describe_conversion("ndarray") + "; this would drop its derivative. " + _ESCAPE_HELP
         )
 
     # ----------------------------------------------------------------- escapes
@@ -272,11 +314,17 @@ class Traced:
             self._escape(what)
 
     def __float__(self) -> float:
-        self._drop("float(traced)")
+        if self._trace is not None and self.dtype.kind in "fc" and self._trace.carries(self):
+            self._drop(describe_conversion("float"))
+        else:
+            self._escape("float(traced)")
         return float(self._value)
 
     def __complex__(self) -> complex:
-        self._drop("complex(traced)")
+        if self._trace is not None and self.dtype.kind in "fc" and self._trace.carries(self):
+            self._drop(describe_conversion("complex"))
+        else:
+            self._escape("complex(traced)")
         return complex(self._value)
 
     def item(self, *args: Any) -> Any:

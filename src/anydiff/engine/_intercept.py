@@ -1,0 +1,292 @@
+"""What the engine intercepts in NumPy while it traces ``f``, and why (the one place).
+
+Traced arrays reach the engine through NumPy's dispatch protocols (``__array_ufunc__``,
+``__array_function__``), but array *creation* does not dispatch: ``np.zeros(n)`` has no traced
+argument, and ``np.array([x[0], x[1]])`` / ``np.asarray(x)`` convert their input in C.  Plain
+NumPy code as written (``y = np.zeros(n); y[i] += x[i] * i``) therefore needs the creators
+themselves to return arrays that accept traced writes.  This module swaps them, in the
+``numpy`` namespace, for thin wrappers while a trace is running:
+
+=====================================  =====================================================
+intercepted (``numpy.`` attribute)      result inside a traced call, from user code
+=====================================  =====================================================
+``zeros empty ones full eye identity``  a constant buffer (:class:`Traced` without a trace)
+``zeros_like ones_like empty_like``     that joins the transformation whose traced value is
+``full_like copy``  (of plain arrays)   first written into it (``np.empty`` is zero-filled)
+``array asarray asanyarray``            traced input: itself (``asarray``) or a traced copy
+``ascontiguousarray``                   (``array``); lists/tuples holding traced values:
+                                        stacked; other data: a constant buffer (``asarray``
+                                        of an existing ndarray returns it unchanged)
+``r_ c_``                               concatenation that accepts traced pieces
+=====================================  =====================================================
+
+Why it is safe:
+
+* **Only while tracing, only in the tracing thread.**  The wrappers are installed when the
+  first trace in the process starts and the originals are put back when the last one ends
+  (also when ``f`` raises), so NumPy outside a trace is untouched (zero cost).  While
+  installed, a wrapper checks a thread-local depth first: other threads get the original
+  function's result (a plain ndarray) for the price of one attribute lookup.
+* **Only for user code.**  Calls made from NumPy, SciPy or anydiff's own implementation
+  (their work arrays go to compiled code and must stay ndarrays) get the original result; the
+  caller is identified by its frame's module name (:data:`LIBRARY`).
+* **Nothing is dropped silently.**  Writing a traced value into an array that was *not*
+  created this way (a global, an argument, an array from a library, or one from
+  ``from numpy import zeros``, which binds the original) still raises ``EngineError``.
+
+Nested traces (forward over reverse) share one installation (the depth counts them); tape
+replays never run ``f``, so they need none.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._tracer import Traced
+
+#: module-name prefixes whose calls always get NumPy's own result (library internals)
+LIBRARY = ("numpy", "scipy", "anydiff.engine", "anydiff._", "anydiff.backends")
+
+_tls = threading.local()
+_lock = threading.Lock()
+_active = 0  # traces running in the whole process (all threads); guarded by _lock
+
+_CREATORS = (
+    "zeros empty ones full eye identity zeros_like ones_like empty_like full_like copy "
+    "array asarray asanyarray ascontiguousarray"
+).split()
+ORIGINAL: dict[str, Any] = {name: getattr(np, name) for name in (*_CREATORS, "r_", "c_")}
+
+
+def original(func: Any) -> Any:
+    """NumPy's own function for ``func`` when ``func`` is one of the wrappers, else ``func``."""
+    for name, w in WRAPPERS.items():
+        if w is func:
+            return ORIGINAL[name]
+    return func
+
+
+def tracing_here() -> bool:
+    """True while this thread runs ``f`` under at least one engine transformation."""
+    return getattr(_tls, "depth", 0) > 0
+
+
+_library: dict[str, bool] = {}  # module name -> whether it is library code (memo)
+
+
+def _is_library(name: str) -> bool:
+    lib = _library.get(name)
+    if lib is None:
+        lib = name.split(".", 1)[0] in ("numpy", "scipy") or name.startswith(LIBRARY[2:])
+        _library[name] = lib
+    return lib
+
+
+def _from_user(depth: int = 2) -> bool:
+    """Whether the call ``depth`` frames up comes from user code (not :data:`LIBRARY`)."""
+    return not _is_library(sys._getframe(depth).f_globals.get("__name__", ""))
+
+
+def traced_call(f: Callable, x: Any, args: tuple) -> Any:
+    """``f(x, *args)`` with the creators intercepted (see the module docstring)."""
+    global _active
+    depth = getattr(_tls, "depth", 0)
+    _tls.depth = depth + 1
+    with _lock:
+        _active += 1
+        if _active == 1:
+            _install()
+    try:
+        return f(x, *args)
+    finally:
+        _tls.depth = depth
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                _uninstall()
+
+
+def intercepted(f: Callable) -> Callable:
+    """``f`` as a function that runs with the creators intercepted (for the trace entries)."""
+    return lambda x, *args: traced_call(f, x, args)
+
+
+def _install() -> None:
+    for name, wrapper in WRAPPERS.items():
+        if getattr(np, name) is ORIGINAL[name]:  # leave someone else's patch alone
+            setattr(np, name, wrapper)
+
+
+def _uninstall() -> None:
+    for name, wrapper in WRAPPERS.items():
+        if getattr(np, name) is wrapper:
+            setattr(np, name, ORIGINAL[name])
+
+
+# ---------------------------------------------------------------------------- wrappers
+
+
+def buffer(value: Any) -> Traced:
+    """A constant buffer holding ``value``: it joins the first trace that writes into it."""
+    return Traced(None, value)
+
+
+def _wrap(name: str, in_trace: Callable) -> Callable:
+    orig = ORIGINAL[name]
+
+    @functools.wraps(orig)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        if getattr(_tls, "depth", 0) and kw.get("like") is None and _from_user():
+            return in_trace(orig, *args, **kw)
+        return orig(*args, **kw)
+
+    return wrapper
+
+
+def _make_buffer(orig: Callable, *args: Any, **kw: Any) -> Any:
+    if orig is ORIGINAL["empty"]:  # zero-filled: a tape must not record uninitialised memory
+        orig = ORIGINAL["zeros"]
+    return buffer(orig(*args, **kw))
+
+
+def _has_traced(obj: Any) -> bool:
+    if isinstance(obj, Traced):
+        return True
+    return isinstance(obj, (list, tuple)) and any(_has_traced(o) for o in obj)
+
+
+def _full(orig: Callable, shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", **kw: Any) -> Any:
+    if _has_traced(fill_value):
+        from ._numpy_api import _build, _full_like_kw
+
+        return _full_like_kw(shape, _build(fill_value), dtype=dtype)
+    return buffer(orig(shape, fill_value, dtype=dtype, order=order, **kw))
+
+
+def _like(orig: Callable, a: Any, *args: Any, **kw: Any) -> Any:
+    """``zeros_like`` & co. and ``copy`` of data that is not traced (traced data dispatches)."""
+    if _has_traced(a):
+        from ._numpy_api import _build
+
+        return orig(_build(a), *args, **kw)
+    return buffer(orig(a, *args, **kw))
+
+
+def _full_like(orig: Callable, a: Any, fill_value: Any, dtype: Any = None, **kw: Any) -> Any:
+    if not _has_traced(fill_value):
+        return _like(orig, a, fill_value, dtype, **kw)
+    from ._numpy_api import _build
+
+    a = _build(a) if _has_traced(a) else a
+    buf = buffer(ORIGINAL["zeros_like"](a, dtype=dtype)) if not isinstance(a, Traced) else np.zeros_like(a)
+    buf[...] = _build(fill_value)
+    return buf
+
+
+def _array(orig: Callable, obj: Any, *args: Any, **kw: Any) -> Any:
+    """``np.array`` and the ``asarray`` family in user code.
+
+    Traced input: ``asarray`` returns it, ``array`` a traced copy; sequences holding traced
+    values are stacked; anything else gets NumPy's result, wrapped as a buffer when it is a
+    new array (an existing ndarray passed through unchanged stays itself).
+    """
+    if not _has_traced(obj):
+        r = orig(obj, *args, **kw)
+        return r if r is obj or not isinstance(r, np.ndarray) else buffer(r)
+    from ._numpy_api import _build, astype, reshape
+    from ._rules import COPY, dtype_of, ndim_of, shape_of
+    from ._tracer import bind
+
+    dtype = args[0] if args else kw.get("dtype")
+    copy = kw.get("copy", orig is ORIGINAL["array"])
+    if isinstance(obj, Traced):
+        r = bind(COPY, [obj], {}) if copy else obj
+    else:
+        r = _build(obj)
+    if dtype is not None and dtype_of(r) != np.dtype(dtype):
+        r = astype(r, dtype)
+    ndmin = kw.get("ndmin", 0)
+    if ndim_of(r) < ndmin:
+        r = reshape(r, (1,) * (ndmin - ndim_of(r)) + shape_of(r))
+    if orig is ORIGINAL["ascontiguousarray"] and ndim_of(r) == 0:
+        r = reshape(r, (1,))
+    return r
+
+
+class _Concatenator:
+    """``np.r_`` / ``np.c_``: NumPy's object, unless a piece is traced (then ``concatenate``)."""
+
+    def __init__(self, orig: Any, default: tuple[int, int, int]):
+        self._orig = orig
+        self._default = default  # (axis, ndmin, trans1d) as in numpy's AxisConcatenator
+
+    def __getitem__(self, key: Any) -> Any:
+        if not (getattr(_tls, "depth", 0) and _from_user()):
+            return self._orig[key]
+        items = key if isinstance(key, tuple) else (key,)
+        if not any(_has_traced(k) for k in items):
+            return buffer(self._orig[key])
+        return _concat_items(self._orig, items, *self._default)
+
+    def __len__(self) -> int:
+        return 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._orig, name)
+
+
+def _concat_items(orig: Any, items: tuple, axis: int, ndmin: int, trans1d: int) -> Any:
+    from ._errors import no_rule
+    from ._numpy_api import _build, concatenate, reshape, transpose
+    from ._rules import ndim_of, shape_of
+
+    if items and isinstance(items[0], str):
+        spec = items[0]
+        if spec in ("r", "c") or "," not in spec and not spec.lstrip("-").isdigit():
+            raise no_rule(f"np.r_[{spec!r}, ...] (matrix directives) with traced pieces")
+        parts = [int(s) for s in spec.split(",")]
+        axis = parts[0]
+        if len(parts) > 1:
+            ndmin = parts[1]
+        if len(parts) > 2:
+            trans1d = parts[2]
+        items = items[1:]
+    objs = []
+    for it in items:
+        if isinstance(it, slice):
+            new = orig[it]
+            if ndmin > 1:
+                new = np.array(new, ndmin=ndmin)
+                if trans1d != -1:
+                    new = new.swapaxes(-1, trans1d)
+            objs.append(new)
+            continue
+        a = _build(it) if _has_traced(it) else ORIGINAL["asarray"](it)
+        nd = ndim_of(a)
+        if nd < ndmin:
+            a = reshape(a, (1,) * (ndmin - nd) + shape_of(a))
+            if trans1d != -1:
+                k2, k1 = ndmin - nd, trans1d
+                if k1 < 0:
+                    k1 += k2 + 1
+                d = list(range(ndmin))
+                a = transpose(a, d[:k1] + d[k2:] + d[k1:k2])
+        objs.append(a)
+    return concatenate(objs, axis=axis)
+
+
+WRAPPERS: dict[str, Any] = {
+    **{n: _wrap(n, _make_buffer) for n in ("zeros", "empty", "ones", "eye", "identity")},
+    "full": _wrap("full", _full),
+    **{n: _wrap(n, _like) for n in ("zeros_like", "ones_like", "empty_like", "copy")},
+    "full_like": _wrap("full_like", _full_like),
+    **{n: _wrap(n, _array) for n in ("array", "asarray", "asanyarray", "ascontiguousarray")},
+    "r_": _Concatenator(ORIGINAL["r_"], (0, 1, -1)),
+    "c_": _Concatenator(ORIGINAL["c_"], (-1, 2, 0)),
+}
