@@ -117,16 +117,19 @@ def intercepted(f: Callable) -> Callable:
     return lambda x, *args: traced_call(f, x, args)
 
 
+_NP = np.__dict__  # the numpy namespace itself (dict operations: the cheapest swap)
+
+
 def _install() -> None:
-    for name, wrapper in WRAPPERS.items():
-        if getattr(np, name) is ORIGINAL[name]:  # leave someone else's patch alone
-            setattr(np, name, wrapper)
+    for name, wrapper, orig in _SWAPS:
+        if _NP.get(name) is orig:  # leave someone else's patch alone
+            _NP[name] = wrapper
 
 
 def _uninstall() -> None:
-    for name, wrapper in WRAPPERS.items():
-        if getattr(np, name) is wrapper:
-            setattr(np, name, ORIGINAL[name])
+    for name, wrapper, orig in _SWAPS:
+        if _NP.get(name) is wrapper:
+            _NP[name] = orig
 
 
 # ---------------------------------------------------------------------------- wrappers
@@ -290,3 +293,4 @@ WRAPPERS: dict[str, Any] = {
     "r_": _Concatenator(ORIGINAL["r_"], (0, 1, -1)),
     "c_": _Concatenator(ORIGINAL["c_"], (-1, 2, 0)),
 }
+_SWAPS = tuple((name, w, ORIGINAL[name]) for name, w in WRAPPERS.items())
