@@ -64,24 +64,9 @@ def _scipy_rules() -> None:
     if sp is None or _scipy_done:
         return
     _scipy_done = True
-    sqrt_pi_2 = 2.0 / np.sqrt(np.pi)
+    from ._scipy_special import ufunc_rules
 
-    def polygamma1(x: Any, y: Any) -> Any:
-        if isinstance(x, Traced):
-            raise no_rule("third derivative of scipy.special.gammaln (polygamma)")
-        return sp.polygamma(1, x)
-
-    table = {
-        sp.expit: R.unary("expit", sp.expit, d=lambda x, y: y * (1 - y)),
-        sp.logit: R.unary("logit", sp.logit, h=lambda x, y: x * (1 - x)),
-        sp.erf: R.unary("erf", sp.erf, d=lambda x, y: sqrt_pi_2 * np.exp(-(x * x))),
-        sp.erfc: R.unary("erfc", sp.erfc, d=lambda x, y: -sqrt_pi_2 * np.exp(-(x * x))),
-        sp.ndtr: R.unary("ndtr", sp.ndtr, d=lambda x, y: np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)),
-        sp.gammaln: R.unary("gammaln", sp.gammaln, d=lambda x, y: sp.psi(x)),
-        sp.psi: R.unary("psi", sp.psi, d=polygamma1),
-        sp.xlogy: R.binary("xlogy", sp.xlogy, lambda a, b, z: np.log(b), lambda a, b, z: a / b),
-    }
-    _UFUNCS.update(table)
+    _UFUNCS.update(ufunc_rules(sp))
 
 
 def _reduce(

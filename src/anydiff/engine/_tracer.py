@@ -206,7 +206,7 @@ def describe_conversion(kind: str) -> str:
         return f"writing a traced value into a plain NumPy array at {shown}"
     if src.startswith(f"{kind}("):
         return f"{kind}(traced) at {shown}"
-    what = "a Python float" if kind == "float" else "a Python complex" if kind == "complex" else "a plain ndarray"
+    what = {"float": "a Python float", "complex": "a Python complex"}.get(kind, "a plain ndarray")
     return f"{shown}, which converts a traced value to {what}"
 
 
