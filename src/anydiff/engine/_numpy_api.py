@@ -1002,3 +1002,5 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
 
 
 WHERE.fast = R._fast_where
+
+from . import _numpy_more  # noqa: E402,F401 - registers further handlers (kept in their own module)

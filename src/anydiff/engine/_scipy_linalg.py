@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import no_rule
-from ._tracer import Prim, Traced, bind
+from ._tracer import Prim, bind
 
 
 def _sl() -> Any:
@@ -175,7 +175,7 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
 # ---------------------------------------------------------------------------- LU
 
 
-def _lu_impl(a: Any) -> Any:
+def _lu_impl(a: Any, perm: np.ndarray) -> Any:
     return _sl().lu_factor(a)[0]
 
 
@@ -221,10 +221,11 @@ def _lu_vjp(g: Any, xs: list, lu: Any, need: tuple, p: dict) -> tuple:
 
 def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> tuple:
     """``(lu, piv)`` as SciPy returns them; ``lu`` is traced, ``piv`` is the plain pivot vector."""
-    from ._tracer import primal
+    from ._numpy_api import _concrete
 
     _mat(a, "lu_factor")
-    piv = _sl().lu_factor(np.asarray(primal(a)))[1]
+    # the pivot order depends on the values: a tape that saw it re-traces (never stale pivots)
+    piv = _sl().lu_factor(_concrete(a, "scipy.linalg.lu_factor (pivoting depends on the values)"))[1]
     lu = bind(LU, [a], {"perm": _perm(piv)})
     return lu, piv
 
@@ -251,18 +252,22 @@ def lu_solve(
 
 
 def _expm_impl(a: Any) -> Any:
+    a = np.asarray(a)
+    if a.ndim > 2:  # scipy's expm handles stacks; keep one code path for every version
+        return np.stack([_sl().expm(m) for m in a.reshape((-1,) + a.shape[-2:])]).reshape(a.shape)
     return _sl().expm(a)
 
 
 def _frechet(a: Any, e: Any) -> Any:
-    """``L(A, E)`` for a batch ``e`` of shape ``(B, n, n)`` (top-right block of a 2n expm)."""
+    """``L(A, E)`` for ``a`` of shape ``(..., n, n)`` and ``e`` of shape ``(B, ..., n, n)`` (or
+    ``a``'s shape): the top-right block of ``expm([[A, E], [0, A]])``."""
     n = R.shape_of(a)[-1]
-    B = R.shape_of(e)[0]
-    A = np.broadcast_to(a, (B, n, n))
-    Z = np.zeros((B, n, n), dtype=np.result_type(R.dtype_of(a), R.dtype_of(e)))
+    shp = R.shape_of(e)
+    A = np.broadcast_to(a, shp)
+    Z = np.zeros(shp, dtype=np.result_type(R.dtype_of(a), R.dtype_of(e)))
     top = np.concatenate([A, e], axis=-1)
     bot = np.concatenate([Z, A], axis=-1)
-    return expm(np.concatenate([top, bot], axis=-2))[:, :n, n:]
+    return expm(np.concatenate([top, bot], axis=-2))[..., :n, n:]
 
 
 def _expm_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
@@ -270,7 +275,7 @@ def _expm_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
 
 
 def _expm_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
-    return (_frechet(_H(xs[0]), g[None])[0],)
+    return (_frechet(_H(xs[0]), g),)
 
 
 EXPM = Prim("scipy.linalg.expm", _expm_impl, _expm_jvp, _expm_vjp)
@@ -316,13 +321,8 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
 
 def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
     """Principal square root ``X`` (``X @ X = A``); derivative from ``X dX + dX X = dA``."""
-    from ._tracer import primal
-
     _mat(A, "sqrtm")
-    X0 = _sl().sqrtm(np.asarray(primal(A)))
-    if isinstance(A, Traced):
-        return bind(SQRTM, [A], {})
-    return X0
+    return bind(SQRTM, [A], {})
 
 
 def _sqrtm_jvp(ts: list, xs: list, X: Any, p: dict) -> Any:
@@ -418,17 +418,16 @@ def np_convolve(a: Any, v: Any, mode: str = "full") -> Any:
 
 
 def np_correlate(a: Any, v: Any, mode: str = "valid") -> Any:
-    """``np.correlate``: ``c[k] = Σ_n a[n + k] conj(v[n])``."""
-    vr = np.flip(np.ravel(v))
+    """``np.correlate``: ``c[k] = Σ_n a[n + k] conj(v[n])`` (NumPy's offsets for ``same``)."""
+    a, v = np.ravel(a), np.ravel(v)
+    m, n = R.shape_of(a)[0], R.shape_of(v)[0]
+    vr = np.flip(v)
     if R.dtype_of(v).kind == "c":
         vr = np.conjugate(vr)
-    return np_convolve(a, vr, mode) if mode != "same" else _np_corr_same(a, vr)
-
-
-def _np_corr_same(a: Any, vr: Any) -> Any:
-    m, n = R.shape_of(np.ravel(a))[0], R.shape_of(vr)[0]
+    if mode != "same":
+        return np_convolve(a, vr, mode)
     full = np_convolve(a, vr, "full")
-    off = n // 2 if m >= n else (m - 1) // 2 + (n - m)
+    off = (n - 1) // 2 if m >= n else m // 2
     return full[off : off + max(m, n)]
 
 

@@ -171,7 +171,7 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             lambda a, x, z: -dgammainc_x(a, x, z),
         ),
         sp.stdtr: b("stdtr", sp.stdtr, no_closed_form("stdtr", "the degrees of freedom df"), t_pdf),
-        sp.zeta: b(
+        sp._ufuncs._zeta: b(
             "zeta", sp.zeta, no_closed_form("zeta", "the exponent x"), lambda s, q, z: -s * sp.zeta(s + 1, q)
         ),
         sp.betainc: nary(
