@@ -269,3 +269,30 @@ def test_library_internals_keep_ndarrays() -> None:
         return np.sum(x[:2] * scipy.linalg.cho_solve(c, np.ones(2)))
 
     np.testing.assert_allclose(E.grad(f, x0)[:2], np.linalg.solve(A, np.ones(2)), rtol=1e-14)
+
+
+def test_compiled_code_inside_f_keeps_getting_ndarrays() -> None:
+    # Cython (np.random) looks np.asarray/np.array up itself, from no Python frame of its own:
+    # it must get NumPy's result, not a buffer (else "Cannot convert Traced to numpy.ndarray")
+    def f(x):
+        rng = np.random.default_rng(0)
+        w = rng.standard_normal(len(x))
+        y = np.zeros(len(x))
+        y[:] = x * w
+        return np.sum(y)
+
+    w = np.random.default_rng(0).standard_normal(5)
+    for mode in ("forward", "reverse"):
+        np.testing.assert_allclose(E.jacobian(f, x0, mode=mode), w, rtol=1e-15)
+
+
+def test_creator_under_another_name_is_not_intercepted_but_fails_loudly() -> None:
+    make = np.zeros  # bound outside the trace: NumPy's own function
+
+    def f(x):
+        y = make(2)
+        y[0] = x[0]
+        return np.sum(y)
+
+    with pytest.raises(E.EngineError, match="plain NumPy array at `y\\[0\\]`"):
+        E.grad(f, x0)

@@ -408,3 +408,25 @@ def test_tapes_of_scipy_code_replay_and_lu_pivoting_retraces() -> None:
     assert not tape.replayable and "lu_factor" in repr(tape)
     z1 = np.array([4.0, 3.0, 2.0, 1.0])  # other pivots
     np.testing.assert_allclose(tape.grad(z1), fd_jacobian(h, z1), rtol=1e-6)
+
+
+def test_scipy_first_imported_inside_f(tmp_path) -> None:
+    # a fresh process: scipy.special is imported for the first time during the trace
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from anydiff import engine as E\n"
+        "import sys\n"
+        "assert 'scipy.special' not in sys.modules\n"
+        "def f(x):\n"
+        "    import scipy.special\n"
+        "    return scipy.special.logsumexp(x)\n"
+        "x = np.array([0.1, 0.7, -0.3])\n"
+        "g = E.grad(f, x)\n"
+        "np.testing.assert_allclose(g, np.exp(x) / np.exp(x).sum(), rtol=1e-14)\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

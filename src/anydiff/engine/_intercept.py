@@ -72,7 +72,7 @@ import numpy as np
 from ._tracer import Traced
 
 #: module-name prefixes whose calls always get NumPy's own result (library internals)
-LIBRARY = ("numpy", "scipy", "anydiff.engine", "anydiff._", "anydiff.backends")
+LIBRARY = ("numpy", "scipy", "anydiff.engine", "anydiff._", "anydiff.backends", "importlib")
 
 _tls = threading.local()
 _lock = threading.Lock()
@@ -104,14 +104,68 @@ _library: dict[str, bool] = {}  # module name -> whether it is library code (mem
 def _is_library(name: str) -> bool:
     lib = _library.get(name)
     if lib is None:
-        lib = name.split(".", 1)[0] in ("numpy", "scipy") or name.startswith(LIBRARY[2:])
+        # importlib: module code run by an import statement inside f is not f's own code
+        lib = name.split(".", 1)[0] in ("numpy", "scipy", "importlib") or name.startswith(LIBRARY[2:5])
         _library[name] = lib
     return lib
 
 
-def _from_user(depth: int = 2) -> bool:
-    """Whether the call ``depth`` frames up comes from user code (not :data:`LIBRARY`)."""
-    return not _is_library(sys._getframe(depth).f_globals.get("__name__", ""))
+def _from_user(name: str, depth: int = 2) -> bool:
+    """Whether the call of ``name`` ``depth`` frames up is made by user code, directly.
+
+    Library code (:data:`LIBRARY`) gets NumPy's own result.  So does compiled code (Cython,
+    C extensions: ``np.random.default_rng`` looks ``np.asarray`` up itself), which has no
+    frame of its own and would otherwise be taken for the Python frame that called it: the
+    call is direct only if that frame is executing a call (or subscript, for ``r_``) whose
+    source text names ``name``.
+    """
+    f = sys._getframe(depth)
+    if _is_library(f.f_globals.get("__name__", "")):
+        return False
+    key = (f.f_code, f.f_lasti, name)
+    direct = _direct.get(key)
+    if direct is None:
+        direct = _direct[key] = _calls_by_name(f.f_code, f.f_lasti, name)
+    return direct
+
+
+_direct: dict[tuple, bool] = {}  # (code, instruction, name) -> whether the call names `name`
+_CALL_OPS = frozenset(
+    ("CALL", "CALL_FUNCTION_EX", "CALL_KW", "BINARY_SUBSCR", "CALL_FUNCTION", "CALL_METHOD")
+)
+
+
+def current_instruction(code: Any, lasti: int) -> Any:
+    """The ``dis.Instruction`` a frame is executing (``f_lasti`` may point into its caches)."""
+    import dis
+
+    ins = None
+    for i in dis.get_instructions(code):
+        if i.offset > lasti:
+            break
+        ins = i
+    return ins
+
+
+def _calls_by_name(code: Any, lasti: int, name: str) -> bool:
+    import linecache
+
+    ins = current_instruction(code, lasti)
+    if ins is None or ins.opname not in _CALL_OPS:
+        return False  # e.g. an import statement running module code that calls np.asarray
+    pos = ins.positions
+    if pos is None or pos.lineno is None or pos.col_offset is None or pos.end_col_offset is None:
+        return True  # no position information: trust the call instruction
+    lines = [
+        linecache.getline(code.co_filename, n) for n in range(pos.lineno, (pos.end_lineno or pos.lineno) + 1)
+    ]
+    if not any(lines):
+        return True  # no source (exec, -c): trust the call instruction
+    if len(lines) == 1:
+        text = lines[0][pos.col_offset : pos.end_col_offset]
+    else:
+        text = lines[0][pos.col_offset :] + "".join(lines[1:-1]) + lines[-1][: pos.end_col_offset]
+    return name in text
 
 
 def traced_call(f: Callable, x: Any, args: tuple) -> Any:
@@ -145,6 +199,8 @@ def _install() -> None:
     for name, wrapper, orig in _SWAPS:
         if _NP.get(name) is orig:  # leave someone else's patch alone
             _NP[name] = wrapper
+    if not _hook_installed:
+        _install_import_hook()
     if "scipy" in sys.modules:
         _scipy_install()
 
@@ -168,7 +224,7 @@ def _wrap(name: str, in_trace: Callable) -> Callable:
 
     @functools.wraps(orig)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and kw.get("like") is None and _from_user():
+        if getattr(_tls, "depth", 0) and kw.get("like") is None and _from_user(name):
             return in_trace(orig, *args, **kw)
         return orig(*args, **kw)
 
@@ -248,12 +304,13 @@ def _array(orig: Callable, obj: Any, *args: Any, **kw: Any) -> Any:
 class _Concatenator:
     """``np.r_`` / ``np.c_``: NumPy's object, unless a piece is traced (then ``concatenate``)."""
 
-    def __init__(self, orig: Any, default: tuple[int, int, int]):
+    def __init__(self, orig: Any, default: tuple[int, int, int], name: str):
         self._orig = orig
+        self._name = name
         self._default = default  # (axis, ndmin, trans1d) as in numpy's AxisConcatenator
 
     def __getitem__(self, key: Any) -> Any:
-        if not (getattr(_tls, "depth", 0) and _from_user()):
+        if not (getattr(_tls, "depth", 0) and _from_user(self._name)):
             return self._orig[key]
         items = key if isinstance(key, tuple) else (key,)
         if not any(_has_traced(k) for k in items):
@@ -313,8 +370,8 @@ WRAPPERS: dict[str, Any] = {
     **{n: _wrap(n, _like) for n in ("zeros_like", "ones_like", "empty_like", "copy")},
     "full_like": _wrap("full_like", _full_like),
     **{n: _wrap(n, _array) for n in ("array", "asarray", "asanyarray", "ascontiguousarray")},
-    "r_": _Concatenator(ORIGINAL["r_"], (0, 1, -1)),
-    "c_": _Concatenator(ORIGINAL["c_"], (-1, 2, 0)),
+    "r_": _Concatenator(ORIGINAL["r_"], (0, 1, -1), "r_"),
+    "c_": _Concatenator(ORIGINAL["c_"], (-1, 2, 0), "c_"),
 }
 # ---------------------------------------------------------------------------- SciPy
 
@@ -429,6 +486,49 @@ def _scipy_install() -> None:
             hit = _scipy_by_id.get(id(v))
             if hit is not None and hit[0] is v:
                 d[k] = hit[1]
+
+
+class _ScipyImportHook:
+    """Puts the wrappers in place as soon as a SciPy submodule finishes importing.
+
+    Needed for ``import scipy.special`` inside ``f`` during its first trace (the trace started
+    before the module existed).  Only those four module names are looked at; every other
+    import passes through untouched.
+    """
+
+    WATCH = frozenset(("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats"))
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in self.WATCH:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        run = getattr(loader, "exec_module", None)
+        if run is not None:
+
+            def exec_module(module: Any) -> None:
+                run(module)
+                _scipy_install()
+
+            loader.exec_module = exec_module
+        return spec
+
+
+_hook_installed = False
+
+
+def _install_import_hook() -> None:
+    global _hook_installed
+    _hook_installed = True
+    sys.meta_path.insert(0, _ScipyImportHook())
 
 
 _SWAPS = tuple((name, w, ORIGINAL[name]) for name, w in WRAPPERS.items())
