@@ -87,6 +87,8 @@ def _reduce(
 def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
     if method == "reduce":
         return _reduce(ufunc, *inputs, **kwargs)
+    if method == "at":
+        return _numpy_more.ufunc_at(ufunc, *inputs, **kwargs)
     if method != "__call__":
         raise no_rule(f"np.{ufunc.__name__}.{method}")
     out = kwargs.pop("out", None)
@@ -458,7 +460,7 @@ def _flip(m: Any, axis: Any = None) -> Any:
 
 @implements(np.concatenate)
 def concatenate(arrays: Any, axis: Any = 0, out: Any = None, dtype: Any = None, **kw: Any) -> Any:
-    arrays = list(arrays)
+    arrays = [_build(a) if isinstance(a, (list, tuple)) else a for a in arrays]  # [x[0], 1.0] pieces
     if axis is None:
         arrays = [reshape(a, (-1,)) for a in arrays]
         axis = 0
@@ -684,6 +686,7 @@ def _data_shaped(func: Any) -> Callable:
 for _f in (np.nonzero, np.flatnonzero, np.argwhere, np.unique):
     HANDLERS[_f] = _data_shaped(_f)
 HANDLERS[np.searchsorted] = _nondiff_fn(np.searchsorted)
+HANDLERS[np.argpartition] = _nondiff_fn(np.argpartition)
 
 
 @implements(np.allclose)
@@ -865,8 +868,9 @@ def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 
 @implements(np.einsum)
 def _einsum(subscripts: Any, *operands: Any, optimize: Any = False, **kw: Any) -> Any:
-    if not isinstance(subscripts, str):
-        raise no_rule("np.einsum in the interleaved (operand, sublist) form")
+    if not isinstance(subscripts, str):  # einsum(op0, sublist0, op1, sublist1, ..., [out])
+        subscripts, ops = _numpy_more.einsum_sublists((subscripts, *operands))
+        return _einsum(subscripts, *ops, optimize=optimize)
     spec = subscripts.replace(" ", "")
     if "->" not in spec:
         letters = spec.replace(",", "").replace(".", "")
@@ -920,8 +924,33 @@ def _square2d(a: Any, name: str) -> None:
         raise no_rule(f"np.linalg.{name} of stacked (>2-D) matrices")
 
 
+def _per_matrix(fn: Callable, *arrays: Any) -> Any:
+    """``fn`` applied to each matrix of stacked ``(..., n, n)`` arrays, results stacked.
+
+    A composite of 2-D rules (one per matrix), so derivatives need nothing new; results that
+    are tuples (``slogdet``, ``eigh``) are stacked per field.
+    """
+    batch = R.shape_of(arrays[0])[:-2]
+    outs = [fn(*[a[idx] for a in arrays]) for idx in np.ndindex(*batch)]
+    if isinstance(outs[0], tuple):
+        fields = [_stack([o[k] for o in outs]) for k in range(len(outs[0]))]
+        return type(outs[0])(*[reshape(f, batch + R.shape_of(f)[1:]) for f in fields])
+    r = _stack(outs)
+    return reshape(r, batch + R.shape_of(r)[1:])
+
+
 @implements(np.linalg.solve)
 def _solve(a: Any, b: Any) -> Any:
+    if R.ndim_of(a) > 2:  # stacked: b is (..., n, k), or (n,) / (..., n) as NumPy 2 reads it
+        nb = R.ndim_of(b)
+        if nb == 1:
+            return _per_matrix(lambda m: _solve(m, b), a)
+        if nb == R.ndim_of(a) - 1:
+            return _per_matrix(lambda m, v: _solve(m, v[:, None])[:, 0], a, _broadcast_to(
+                b, R.shape_of(a)[:-1]))
+        shp = np.broadcast_shapes(R.shape_of(a)[:-2], R.shape_of(b)[:-2])
+        return _per_matrix(_solve, _broadcast_to(a, shp + R.shape_of(a)[-2:]),
+                           _broadcast_to(b, shp + R.shape_of(b)[-2:]))
     _square2d(a, "solve")
     if R.ndim_of(b) > 2:
         raise no_rule("np.linalg.solve with stacked right-hand sides")
@@ -930,12 +959,16 @@ def _solve(a: Any, b: Any) -> Any:
 
 @implements(np.linalg.inv)
 def _inv(a: Any) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(_inv, a)
     _square2d(a, "inv")
     return bind(R.INV, [a], {})
 
 
 @implements(np.linalg.det)
 def _det(a: Any) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(_det, a)
     _square2d(a, "det")
     return bind(R.DET, [a], {})
 
@@ -945,12 +978,16 @@ SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 
 @implements(np.linalg.slogdet)
 def _slogdet(a: Any) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(_slogdet, a)
     _square2d(a, "slogdet")
     return SlogdetResult(bind(R.SLOGDET_SIGN, [a], {}), bind(R.LOGABSDET, [a], {}))
 
 
 @implements(np.linalg.cholesky)
 def _cholesky(a: Any, upper: bool = False) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(lambda m: _cholesky(m, upper), a)
     _square2d(a, "cholesky")
     L = bind(R.CHOLESKY, [a], {})
     return np.conjugate(L.T) if upper else L
@@ -961,6 +998,8 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 @implements(np.linalg.eigh)
 def _eigh(a: Any, UPLO: str = "L") -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(lambda m: _eigh(m, UPLO), a)
     _square2d(a, "eigh")
     if UPLO != "L":
         a = np.swapaxes(a, -1, -2)  # the upper triangle of a is the lower one of a^T
@@ -998,6 +1037,11 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         return np.min(np.abs(x), axis=ax, keepdims=keepdims)
     if vector and isinstance(ord, (int, float)) and ord not in (0,):
         return np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims) ** (1.0 / ord)
+    if not vector and ord in ("nuc", 2, -2) and axis is None and nd == 2 and not keepdims:
+        from ._rules_linalg2 import svdvals
+
+        s = svdvals(x)
+        return np.sum(s) if ord == "nuc" else np.max(s) if ord == 2 else np.min(s)
     raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")
 
 
