@@ -242,3 +242,14 @@ def test_tape_replays_fft_and_cumprod() -> None:
     assert tape.replayable
     x1 = X12[::-1] * 0.9
     np.testing.assert_allclose(tape.grad(x1), fd_jacobian(f, x1), rtol=1e-6, atol=1e-8)
+
+
+def test_docs_support_list_matches_the_rule_tables() -> None:
+    import pathlib
+
+    from anydiff.engine import _support
+
+    doc = (pathlib.Path(__file__).parents[2] / "docs" / "engine.md").read_text()
+    a, b = "<!-- BEGIN GENERATED SUPPORT LIST -->\n", "<!-- END GENERATED SUPPORT LIST -->"
+    block = doc[doc.index(a) + len(a) : doc.index(b)]
+    assert block == _support.markdown(), "regenerate the block with anydiff.engine._support.markdown()"

@@ -103,6 +103,10 @@ def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
     raise no_rule("np.linalg.pinv")
 
 
+#: registered only to raise a clear error (listed as unsupported in the docs)
+NO_RULE = (np.linalg.eig, np.linalg.qr, np.linalg.pinv)
+
+
 @implements(np.linalg.matrix_power)
 def _matrix_power(a: Any, n: int) -> Any:
     n = int(n)
