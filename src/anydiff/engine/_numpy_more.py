@@ -19,9 +19,7 @@ from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import (
     _UFUNCS,
-    _concrete,
     _stack,
-    _take_along_axis,
     assign_inplace,
     concatenate,
     implements,
@@ -29,6 +27,7 @@ from ._numpy_api import (
     split_index,
     transpose,
 )
+from ._numpy_elementwise import _concrete, _take_along_axis
 from ._scipy_linalg import np_convolve, np_correlate
 from ._tracer import Traced, bind
 
