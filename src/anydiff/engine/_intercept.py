@@ -64,6 +64,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -397,10 +398,14 @@ def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
             return impl(*args, **kw)
         return orig(*args, **kw)
 
-    # importable under its own name, so pickling the (swapped) SciPy function still works
-    wrapper.__module__, wrapper.__qualname__ = __name__, key
-    globals()[key] = wrapper
+    # importable under its own name, so pickling the (swapped) SciPy function still works; kept
+    # on a namespace object, not as module globals (doctest would run SciPy's examples here)
+    wrapper.__module__, wrapper.__qualname__ = __name__, f"scipy_wrappers.{key}"
+    setattr(scipy_wrappers, key, wrapper)
     return wrapper
+
+
+scipy_wrappers = types.SimpleNamespace()
 
 
 def _dist_wrapper(orig: Callable, method: str) -> Callable:
