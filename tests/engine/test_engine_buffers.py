@@ -296,3 +296,19 @@ def test_creator_under_another_name_is_not_intercepted_but_fails_loudly() -> Non
 
     with pytest.raises(E.EngineError, match="plain NumPy array at `y\\[0\\]`"):
         E.grad(f, x0)
+
+
+def test_constant_buffer_metadata_and_pickled_scipy_wrappers() -> None:
+    import pickle
+
+    import scipy.special as sp
+
+    def f(x):
+        y = np.zeros((2, 3))
+        assert y.itemsize == 8 and y.nbytes == 48 and y.strides == (24, 8)
+        y[0] = x[:3]
+        return np.sum(y) + sp.logsumexp(x)
+
+    g = E.grad(f, x0)
+    np.testing.assert_allclose(g, np.r_[1.0, 1.0, 1.0, 0.0, 0.0] + np.exp(x0) / np.exp(x0).sum(), rtol=1e-14)
+    assert pickle.loads(pickle.dumps(sp.logsumexp)) is sp.logsumexp  # a swapped SciPy function pickles

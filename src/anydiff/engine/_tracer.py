@@ -147,6 +147,10 @@ def _describe(kind: str) -> str:
     return describe_conversion(kind)  # it skips the engine's own frames
 
 
+# read-only ndarray metadata that a constant buffer (np.zeros inside f) forwards to its array
+_METADATA = frozenset(("itemsize", "nbytes", "strides", "flags"))
+
+
 class ViewMap:
     """How a whole-array view (reshape, transpose) is derived from its base, and back.
 
@@ -540,6 +544,8 @@ class Traced:
 
     def __getattr__(self, name: str) -> Any:
         # only reached for attributes Traced lacks: an ndarray method without a rule
+        if name in _METADATA and self._trace is None:  # a constant buffer: plain metadata
+            return getattr(np.asarray(self._value), name)
         if not name.startswith("__") and hasattr(np.ndarray, name):
             raise EngineError(
                 f"ndarray.{name} has no derivative rule in anydiff.engine; use backend 'jax', "
