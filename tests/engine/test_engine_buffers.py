@@ -312,3 +312,17 @@ def test_constant_buffer_metadata_and_pickled_scipy_wrappers() -> None:
     g = E.grad(f, x0)
     np.testing.assert_allclose(g, np.r_[1.0, 1.0, 1.0, 0.0, 0.0] + np.exp(x0) / np.exp(x0).sum(), rtol=1e-14)
     assert pickle.loads(pickle.dumps(sp.logsumexp)) is sp.logsumexp  # a swapped SciPy function pickles
+
+
+def test_constant_buffers_work_with_functions_that_have_no_rule() -> None:
+    # np.array of constants inside f is a buffer; functions without a rule still run on it
+    def f(x):
+        A = np.array([[2.0, 1.0], [1.0, 3.0], [0.0, 1.0]])
+        c = np.linalg.lstsq(A, np.ones(3), rcond=None)[0]  # no engine rule, constants only
+        s = np.spacing(A).sum() * 0.0 + A.cumprod().sum()  # ufunc / method without a rule
+        return np.sum(x[:2] * c) + s
+
+    ref = np.linalg.lstsq(np.array([[2.0, 1.0], [1.0, 3.0], [0.0, 1.0]]), np.ones(3), rcond=None)[0]
+    np.testing.assert_allclose(E.grad(f, x0)[:2], ref, rtol=1e-13)
+    with pytest.raises(E.EngineError, match="lstsq"):  # with a traced operand: a clear error
+        E.grad(lambda x: np.sum(np.linalg.lstsq(np.outer(x, x), x, rcond=None)[0]), x0)

@@ -44,8 +44,31 @@ def apply_function(func: Any, args: tuple, kwargs: dict) -> Any:
     if h is None:
         h = HANDLERS.get(original(func))  # like= dispatch passes the public np.zeros (a wrapper)
     if h is None:
+        if not _carries_trace(args) and not _carries_trace(kwargs.values()):
+            # only constant buffers (np.zeros/np.array inside f): NumPy's own function on them
+            return func(*_plain(args), **dict(zip(kwargs, _plain(kwargs.values()))))
         raise no_rule(_np_name(func))
     return h(*args, **kwargs)
+
+
+def _carries_trace(values: Any) -> bool:
+    for a in values:
+        if type(a) is Traced and a._trace is not None:
+            return True
+        if isinstance(a, (list, tuple)) and _carries_trace(a):
+            return True
+    return False
+
+
+def _plain(values: Any) -> list:
+    out = []
+    for a in values:
+        if type(a) is Traced:
+            a = a._value
+        elif isinstance(a, (list, tuple)):
+            a = type(a)(_plain(a)) if type(a) in (list, tuple) else a
+        out.append(a)
+    return out
 
 
 # ---------------------------------------------------------------------------- ufuncs
@@ -103,6 +126,9 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         if prim is None:
             _scipy_rules()
             prim = _UFUNCS.get(ufunc)
+        if prim is None and not _carries_trace(inputs):
+            r = ufunc(*_plain(inputs), **kwargs)  # constant buffers only: NumPy's own result
+            return r if out is None else _write_out(out[0] if isinstance(out, tuple) else out, r)
         if prim is None:
             mod = "np" if getattr(np, ufunc.__name__, None) is ufunc else "scipy.special"
             raise no_rule(f"{mod}.{ufunc.__name__}")

@@ -147,8 +147,8 @@ def _describe(kind: str) -> str:
     return describe_conversion(kind)  # it skips the engine's own frames
 
 
-# read-only ndarray metadata that a constant buffer (np.zeros inside f) forwards to its array
-_METADATA = frozenset(("itemsize", "nbytes", "strides", "flags"))
+# in-place ndarray methods a constant buffer does not forward to its value
+_MUTATORS = frozenset("put resize itemset partition setfield setflags byteswap sort fill".split())
 
 
 class ViewMap:
@@ -544,8 +544,10 @@ class Traced:
 
     def __getattr__(self, name: str) -> Any:
         # only reached for attributes Traced lacks: an ndarray method without a rule
-        if name in _METADATA and self._trace is None:  # a constant buffer: plain metadata
-            return getattr(np.asarray(self._value), name)
+        if self._trace is None and name not in _MUTATORS and hasattr(self._value, name):
+            # a constant buffer (np.zeros inside f): NumPy's own attribute of its value; methods
+            # that write in place stay refused (they could change a value a tape recorded)
+            return getattr(self._value, name)
         if not name.startswith("__") and hasattr(np.ndarray, name):
             raise EngineError(
                 f"ndarray.{name} has no derivative rule in anydiff.engine; use backend 'jax', "
