@@ -136,6 +136,19 @@ CASES = [
     ),
     ("matrix_power 0", lambda z: np.linalg.matrix_power(np.reshape(z[:9], (3, 3)), 0), None),
     (
+        "interp",
+        lambda z: np.interp(z * 2.0, np.linspace(-1.5, 1.5, 7), np.sin(np.arange(7.0))),
+        None,
+    ),
+    (
+        "interp traced fp",
+        lambda z: np.interp(np.linspace(-1, 1, 5), np.linspace(-1.2, 1.2, 12), z, left=0.0),
+        None,
+    ),
+    ("polyval", lambda z: np.polyval(z[:4], z[4:]), None),
+    ("trapezoid", lambda z: np.trapezoid(M(z) ** 2, axis=0) + np.trapezoid(z, dx=0.3), None),
+    ("trapezoid x", lambda z: np.trapezoid(np.sin(z), np.cumsum(z * z + 0.1)), None),
+    (
         "predicates",
         lambda z: z * (1.0 + np.iscomplex(z) + np.isreal(z) + np.isposinf(z) + np.isneginf(z)),
         None,
@@ -250,6 +263,6 @@ def test_docs_support_list_matches_the_rule_tables() -> None:
     from anydiff.engine import _support
 
     doc = (pathlib.Path(__file__).parents[2] / "docs" / "engine.md").read_text()
-    a, b = "<!-- BEGIN GENERATED SUPPORT LIST -->\n", "<!-- END GENERATED SUPPORT LIST -->"
+    a, b = _support.BEGIN, _support.END
     block = doc[doc.index(a) + len(a) : doc.index(b)]
-    assert block == _support.markdown(), "regenerate the block with anydiff.engine._support.markdown()"
+    assert block == _support.markdown(), "regenerate it with anydiff.engine._support.write_docs()"

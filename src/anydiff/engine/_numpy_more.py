@@ -311,6 +311,53 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> A
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@implements(np.interp)
+def _interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None) -> Any:
+    """Piecewise-linear interpolation; the derivative in ``x`` is the segment's slope (at a knot,
+    the slope of the segment to its right, as NumPy's value is computed), 0 outside ``xp``."""
+    if period is not None:
+        raise no_rule("np.interp with period=")
+    from ._tracer import primal
+
+    xp_v = np.asarray(primal(xp))
+    n = xp_v.shape[0]
+    xv = np.asarray(primal(x))
+    i = np.clip(np.searchsorted(xp_v, xv, side="right"), 1, n - 1)  # segment [i-1, i]
+    x0, x1 = xp[i - 1], xp[i]
+    f0, f1 = fp[i - 1], fp[i]
+    y = f0 + (f1 - f0) * ((x - x0) / (x1 - x0))
+    lo = fp[0] if left is None else left
+    hi = fp[n - 1] if right is None else right
+    y = np.where(xv < xp_v[0], lo, np.where(xv > xp_v[-1], hi, y))
+    return np.where(xv == xp_v[-1], fp[n - 1] + 0.0 * y, y) if right is None else y
+
+
+@implements(np.polyval)
+def _polyval(p: Any, x: Any) -> Any:
+    """Horner's scheme: ``p[0] x^(n-1) + ... + p[n-1]``."""
+    y: Any = 0.0 * x
+    for k in range(R.shape_of(p)[0]):
+        y = y * x + p[k]
+    return y
+
+
+@implements(np.trapezoid)
+def _trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
+    nd = R.ndim_of(y)
+    axis %= nd
+    hi = (slice(None),) * axis + (slice(1, None),)
+    lo = (slice(None),) * axis + (slice(None, -1),)
+    if x is None:
+        d: Any = dx
+    else:
+        d = np.diff(x)
+        if R.ndim_of(x) == 1 and nd > 1:
+            shp = [1] * nd
+            shp[axis] = R.shape_of(d)[0]
+            d = reshape(d, tuple(shp))
+    return np.sum(d * (y[hi] + y[lo]) / 2.0, axis=axis)
+
+
 # ---------------------------------------------------------------------------- einsum sublists
 
 

@@ -64,3 +64,16 @@ def markdown() -> str:
         lines.append("")
     lines.append("**Registered to raise a clear error:** " + ", ".join(f"`{n}`" for n in unsupported()))
     return "\n".join(lines).rstrip() + "\n"
+
+
+BEGIN = "<!-- BEGIN GENERATED SUPPORT LIST -->\n"
+END = "<!-- END GENERATED SUPPORT LIST -->"
+
+
+def write_docs(path: str = "docs/engine.md") -> None:
+    """Regenerate the support block of ``docs/engine.md`` (run from the repository root)."""
+    with open(path, encoding="utf-8") as fh:
+        doc = fh.read()
+    i, j = doc.index(BEGIN) + len(BEGIN), doc.index(END)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(doc[:i] + markdown() + doc[j:])
