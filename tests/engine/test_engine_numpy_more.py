@@ -266,3 +266,12 @@ def test_docs_support_list_matches_the_rule_tables() -> None:
     a, b = _support.BEGIN, _support.END
     block = doc[doc.index(a) + len(a) : doc.index(b)]
     assert block == _support.markdown(), "regenerate it with anydiff.engine._support.write_docs()"
+
+
+def test_interp_tape_recomputes_segments_on_replay() -> None:
+    xp, fp = np.linspace(-1.0, 1.0, 5), np.array([0.0, 2.0, -1.0, 3.0, 1.0])
+    f = lambda z: np.sum(np.interp(z, xp, fp) ** 2)  # noqa: E731
+    tape = E.record(f, np.array([-0.9, 0.1]))
+    x1 = np.array([0.8, -0.3])  # other segments than at recording
+    np.testing.assert_allclose(tape.value(x1), f(x1), rtol=1e-14)
+    np.testing.assert_allclose(tape.grad(x1), fd_jacobian(f, x1), rtol=1e-7)

@@ -313,23 +313,20 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> A
 
 @implements(np.interp)
 def _interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None) -> Any:
-    """Piecewise-linear interpolation; the derivative in ``x`` is the segment's slope (at a knot,
-    the slope of the segment to its right, as NumPy's value is computed), 0 outside ``xp``."""
+    """Piecewise-linear interpolation; the derivative in ``x`` is the slope of the segment to
+    the right of ``x`` (at a knot too), 0 outside ``xp`` and at its last point."""
     if period is not None:
         raise no_rule("np.interp with period=")
-    from ._tracer import primal
-
-    xp_v = np.asarray(primal(xp))
-    n = xp_v.shape[0]
-    xv = np.asarray(primal(x))
-    i = np.clip(np.searchsorted(xp_v, xv, side="right"), 1, n - 1)  # segment [i-1, i]
+    # segment indices and masks are computed with (non-differentiable) engine operations, so a
+    # replayed tape recomputes them at the new point
+    n = R.shape_of(xp)[0]
+    i = np.clip(np.searchsorted(xp, x, side="right"), 1, n - 1)  # segment [i-1, i]
     x0, x1 = xp[i - 1], xp[i]
     f0, f1 = fp[i - 1], fp[i]
     y = f0 + (f1 - f0) * ((x - x0) / (x1 - x0))
     lo = fp[0] if left is None else left
     hi = fp[n - 1] if right is None else right
-    y = np.where(xv < xp_v[0], lo, np.where(xv > xp_v[-1], hi, y))
-    return np.where(xv == xp_v[-1], fp[n - 1] + 0.0 * y, y) if right is None else y
+    return np.where(x < xp[0], lo, np.where(x >= xp[n - 1], hi, y))
 
 
 @implements(np.polyval)
