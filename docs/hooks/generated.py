@@ -87,48 +87,10 @@ def operators() -> str:
     return "\n".join(lines)
 
 
-def _np_name(func: Any) -> str:
-    name = getattr(func, "__name__", repr(func))
-    mod = getattr(func, "__module__", None) or "numpy"
-    if isinstance(func, type(__import__("numpy").add)):  # ufuncs have no useful __module__
-        import numpy as np
-
-        mod = "numpy" if getattr(np, name, None) is func else "scipy.special"
-    mod = mod.replace("numpy._core.", "numpy.").replace("numpy.linalg._linalg", "numpy.linalg")
-    if mod.startswith("numpy.") and mod.split(".")[1] not in ("linalg", "fft", "random"):
-        mod = "numpy"
-    return mod.replace("numpy", "np", 1) + "." + name
-
-
 def engine_operations() -> str:
-    import scipy.special  # noqa: F401  (the engine builds its scipy.special rules once imported)
+    from anydiff.engine import _support
 
-    from anydiff.engine import _numpy_api as api
-
-    build = getattr(api, "_scipy_rules", None)
-    if build is not None:
-        build()
-    ufuncs = getattr(api, "_UFUNCS", {})
-    handlers = getattr(api, "HANDLERS", {})
-    groups: dict[str, set[str]] = {"differentiable": set(), "zero": set(), "shape": set()}
-    for u, prim in ufuncs.items():
-        groups["differentiable" if getattr(prim, "diff", True) else "zero"].add(_np_name(u))
-    for func, handler in handlers.items():
-        if _np_name(func) in groups["zero"]:  # ufuncs listed both ways: the ufunc rule decides
-            continue
-        qual = getattr(handler, "__qualname__", "")
-        kind = "zero" if "_nondiff" in qual else "shape" if "_data_shaped" in qual else "differentiable"
-        groups[kind].add(_np_name(func))
-    titles = {
-        "differentiable": "With derivative rules (forward and reverse mode)",
-        "zero": "Piecewise constant or non-float results (derivative zero, recorded on the tape)",
-        "shape": "Data-dependent shapes (computed from values; a tape that meets one re-traces)",
-    }
-    out = [f"{sum(len(v) for v in groups.values())} NumPy / SciPy callables dispatch to the engine.", ""]
-    for key, title in titles.items():
-        names = sorted(groups[key])
-        out += [f"**{title}** ({len(names)}):", "", ", ".join(f"`{n}`" for n in names), ""]
-    return "\n".join(out).rstrip()
+    return _support.markdown().rstrip()
 
 
 GENERATORS = {
