@@ -229,9 +229,14 @@ class Prep:
         # retry there, which would evaluate f (and run its side effects) a second time.
         fail = adapter.raise_translated
         F = self.F
+        # A JAX x sharded over several devices takes the general path, which gives results
+        # like x the caller's sharding back (flat kernels shard along one mesh axis only).
+        sharded = kind == "jax"
         if t0 is None:
             def hot(x: Any, *args: Any) -> Any:
                 if args or type(x) is not xtype or x.shape != xshape or x.dtype != xdtype:
+                    return _MISS
+                if sharded and x.sharding.num_devices > 1:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
                 xv = xv if numpy_ok else as_native(xv, lay.dtype)
@@ -250,6 +255,8 @@ class Prep:
                     return _MISS
                 t = args[0]
                 if type(t) is not ttype or t.shape != tshape or t.dtype != tdtype:
+                    return _MISS
+                if sharded and x.sharding.num_devices > 1:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
                 T = t.reshape(tflat)
