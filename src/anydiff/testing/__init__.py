@@ -16,6 +16,7 @@ Array-API programs for property tests.
 from __future__ import annotations
 
 from ._benchmark import BenchmarkRow, BenchmarkTable, benchmark_differentiation
+from ._check import CheckReport, check_derivatives
 from ._catalogue import (
     CATALOGUES,
     Problem,
@@ -40,7 +41,8 @@ from ._runner import (
 from ._scenario import OPERATORS, Scenario
 
 __all__ = [
-    "ALL_VARIANTS", "BenchmarkRow", "BenchmarkTable", "CATALOGUES", "CaseResult",
+    "ALL_VARIANTS", "BenchmarkRow", "BenchmarkTable", "CATALOGUES", "CaseResult", "CheckReport",
+    "check_derivatives",
     "DifferentiationReport", "OPERATORS", "Problem", "Program", "Scenario", "all_scenarios",
     "benchmark_differentiation", "cases", "compare", "compiles_on_prepare", "complex_scenarios",
     "default_scenarios", "default_tolerances", "installed", "installed_backends", "long_run",
