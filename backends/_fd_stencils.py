@@ -92,11 +92,17 @@ def stencil(
     offsets, ws = weights(method, order)
     acc: Any = 0
     scale: Any = 0
+    # Weights sum to zero (and are odd for central stencils): summing weighted *differences*
+    # keeps entries f does not change at exactly zero, and rounds less in low precision.
+    f0 = None if method == "central" else at(0)
     for o, w in zip(offsets, ws):
+        if o < 0 and method == "central" or o == 0:
+            continue
         fo = at(o * stretch)
-        acc = acc + w * fo
+        other = at(-o * stretch) if method == "central" else f0
+        acc = acc + w * (fo - other)
         if with_scale:
-            scale = scale + abs(w) * np.abs(fo)
+            scale = scale + abs(w) * (np.abs(fo) + np.abs(other))
     return acc / (stretch * h), scale
 
 

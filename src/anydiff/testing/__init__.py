@@ -16,7 +16,6 @@ Array-API programs for property tests.
 from __future__ import annotations
 
 from ._benchmark import BenchmarkRow, BenchmarkTable, benchmark_differentiation
-from ._check import CheckReport, check_derivatives
 from ._catalogue import (
     CATALOGUES,
     Problem,
@@ -27,6 +26,7 @@ from ._catalogue import (
     scenarios_of,
     sparse_scenarios,
 )
+from ._check import CheckReport, check_derivatives
 from ._random_programs import Program, program_scenarios, random_program, random_programs
 from ._reference import compiles_on_prepare, default_tolerances, installed, installed_backends
 from ._report import CaseResult, DifferentiationReport
