@@ -180,12 +180,15 @@ def richardson(
             err = np.where(np.isnan(err), np.inf, err)
             if best is None:
                 best, best_err = cand.copy(), err
-                improved = np.ones(err.shape, dtype=bool)
+                progress = np.ones(err.shape, dtype=bool)
             else:
                 improved = err < best_err
+                # Progress means some entry's estimate at least halved: once rounding dominates
+                # (it doubles per step), estimates only wobble, and the tableau is done.
+                progress = err < 0.5 * best_err
                 best = np.where(improved, cand, best)
                 best_err = np.where(improved, err, best_err)
-            stall = 0 if np.any(improved) else stall + 1
+            stall = 0 if np.any(progress) else stall + 1
             if k >= 2 and stall >= 2:
                 break
         prev, cand_prev = cur, cand
