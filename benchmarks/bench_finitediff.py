@@ -87,7 +87,7 @@ def main() -> None:
         sp_jacobian = None
         print("note: scipy.differentiate (SciPy >= 1.15) is missing; its rows are skipped.")
 
-    print(f"| problem | method | time (s) | rel. error vs analytic |\n|---|---|---|---|")
+    print("| problem | method | time (s) | rel. error vs analytic |\n|---|---|---|---|")
     x = RNG.uniform(-1, 1, N_JAC)
     ref = jac_exact(x)
     rows = anydiff_rows("jacobian", jac_f, x)
