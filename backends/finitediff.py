@@ -1,19 +1,25 @@
-"""Finite differences on NumPy: ``AutoFiniteDiff(method, rel_step, abs_step)``.
+"""Finite differences on NumPy: ``AutoFiniteDiff(method, rel_step, abs_step, order, error)``.
 
 Steps follow careful finite-difference codes (e.g. SciPy's ``approx_derivative``): per
-coordinate ``h_i = c * s_i`` with ``c = eps^(1/2)`` for one-sided differences, ``eps^(1/3)``
-for central ones and ``eps^(1/4)`` for second-order stencils, ``eps`` being the machine epsilon
-of x's dtype, and ``s_i = 2^floor(log2 max(1, |x_i|))`` (``max(1, |x_i|)`` rounded down to a
-power of two); each step is then rounded so that ``x_i + h_i`` is exact. Rounding the scale to a
-power of two makes the step a piecewise-constant function of x: an AD system that traces these
-kernels (``SecondOrder(AutoEngine(), AutoFiniteDiff())``) then differentiates the difference
-quotient itself, with no spurious ``dh/dx`` term.
+coordinate ``h_i = c * s_i`` with ``c = eps^(1/(p+1))`` for a first-derivative stencil of order
+p (``eps^(1/2)`` forward / backward order 1, ``eps^(1/3)`` central order 2, ``eps^(1/5)``
+central order 4, ...) and ``eps^(1/4)`` for second-order stencils, ``eps`` being the machine
+epsilon of x's dtype, and ``s_i = 2^floor(log2 max(1, |x_i|))`` (``max(1, |x_i|)`` rounded down
+to a power of two); each step is then rounded so that ``x_i + h_i`` is exact. Rounding the scale
+to a power of two makes the step a piecewise-constant function of x: an AD system that traces
+these kernels (``SecondOrder(AutoEngine(), AutoFiniteDiff())``) then differentiates the
+difference quotient itself, with no spurious ``dh/dx`` term. Stencil weights, Richardson
+extrapolation and error estimates live in :mod:`._fd_stencils`; estimates are read back through
+``prep.error_estimate`` (:mod:`._fd_errors`).
 
-Costs (evaluations of ``f``): Jacobian / gradient ``n + 1`` (forward, backward, complex step;
-the value comes free), ``2n`` (central; ``+1`` with the value). Complex ``x`` doubles them (real
+Costs (evaluations of ``f``): a directional derivative costs the stencil's points: ``p``
+(central order p), ``p + 1`` (one-sided order p, ``f(x)`` shared by all directions). Jacobian /
+gradient: ``n p + 1`` one-sided and complex step (the value comes free), ``n p`` central (``+1``
+with the value); ``error=True`` adds the points of the stencil at ``2h`` not already evaluated
+(and ``f(x)``); Richardson costs ``1 + 2 n K`` for K steps. Complex ``x`` doubles them (real
 and imaginary directions). Pullbacks build the Jacobian. Hessians use the four-point stencil
 ``(f(x+a+b) - f(x+a-b) - f(x-a+b) + f(x-a-b)) / 4ab``: 2 n(n+1) evaluations. Second-order
-operators always use central stencils, whatever ``method``.
+operators always use central stencils, whatever ``method`` and ``order``.
 
 The complex step (``method="complex"``) reads ``f'(x) t`` from ``Im f(x + i h t) / h`` with
 ``h = 1e-20 * s``, which is right only for ``f`` real-analytic in x with real y. Its kernels

@@ -178,3 +178,31 @@ def test_float32_richardson():
     x = np.array([0.3, -0.7], dtype=np.float32)
     J = ad.jacobian(np.sin, RICH, x)
     assert J.dtype == np.float32 and np.max(np.abs(J - np.diag(np.cos(x)))) < 1e-5
+
+
+def test_error_estimate_is_per_thread():
+    import threading
+
+    prep = ad.prepare_jacobian(lambda v: np.sin(v) * np.exp(v), RICH, np.array([0.1, 0.2]))
+    seen = {}
+    first, second = threading.Event(), threading.Event()
+
+    def work(scale, wait, signal):
+        # Both threads call the prep before either reads: a shared "last estimate" would
+        # give one of them the other's.
+        if wait is not None:
+            wait.wait(10)
+        prep(np.array([0.1, 0.2]) * scale)
+        signal.set()
+        if wait is None:
+            second.wait(10)
+        seen[scale] = prep.error_estimate.copy()
+
+    args = [(1.0, None, first), (40.0, first, second)]
+    threads = [threading.Thread(target=work, args=a) for a in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Each thread read the estimate of its own point (the larger point has larger entries).
+    assert np.max(seen[40.0]) > 100 * np.max(seen[1.0])
