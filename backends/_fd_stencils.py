@@ -157,10 +157,13 @@ def richardson(
     """
     h0 = np.asarray(h0, dtype=float).reshape(-1, 1)
     prev: list[Any] = []  # the previous tableau row T[k-1, 0..]
-    best = best_err = None
+    best_err = None
     nan_seen = None
     cand_prev = None
     gs: list[Any] = []
+    cands: list[Any] = []
+    truncs: list[Any] = []
+    rounds: list[Any] = []
     stall, k = 0, 0
     for k in range(rows):
         D, s, g = row(k)
@@ -175,25 +178,38 @@ def richardson(
         rounding = F_ULPS * eps * np.abs(s) / np.abs(h) * _amplification(j)
         gs = (gs + [g])[-3:]
         if k >= 1:
-            err = np.abs(cand - cand_prev) + (np.abs(cur[j] - cur[j - 1]) if j >= 1 else 0.0)
-            err = err + rounding
-            err = np.where(np.isnan(err), np.inf, err)
-            if best is None:
-                best, best_err = cand.copy(), err
+            trunc = np.abs(cand - cand_prev) + (np.abs(cur[j] - cur[j - 1]) if j >= 1 else 0.0)
+            cands.append(cand)
+            truncs.append(trunc)
+            rounds.append(rounding)
+            err = np.where(np.isnan(trunc), np.inf, trunc + rounding)
+            if best_err is None:
+                best_err = err
                 progress = np.ones(err.shape, dtype=bool)
             else:
-                improved = err < best_err
                 # Progress means some entry's estimate at least halved: once rounding dominates
                 # (it doubles per step), estimates only wobble, and the tableau is done.
                 progress = err < 0.5 * best_err
-                best = np.where(improved, cand, best)
-                best_err = np.where(improved, err, best_err)
+                best_err = np.minimum(best_err, err)
             stall = 0 if np.any(progress) else stall + 1
             if k >= 2 and stall >= 2:
                 break
         prev, cand_prev = cur, cand
-    assert best is not None and best_err is not None, "richardson needs at least two rows"
-    finest_round = F_ULPS * eps * np.abs(s) / np.abs(h0 / 2.0 ** k) * 8.0
+    assert best_err is not None, "richardson needs at least two rows"
+    # Calibrate the rounding bound on f's actual noise: at the last step rounding dominates
+    # every entry, so the observed corrections there measure it. f computed with more than
+    # F_ULPS ulps of error (long sums with cancellation, iterative solvers) raises the bound,
+    # which keeps the per-entry choice from picking a small step whose noise cancelled by
+    # chance.
+    ratio = truncs[-1] / np.where(rounds[-1] > 0, rounds[-1], np.inf)
+    ratio = ratio[np.isfinite(ratio)]
+    rho = max(1.0, float(np.median(ratio))) if ratio.size else 1.0
+    C, T, R = np.stack(cands), np.stack(truncs), np.stack(rounds)
+    E = np.where(np.isnan(T), np.inf, T + rho * R)
+    pick = np.argmin(E, axis=0)[None]
+    best = np.take_along_axis(C, pick, axis=0)[0]
+    best_err = np.take_along_axis(E, pick, axis=0)[0]
+    finest_round = rho * F_ULPS * eps * np.abs(s) / np.abs(h0 / 2.0 ** k) * 8.0
     if len(gs) >= 2:
         best_err = best_err + kink(gs, finest_round)
     best = np.where(nan_seen, np.nan, best)
