@@ -14,10 +14,12 @@ Used by :mod:`anydiff.backends.finitediff`; nothing here knows about preparation
 
 Error estimates (all elementwise, all in the result's units):
 
-``truncation``  Richardson: ``|C_k - C_(k-1)| + |T[k,j] - T[k,j-1]|`` (the size of the last
-                two corrections, each an estimate of the error of a *less* extrapolated value,
-                so the sum bounds the chosen one's on smooth f). Stencils (``error=True``):
-                ``2 |D(h) - D(2h)| / (2^p - 1)``, the standard one-step estimate.
+``truncation``  Richardson: ``|C_k - C_(k-1)| + |C_(k-1) - C_(k-2)| + |T[k,j] - T[k,j-1]|``
+                (the last changes of the diagonal and the last correction, each an estimate of
+                the error of a *less* extrapolated value, so the sum bounds the chosen one's on
+                smooth f; two changes, because two values can agree by chance).
+                Stencils (``error=True``): ``2 |D(h) - D(2h)| / (2^p - 1)``, the standard
+                one-step estimate.
 ``rounding``    ``4 eps sum|w_i||f_i| / h`` times the tableau's amplification.
 ``kink``        ``|e|`` where e extrapolates ``g(h) = (f(x+h) - 2 f(x) + f(x-h)) / 2h`` to
                 ``h -> 0`` (removing its ``h`` and ``h^3`` terms): ``0`` for smooth f, half the
@@ -162,6 +164,7 @@ def richardson(
     cand_prev = None
     gs: list[Any] = []
     cands: list[Any] = []
+    diffs: list[Any] = []
     truncs: list[Any] = []
     rounds: list[Any] = []
     stall, k = 0, 0
@@ -178,7 +181,12 @@ def richardson(
         rounding = F_ULPS * eps * np.abs(s) / np.abs(h) * _amplification(j)
         gs = (gs + [g])[-3:]
         if k >= 1:
-            trunc = np.abs(cand - cand_prev) + (np.abs(cur[j] - cur[j - 1]) if j >= 1 else 0.0)
+            diff = np.abs(cand - cand_prev)
+            diffs.append(diff)
+        if k >= 2:
+            # Two successive changes, not one: two tableau values can agree by chance (a
+            # Taylor coefficient near zero at this x), three hardly ever.
+            trunc = diff + diffs[-2] + np.abs(cur[j] - cur[j - 1])
             cands.append(cand)
             truncs.append(trunc)
             rounds.append(rounding)
@@ -192,10 +200,10 @@ def richardson(
                 progress = err < 0.5 * best_err
                 best_err = np.minimum(best_err, err)
             stall = 0 if np.any(progress) else stall + 1
-            if k >= 2 and stall >= 2:
+            if k >= 3 and stall >= 2:
                 break
         prev, cand_prev = cur, cand
-    assert best_err is not None, "richardson needs at least two rows"
+    assert best_err is not None, "richardson needs at least three rows"
     # Calibrate the rounding bound on f's actual noise: at the last step rounding dominates
     # every entry, so the observed corrections there measure it. f computed with more than
     # F_ULPS ulps of error (long sums with cancellation, iterative solvers) raises the bound,
