@@ -399,7 +399,6 @@ class Adapter(_Base):
         value, err, _ = st.richardson(row, habs, self._eps(x))
         if value.dtype != np.result_type(x, f0r):
             value = value.astype(np.result_type(x, f0r))
-        # Sign of the step: the tableau ran on |h|; a step of either sign gives the same D.
         return list(value), list(err)
 
     def _columns(
