@@ -41,6 +41,8 @@ DEFAULT_ORDER = {"central": 2, "forward": 1, "backward": 1}
 RICHARDSON_STEP = 2.0 ** -3
 RICHARDSON_ROWS = 10
 RICHARDSON_LEVELS = 6
+#: steps without progress (no estimate halved) before the tableau stops.
+STALL = 2
 #: f's own relative rounding, in units of eps (a few ulps for ordinary code).
 F_ULPS = 8.0
 
@@ -200,7 +202,7 @@ def richardson(
                 progress = err < 0.5 * best_err
                 best_err = np.minimum(best_err, err)
             stall = 0 if np.any(progress) else stall + 1
-            if k >= 3 and stall >= 2:
+            if k >= 3 and stall >= STALL:
                 break
         prev, cand_prev = cur, cand
     assert best_err is not None, "richardson needs at least three rows"
