@@ -105,6 +105,15 @@ class Prep:
     def operator(self) -> str:
         return self.op.name
 
+    @property
+    def error_estimate(self) -> Any:
+        """Finite differences (``AutoFiniteDiff(method="richardson")`` or ``error=True``):
+        elementwise error estimate of this thread's last result, shaped like it (NumPy).
+        See ``anydiff.backends._fd_errors.error_estimate`` and docs/finite_differences.md."""
+        from .backends._fd_errors import error_estimate
+
+        return error_estimate(self)
+
     def __repr__(self) -> str:
         extra = ", same_point=True" if self.same_point else ""
         tape = getattr(self._kernels.get(False), "tape", None)
