@@ -62,21 +62,27 @@ def _cb_hw(x: Any, w: Any, V: Any, rule: Rule, sig: Signature, osig: Signature) 
     )
 
 
-def _primitive(name: str, cb: Any, shape: Any) -> Primitive:
+def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
     p = Primitive(name)
-    p.def_impl(lambda *args, **params: cb(*args, **params))
+
+    def impl(*args: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+        # eager (concrete arrays): call the rule directly, no callback to compile
+        return jnp.asarray(getattr(rule, method)(sig, *[_ndarray(a) for a in args]))
+
+    p.def_impl(impl)
     p.def_abstract_eval(lambda *avals, **params: ShapedArray(*shape(*avals, **params)))
     mlir.register_lowering(p, mlir.lower_fun(cb, multiple_results=False))
     return p
 
 
-value_p = _primitive("anydiff_bridge", _cb_value, lambda x, rule, sig, osig: ((osig.size,), osig.dtype))
+value_p = _primitive("anydiff_bridge", _cb_value, lambda x, rule, sig, osig: ((osig.size,), osig.dtype),
+                     "value")
 pf_p = _primitive("anydiff_bridge_pf", _cb_pf,
-                  lambda x, T, rule, sig, osig: ((T.shape[0], osig.size), osig.dtype))
+                  lambda x, T, rule, sig, osig: ((T.shape[0], osig.size), osig.dtype), "pushforward")
 pb_p = _primitive("anydiff_bridge_pb", _cb_pb,
-                  lambda x, W, rule, sig, osig: ((W.shape[0], sig.size), sig.dtype))
+                  lambda x, W, rule, sig, osig: ((W.shape[0], sig.size), sig.dtype), "pullback")
 hw_p = _primitive("anydiff_bridge_hw", _cb_hw,
-                  lambda x, w, V, rule, sig, osig: ((V.shape[0], sig.size), sig.dtype))
+                  lambda x, w, V, rule, sig, osig: ((V.shape[0], sig.size), sig.dtype), "hvp_w")
 
 
 def _is_zero(t: Any) -> bool:
@@ -245,7 +251,9 @@ def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
     concrete = not any(isinstance(v, jax.core.Tracer) for v in leaves)
     flat = jnp.concatenate([jnp.ravel(jnp.asarray(v)).astype(sig.dtype) for v in leaves]) \
         if leaves else jnp.zeros(0, sig.dtype)
-    osig = rule.out_signature(sig, np.asarray(flat) if concrete else None)
+    # the probe (inside jit) must run eagerly, not be staged into the caller's trace
+    with jax.ensure_compile_time_eval():
+        osig = rule.out_signature(sig, np.asarray(flat) if concrete else None)
     y = value_p.bind(flat, rule=rule, sig=sig, osig=osig)
     out, start = [], 0
     for shape, dt, size in zip(osig.shapes, osig.dtypes, osig.sizes):
