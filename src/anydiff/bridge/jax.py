@@ -248,12 +248,14 @@ def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
                 f"{rule.fname} (bridged by anydiff) needs floating-point leaves; got {_np_dtype(v)}"
             )
     sig = signature_of(leaves, td, _np_dtype)
-    concrete = not any(isinstance(v, jax.core.Tracer) for v in leaves)
+    concrete = None
+    if not any(isinstance(v, jax.core.Tracer) for v in leaves):  # e.g. constants under jit
+        concrete = np.concatenate([np.asarray(v).reshape(-1).astype(sig.dtype) for v in leaves])
     flat = jnp.concatenate([jnp.ravel(jnp.asarray(v)).astype(sig.dtype) for v in leaves]) \
         if leaves else jnp.zeros(0, sig.dtype)
     # the probe (inside jit) must run eagerly, not be staged into the caller's trace
     with jax.ensure_compile_time_eval():
-        osig = rule.out_signature(sig, np.asarray(flat) if concrete else None)
+        osig = rule.out_signature(sig, concrete)
     y = value_p.bind(flat, rule=rule, sig=sig, osig=osig)
     out, start = [], 0
     for shape, dt, size in zip(osig.shapes, osig.dtypes, osig.sizes):
