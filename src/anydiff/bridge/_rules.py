@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backend_types import AutoJax
 from .._contexts import Batch, Constant
 from .._errors import UnsupportedError
 from .._pytree import tree_flatten, tree_unflatten
@@ -39,6 +40,10 @@ class BackendRule(Rule):
         return f"differentiate_with(..., {self.backend!r})"
 
     def value_tree(self, sig: Signature, x: np.ndarray) -> Any:
+        if isinstance(self.backend, AutoJax):
+            return self.cached(sig, "jax_value", lambda: _jax_value(self.f, self.backend, sig))(
+                sig.unflatten_np(x)
+            )
         a = self.adapter
         leaves, td = tree_flatten(sig.unflatten_np(x))
         y = self.f(tree_unflatten(td, [a.asarray(v) for v in leaves]))
@@ -105,6 +110,24 @@ class BackendRule(Rule):
         rows = [res] if k == 1 else list(res)
         name = f"hvp of {self.fname} on {self.backend!r}"
         return np.stack([sig.flatten_np(r, name) for r in rows])
+
+
+def _jax_value(f: Any, backend: AutoJax, sig: Signature) -> Any:
+    """``f`` for JAX: jitted like the backend's kernels, and in float64 when x is (x64 on for
+    the call, as the JAX backend does); NumPy results."""
+    import jax
+
+    fn = jax.jit(f) if backend.jit else f
+    wide = any(np.dtype(d).itemsize >= 8 and np.dtype(d).kind == "f" or np.dtype(d) == np.complex128
+               for d in sig.dtypes)
+
+    def run(xt: Any) -> Any:
+        with jax.enable_x64(wide):
+            y = fn(xt)
+        ys, td = tree_flatten(y)
+        return tree_unflatten(td, [np.asarray(v) for v in ys])
+
+    return run
 
 
 def _weighted_sum(f: Any) -> Any:

@@ -31,7 +31,10 @@ def _np(t: Any) -> np.ndarray:
 
 
 def _tt(a: np.ndarray, like: Any) -> Any:
-    return torch.from_numpy(np.ascontiguousarray(a)).to(like.device)
+    a = np.ascontiguousarray(a)
+    if not a.flags.writeable:  # e.g. a read-only view of a JAX buffer: torch wants to own it
+        a = a.copy()
+    return torch.from_numpy(a).to(like.device)
 
 
 def _unbatched(in_dims: Any, upto: int) -> bool:
