@@ -32,7 +32,8 @@ X = np.linspace(0.2, 1.1, 4)
 J = E.jacobian(f, X)
 
 
-@pytest.mark.parametrize("rules", [{"pushforward": pf, "pullback": pb}, {"pushforward": pf}, {"pullback": pb}],
+@pytest.mark.parametrize("rules",
+                         [{"pushforward": pf, "pullback": pb}, {"pushforward": pf}, {"pullback": pb}],
                          ids=["both", "pushforward only", "pullback only"])
 def test_custom_derivative_both_modes(rules):
     g = ad.custom_derivative(f, **rules)
@@ -71,7 +72,8 @@ def test_rule_of_wrong_shape_names_rule_and_expected_shape():
 
 def test_rule_of_wrong_dtype_is_value_error():
     g = ad.custom_derivative(f, pushforward=lambda x, t: (1 + 1j) * t)
-    with pytest.raises(ValueError, match=r"pushforward rule of f returned dtype complex128.*expected float64"):
+    with pytest.raises(ValueError, match=r"pushforward rule of f returned dtype complex128.*expected float64"
+                       ):
         E.jvp(g, X, [np.ones(4)])
 
 
@@ -99,7 +101,8 @@ def test_unknown_leaf_type_is_clear_error():
 def test_prepared_once_per_signature(monkeypatch):
     made = []
     orig = _operators.PUBLIC["prepare_pullback"]
-    monkeypatch.setitem(_operators.PUBLIC, "prepare_pullback", lambda *a, **k: (made.append(1), orig(*a, **k))[1])
+    monkeypatch.setitem(_operators.PUBLIC, "prepare_pullback",
+                        lambda *a, **k: (made.append(1), orig(*a, **k))[1])
     g = ad.differentiate_with(f, "engine")
     loss = lambda x: np.sum(g(x) ** 2)  # noqa: E731
     for s in (1.0, 2.0, 3.0):

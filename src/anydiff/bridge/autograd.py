@@ -102,6 +102,7 @@ def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
     y = _value(flat, (rule, sig, osig))
     out, start = [], 0
     for shape, dt, size in zip(osig.shapes, osig.dtypes, osig.sizes):
-        out.append(anp.reshape(y[start:start + size], shape))
+        piece = anp.reshape(y[start:start + size], shape)
+        out.append(piece if np.dtype(dt) == osig.dtype else piece.astype(dt))
         start += size
     return tree_unflatten(osig.treedef, out)

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine._tracer import Prim, Traced, bind
 from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
+from ..engine._tracer import Prim, Traced, bind
 from ._core import Rule, signature_of
 
 
