@@ -53,8 +53,8 @@ def main() -> None:
         inl = jax.grad(jax.jit(lambda x: jnp.sum(f_jax(x) ** 2)))
         bri = jax.grad(jax.jit(lambda x: jnp.sum(g(x) ** 2)))
         np.testing.assert_allclose(bri(x), inl(x), rtol=1e-10, atol=1e-14)
-        ti = best(lambda: inl(x).block_until_ready(), args.number, args.repeat, timer)
-        tb = best(lambda: bri(x).block_until_ready(), args.number, args.repeat, timer)
+        ti = best(lambda f=inl, x=x: f(x).block_until_ready(), args.number, args.repeat, timer)
+        tb = best(lambda f=bri, x=x: f(x).block_until_ready(), args.number, args.repeat, timer)
         print(f"| {n} | {ti * 1e6:.0f} | {tb * 1e6:.0f} | {tb / ti:.2f} |")
 
     import torch
@@ -70,7 +70,7 @@ def main() -> None:
         x = jnp.linspace(-1.0, 1.0, n)
         xt = torch.linspace(-1.0, 1.0, n, dtype=torch.float64)
 
-        def torch_alone():
+        def torch_alone(xt=xt):
             v = xt.detach().requires_grad_()
             torch.sum(f_torch(v) ** 2).backward()
             return v.grad
@@ -78,7 +78,7 @@ def main() -> None:
         bri = jax.grad(jax.jit(lambda x: jnp.sum(gt(x) ** 2)))
         np.testing.assert_allclose(bri(x), torch_alone().numpy(), rtol=1e-10, atol=1e-14)
         tt = best(torch_alone, args.number, args.repeat, timer)
-        tb = best(lambda: bri(x).block_until_ready(), args.number, args.repeat, timer)
+        tb = best(lambda f=bri, x=x: f(x).block_until_ready(), args.number, args.repeat, timer)
         print(f"| {n} | {tt * 1e6:.0f} | {tb * 1e6:.0f} | {tb / tt:.2f} |")
 
 
