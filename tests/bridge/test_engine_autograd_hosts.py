@@ -122,3 +122,38 @@ def test_gradient_through_every_backend_uses_gs_rule(b, kind):
     np.testing.assert_allclose(ad.gradient(h, b, x), ref_grad(x), rtol=tol, atol=tol)
     if "finitediff" not in str(b):
         assert calls, "the backend did not use g's rule"
+
+
+def _h_with(g):
+    def h(x):
+        xp = ad.array_namespace(x)
+        return xp.sum(g(x) ** 2)
+
+    return h
+
+
+@pytest.mark.parametrize("b", [ad.SecondOrder("jax", "jax"), ad.SecondOrder("torch", "torch"),
+                               ad.SecondOrder("engine", "engine"), "jax", "torch", "engine", "autograd"],
+                         ids=str)
+def test_hessian_through_g_on_second_order_backends(b):
+    g = ad.differentiate_with(f_xp, "engine")
+    x = np.linspace(0.2, 1.1, 4)
+    H = E.hessian(lambda x: np.sum(f_np(x) ** 2), x)
+    np.testing.assert_allclose(ad.hessian(_h_with(g), b, x), H, rtol=1e-12, atol=1e-13)
+
+
+def test_harness_scenarios_through_every_backend():
+    from anydiff.testing import Scenario, test_differentiation
+
+    g = ad.differentiate_with(f_xp, "engine")
+    c = ad.custom_derivative(f_np, pushforward=lambda x, t: np.cos(x) * x[0] * t + np.sin(x) * t[0])
+    x = np.linspace(0.2, 1.1, 4)
+    J = E.jacobian(f_np, x)
+    scenarios = [
+        Scenario("gradient", _h_with(g), x, reference=ref_grad(x), name="gradient via differentiate_with"),
+        Scenario("jacobian", lambda x: c(x), x, reference=J, name="jacobian via custom_derivative"),
+        Scenario("pullback", lambda x: g(x), x, tangent=np.ones(4), reference=J.T @ np.ones(4),
+                 name="pullback via differentiate_with"),
+    ]
+    test_differentiation(["engine", "jax", "torch", "autograd", "finitediff"], scenarios,
+                         variants=None, intact=True)
