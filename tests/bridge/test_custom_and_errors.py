@@ -149,3 +149,27 @@ def test_import_anydiff_imports_no_framework():
             "print([m for m in ('jax', 'torch', 'autograd') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", ["custom_derivative", "differentiate_with"])
+def test_complex_holomorphic_pushforward_and_pullback(kind):
+    # J t for pushforwards, Jᴴ w for pullbacks (API §2), in each host's own convention
+    jax = pytest.importorskip("jax")
+    torch = pytest.importorskip("torch")
+    if kind == "custom_derivative":
+        g = ad.custom_derivative(lambda z: z**2, pushforward=lambda z, t: 2 * z * t,
+                                 pullback=lambda z, w: np.conj(2 * z) * w)
+    else:
+        g = ad.differentiate_with(lambda z: z**2, "engine")
+    z = np.array([1 + 2j, 0.5 - 1j])
+    t = np.array([1 + 0j, 1j])
+    with jax.enable_x64(True):
+        zj, tj = jax.numpy.asarray(z), jax.numpy.asarray(t)
+        np.testing.assert_allclose(jax.jvp(g, (zj,), (tj,))[1], 2 * z * t, rtol=1e-15)
+        # jax.vjp is the transpose: Jᵀ w = 2 z w
+        np.testing.assert_allclose(jax.vjp(g, zj)[1](tj)[0], 2 * z * t, rtol=1e-15)
+    zt = torch.tensor(z, requires_grad=True)
+    g(zt).backward(torch.tensor(t))  # torch's backward is the adjoint: Jᴴ w
+    np.testing.assert_allclose(zt.grad.numpy(), np.conj(2 * z) * t, rtol=1e-15)
+    _, vjp = E.vjp(g, z)
+    np.testing.assert_allclose(vjp(t), np.conj(2 * z) * t, rtol=1e-15)
