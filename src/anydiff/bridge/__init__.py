@@ -97,10 +97,12 @@ def differentiate_with(f: Any, backend: Any) -> Bridged:
     ``backend``, prepared once per input signature (shapes, dtypes, structure) and cached,
     thread-safely. Second derivatives use ``backend``'s ``hvp``.
 
-    Example::
-
-        g = ad.differentiate_with(torch_fn, "torch")
-        jax.grad(lambda x: jnp.sum(g(x) ** 2))(x)
+    Example (NumPy only here; with ``g = ad.differentiate_with(torch_fn, "torch")``,
+    ``jax.grad(lambda x: jnp.sum(g(x) ** 2))(x)`` works the same way, see docs/mixing.md):
+        >>> import numpy as np, anydiff as ad
+        >>> g = ad.differentiate_with(lambda x: x ** 3, "engine")
+        >>> ad.gradient(lambda x: g(x).sum(), "autograd", np.array([1.0, 2.0]))
+        array([ 3., 12.])
     """
     return Bridged(BackendRule(f, backend))
 
@@ -113,6 +115,12 @@ def custom_derivative(f: Any, *, pushforward: Any = None, pullback: Any = None) 
     mode materialises ``J`` from it (``m`` pullbacks or ``n`` pushforwards) when that number of
     calls is at most :data:`MATERIALIZE_LIMIT` (256), otherwise raises ``UnsupportedError``.
     Second derivatives through ``g`` raise ``UnsupportedError``.
+
+    Example:
+        >>> import numpy as np, anydiff as ad
+        >>> g = ad.custom_derivative(np.sin, pullback=lambda x, w: np.cos(x) * w)
+        >>> ad.gradient(lambda x: g(x).sum(), "engine", np.zeros(2))
+        array([1., 1.])
     """
     if pushforward is None and pullback is None:
         raise AnydiffTypeError("custom_derivative needs pushforward=, pullback= or both")
