@@ -158,6 +158,13 @@ def test_hessian_on_backend_without_hvp_names_pair():
         np.testing.assert_allclose(jax.grad(lambda x: jnp.sum(g(x)))(x), np.cos(np.arange(3.0)), rtol=1e-14)
         with pytest.raises(ad.UnsupportedError, match="second derivatives"):
             jax.hessian(lambda x: jnp.sum(g(x)))(x)
+        # under jit the error is raised while tracing, with its own type (not as a runtime error
+        # from inside a callback)
+        with pytest.raises(ad.UnsupportedError, match="second derivatives"):
+            jax.jit(jax.hessian(lambda x: jnp.sum(g(x))))(x)
+        n = ad.bridge.MATERIALIZE_LIMIT + 1
+        with pytest.raises(ad.UnsupportedError, match="pullback= to custom_derivative"):
+            jax.jit(jax.grad(lambda x: jnp.sum(g(x))))(jnp.ones(n))
 
 
 def test_torch_tensor_inside_jax_trace_is_clear_error():

@@ -217,6 +217,13 @@ class Rule:
     def describe_rule(self) -> str:
         return "this rule"
 
+    def check_mode(self, mode: str, sig: Signature, osig: Signature) -> None:
+        """Raise now (at trace time) what ``mode`` (``"pushforward"``, ``"pullback"``, ``"hvp"``)
+        would raise when run: inside ``jax.jit`` an error raised in a callback reaches the user
+        only as JAX's runtime error, so hosts ask before they stage a call."""
+        if mode == "hvp" and type(self).hvp_flat is Rule.hvp_flat:
+            self.hvp_flat(sig, osig, np.zeros(0), np.zeros(0), np.zeros((0, 0)))
+
 
 def materialize_check(rule: str, missing: str, calls: int) -> None:
     """Raise when materialising J for the ``missing`` mode would take too many ``rule`` calls."""

@@ -164,6 +164,13 @@ class CustomRule(Rule):
     def value_tree(self, sig: Signature, x: np.ndarray) -> Any:
         return self.f(sig.unflatten_np(x))
 
+    def check_mode(self, mode: str, sig: Signature, osig: Signature) -> None:
+        super().check_mode(mode, sig, osig)
+        if mode == "pushforward" and self.pf is None:
+            materialize_check("pullback", "pushforward", osig.size)
+        if mode == "pullback" and self.pb is None:
+            materialize_check("pushforward", "pullback", sig.size)
+
     def _rows(self, rule: Any, name: str, xt: Any, src: Signature, dst: Signature, R: np.ndarray) -> Any:
         out = [dst.flatten_np(rule(xt, src.unflatten_np(R[j])), name) for j in range(R.shape[0])]
         return np.stack(out) if out else np.zeros((0, dst.size), dtype=dst.dtype)

@@ -99,6 +99,7 @@ def _value_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
     y = value_p.bind(x, **p)
     if _is_zero(tx):
         return y, ad.Zero.from_primal_value(y)
+    p["rule"].check_mode("pushforward", p["sig"], p["osig"])
     return y, pf_p.bind(x, tx[None], **p)[0]
 
 
@@ -107,6 +108,7 @@ def _pf_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
     out = pf_p.bind(x, T, **p)
     dout = jnp.zeros_like(out) if _is_zero(tT) else pf_p.bind(x, tT, **p)
     if not _is_zero(tx):
+        p["rule"].check_mode("hvp", p["sig"], p["osig"])
         # d(J T)/dx · v: row j, output i = T_j · (∇²f_i v); one second-order call per output i
         osig = p["osig"]
         if osig.size > 64:
@@ -126,8 +128,7 @@ def _pb_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
     out = pb_p.bind(x, W, **p)
     dout = jnp.zeros_like(out) if _is_zero(tW) else pb_p.bind(x, tW, **p)
     if not _is_zero(tx):
-        if out.dtype.kind == "c" if hasattr(out.dtype, "kind") else False:
-            raise UnsupportedError("second derivatives through a complex bridged function")
+        p["rule"].check_mode("hvp", p["sig"], p["osig"])
         rows = [hw_p.bind(x, W[j], tx[None], **p)[0] for j in range(W.shape[0])]
         dout = dout + jnp.stack(rows)
     return out, dout
@@ -160,6 +161,7 @@ def _pf_transpose(ct: Any, x: Any, T: Any, **p: Any) -> Any:
     ct = _instantiate(ct, T.aval if _undefined(T) else T)
     ct = jnp.zeros((T.aval.shape[0], p["osig"].size), p["osig"].dtype) if _is_zero(ct) else ct
     # JAX transposes (Jᵀ); the rule gives the adjoint Jᴴ: Jᵀ c = conj(Jᴴ conj(c))
+    p["rule"].check_mode("pullback", p["sig"], p["osig"])
     if jnp.iscomplexobj(ct):
         return None, jnp.conj(pb_p.bind(x, jnp.conj(ct), **p))
     return None, pb_p.bind(x, ct, **p)
@@ -170,6 +172,7 @@ def _pb_transpose(ct: Any, x: Any, W: Any, **p: Any) -> Any:
         raise UnsupportedError("transposing a bridged pullback with respect to x")
     if _is_zero(ct):
         return None, ad.Zero(W.aval)
+    p["rule"].check_mode("pushforward", p["sig"], p["osig"])
     if jnp.iscomplexobj(ct):
         return None, jnp.conj(pf_p.bind(x, jnp.conj(ct), **p))
     return None, pf_p.bind(x, ct, **p)
