@@ -124,7 +124,9 @@ class _Pf(torch.autograd.Function):
             Hv = torch.stack([_Hw.apply(x, eye[i], tx[None], ctx.p)[0] for i in range(osig.size)])
             extra = T @ Hv.T
             out = extra if out is None else out + extra
-        return out if out is not None else torch.zeros(T.shape[0], ctx.p[2].size, dtype=T.dtype)
+        if out is None:
+            out = torch.zeros(T.shape[0], ctx.p[2].size, dtype=T.dtype, device=T.device)
+        return out
 
     @staticmethod
     def vmap(info: Any, in_dims: Any, x: Any, T: Any, p: tuple) -> Any:
