@@ -37,6 +37,7 @@ from ._errors import (
 from ._operators import PUBLIC as _PUBLIC
 from ._prep import Prep
 from ._registry import available_backends, check_available
+from .bridge import custom_derivative, differentiate_with
 
 derivative = _PUBLIC["derivative"]
 value_and_derivative = _PUBLIC["value_and_derivative"]
@@ -77,6 +78,7 @@ __all__ = [
     "PreparationMismatchError", "UnsupportedError",
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
+    "custom_derivative", "differentiate_with",
 ]
 
 
