@@ -25,6 +25,8 @@ from ._errors import UnsupportedError as UnsupportedError
 from ._prep import Prep as Prep
 from ._registry import available_backends as available_backends
 from ._registry import check_available as check_available
+from .bridge import custom_derivative as custom_derivative
+from .bridge import differentiate_with as differentiate_with
 from . import engine as engine
 from . import testing as testing
 
@@ -759,6 +761,8 @@ __all__ = [
     "Prep",
     "available_backends",
     "check_available",
+    "custom_derivative",
+    "differentiate_with",
     "derivative",
     "value_and_derivative",
     "prepare_derivative",
