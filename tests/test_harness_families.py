@@ -8,10 +8,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from anydiff.backends.finitediff import Adapter as FiniteDiffAdapter
 
 import anydiff as ad
 from anydiff._registry import _adapters
+from anydiff.backends.finitediff import Adapter as FiniteDiffAdapter
 from anydiff.testing import (
     CATALOGUES,
     TOLERANCES,

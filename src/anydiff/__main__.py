@@ -249,16 +249,16 @@ def _second_order(args: argparse.Namespace, backends: list) -> tuple[int, str]:
 
     records: dict[str, Any] = {"kind": "second_order", "backends": list(map(_label, backends)),
                                "rows": []}
-    pairs = [(o, i) for o in objs for i in objs]
+    labels = list(map(_label, backends))
+    pairs = [(a, b) for a in range(len(objs)) for b in range(len(objs))]
     bar = tqdm(pairs, disable=not _progress(args), file=sys.stderr, leave=False,
                desc="pairs", unit="pair")
     cells: dict[tuple[str, str], dict] = {}
-    for o, i in bar:
-        c = second_order_status(ad.SecondOrder(o, i), scen)
-        cells[(_label(o), _label(i))] = c
-        records["rows"].append({"outer": _label(o), "inner": _label(i), **c})
+    for a, b in bar:
+        c = second_order_status(ad.SecondOrder(objs[a], objs[b]), scen)
+        cells[(labels[a], labels[b])] = c
+        records["rows"].append({"outer": labels[a], "inner": labels[b], **c})
     mark = {"supported": "✓", "unsupported": "unsupported", "failed": "✗"}
-    labels = list(map(_label, backends))
     matrix = [[f"{o} (outer)"] + [mark[cells[(o, i)]["status"]] for i in labels] for o in labels]
     notes = ["rows: outer backend, columns: inner backend; ✓ right results, unsupported: "
              "UnsupportedError (never a number), ✗ wrong results or another error"]

@@ -51,6 +51,11 @@ def _leaves(b: Any) -> list[Any]:
     return [leaf for s in subs for leaf in _leaves(s)]
 
 
+def frameworks_of(backend: Any) -> tuple[str, ...]:
+    """Names of the AD systems a backend runs on (both parts of a ``SecondOrder``)."""
+    return tuple(sorted({leaf.name for leaf in _leaves(resolve(backend))}))
+
+
 def installed_backends() -> list[str]:
     """Names of the backends whose AD system and adapter are both importable."""
     return [n for n in ad.available_backends() if installed(n)[0]]
@@ -149,14 +154,16 @@ def compute_reference(scenario: Scenario, exclude: tuple[str, ...] = ()) -> tupl
     """``(result, first, source)`` for a scenario without an analytic reference: the value form
     of its operator at x (in double precision) by the most accurate backend that runs it.
 
-    Backends in ``exclude`` (the one under test) are used only when nothing else can run it,
-    so a backend is not checked against itself."""
+    Backends in ``exclude`` (the frameworks under test) are never used: a backend is not
+    checked against itself (a shared defect would pass). When no other backend runs the
+    scenario, this raises and the case fails ("no reference") instead of passing by
+    comparing a backend with itself."""
     cache = scenario.__dict__.setdefault("_computed_reference", {})
     if exclude in cache:
         return cache[exclude]
     errors = []
     names = reference_backends(scenario.order)
-    names = [n for n in names if n not in exclude] + [n for n in names if n in exclude]
+    names = [n for n in names if n not in exclude]
     for name in names:
         b = resolve(name)
         if any(not getattr(b, req, True) for req in scenario.requires):
