@@ -38,6 +38,7 @@ from anydiff.testing import (
     run_differentiation,
     test_differentiation,
 )
+from anydiff.testing._protocols import PROTOCOL_VARIANTS
 
 #: Every first-order backend in every mode / method.
 FIRST_ORDER = [
@@ -51,13 +52,17 @@ FIRST_ORDER = [
 BACKENDS = [b for b in FIRST_ORDER if installed(b)[0]]
 SCENARIOS = all_scenarios()
 
-#: Variants every compiling-backend mode runs: each reaches its own code path.
+#: Variants every compiling-backend mode runs on every scenario: each reaches its own code
+#: path (the same-point preps only exist for pushforward, pullback and hvp; the protocol
+#: variants only run on the closure and raising scenarios).
 COMPILED_CORE = (
     "plain", "prepared", "prepared_call", "mismatch", "mismatch_dtype", "mismatch_kind",
-    "same_point", "same_point_mismatch", "closure", "closure_value", "closure_prepared",
-    "f_raises", "f_raises_value", "f_raises_prepared", "f_raises_same_point",
+    "same_point", "same_point_mismatch", *PROTOCOL_VARIANTS,
 )
-#: The others (more compilations of the same paths) rotate over the compiling modes.
+#: The others cost one more compilation each and reach paths the core ones already do with
+#: another calling convention: one of them per mode and scenario, in rotation, so that every
+#: scenario gets three of them over the three JAX modes and every one of them runs on about a
+#: quarter of the catalogue.
 COMPILED_ROTATING = tuple(v for v in ALL_VARIANTS if v not in COMPILED_CORE)
 
 
@@ -66,8 +71,7 @@ def _variants(backend, index: int) -> tuple[str, ...] | None:
         return None  # all of them
     modes = [b for b in BACKENDS if compiles_on_prepare(b) and type(b) is type(backend)]
     k = modes.index(backend) if backend in modes else 0
-    share = tuple(v for j, v in enumerate(COMPILED_ROTATING) if (j + index + k) % len(modes) == 0)
-    return COMPILED_CORE + share
+    return (*COMPILED_CORE, COMPILED_ROTATING[(index * len(modes) + k) % len(COMPILED_ROTATING)])
 
 
 def _params():
@@ -89,16 +93,19 @@ def test_backend_scenario(backend, scenario):
     test_differentiation([backend], [scenario], variants=_variants(backend, _INDEX[scenario.name]))
 
 
-def test_every_variant_runs_on_some_compiling_mode():
-    # The rotation covers each scenario x variant on at least one JAX mode.
+def test_every_variant_runs_on_compiling_modes():
+    # The rotation gives every variant to a good share of the catalogue on the JAX modes.
     jax_modes = [b for b in BACKENDS if compiles_on_prepare(b)]
     if not jax_modes or long_run():
         pytest.skip("no compiling backend installed" if not jax_modes else "long run: all")
+    count = {v: 0 for v in ALL_VARIANTS}
     for k in range(len(SCENARIOS)):
-        covered = set()
         for b in jax_modes:
-            covered |= set(_variants(b, k))
-        assert covered == set(ALL_VARIANTS)
+            for v in _variants(b, k):
+                count[v] += 1
+    assert all(count[v] >= len(SCENARIOS) * len(jax_modes) // len(COMPILED_ROTATING)
+               for v in COMPILED_ROTATING), count
+    assert all(count[v] == len(SCENARIOS) * len(jax_modes) for v in COMPILED_CORE)
 
 
 def test_every_available_backend_is_tested():
@@ -119,7 +126,13 @@ def test_every_available_backend_is_tested():
 
 
 def _pair_works(outer, inner) -> bool:
-    """API.md section 4: the pairs that must work (the others may raise UnsupportedError)."""
+    """API.md section 4: the pairs that must work (the others may raise UnsupportedError).
+
+    The complex step as outer needs inner derivative code that carries complex numbers
+    through (issue 8 item 1 allows "works or raises UnsupportedError at preparation"), so it
+    is not among the pairs that must work."""
+    if outer.name == "finitediff" and outer.method == "complex":
+        return False
     return (outer.name == inner.name or outer.name == "finitediff"
             or (outer.name == "engine" and inner.name == "finitediff"))
 

@@ -91,7 +91,10 @@ def accuracy_class(backend: Any, order: int) -> str:
             return accuracy_class(b.inner, 1)
         outer, inner = _fd_method(resolve(b.outer)), _fd_method(resolve(b.inner))
         if inner is not None:
-            return "fd2"
+            # a one-sided difference (error ~ sqrt(eps)) differentiated again by a finite
+            # difference loses about half of the remaining digits: measured 2.7e-3
+            one_sided = {"forward", "backward"} & {outer, inner}
+            return "fd2:one-sided" if one_sided else "fd2"
         return "exact" if outer is None else f"fd1:{outer}"
     method = _fd_method(b)
     if method is None:
@@ -102,7 +105,8 @@ def accuracy_class(backend: Any, order: int) -> str:
 #: ``(rtol, scaled_atol)`` per accuracy class and precision (measured on the catalogues: exact
 #: AD is right to ~3e-16 normwise in float64 and ~1e-7 in float32; central differences to
 #: ~4e-11 normwise / ~6e-9 elementwise; one-sided ones to ~5e-8 / ~5e-7; second-order finite
-#: differences to ~2e-8 / ~6e-6), with a margin of 10-100.
+#: differences to ~2e-8 / ~6e-6; finite differences over one-sided finite differences, in a
+#: ``SecondOrder``, to ~3e-3), with a margin of 3-100.
 TOLERANCES: dict[tuple[str, bool], tuple[float, float]] = {
     ("exact", False): (1e-12, 1e-13),
     ("exact", True): (1e-5, 1e-6),
@@ -116,6 +120,8 @@ TOLERANCES: dict[tuple[str, bool], tuple[float, float]] = {
     ("fd1:backward", True): (5e-2, 2e-3),
     ("fd2", False): (1e-4, 1e-6),
     ("fd2", True): (5e-3, 1e-3),
+    ("fd2:one-sided", False): (1e-2, 1e-2),
+    ("fd2:one-sided", True): (1e-1, 1e-1),
 }
 
 
