@@ -28,8 +28,10 @@ Pattern = Any  # a boolean scipy.sparse.csr_array; kept loose for the type check
 
 def csr(data_len: int, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> Pattern:
     """A canonical (sorted, duplicate-free) boolean CSR built from trusted parts without checks."""
+    # one index dtype for both arrays: scipy would otherwise copy them to a common one
+    it = np.int32 if max(data_len, shape[0], shape[1]) < 2**31 - 1 else np.int64
     m = sp.csr_array(
-        (np.ones(data_len, dtype=bool), indices.astype(np.int32, copy=False), indptr.astype(np.int64)),
+        (np.ones(data_len, dtype=bool), indices.astype(it, copy=False), indptr.astype(it, copy=False)),
         shape=shape,
         copy=False,
     )
@@ -67,6 +69,8 @@ def gather(P: Pattern, idx: np.ndarray) -> Pattern:
     total = int(new_ptr[-1])
     if total == 0:
         return empty(idx.size, P.shape[1])
+    if total == idx.size and lens.min() == 1:  # one input per row (slices of the seed): no repeat
+        return csr(total, P.indices[starts], new_ptr, (idx.size, P.shape[1]))
     pos = np.arange(total, dtype=np.int64) + np.repeat(starts - new_ptr[:-1], lens)
     return csr(total, P.indices[pos], new_ptr, (idx.size, P.shape[1]))
 

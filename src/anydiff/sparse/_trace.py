@@ -175,8 +175,7 @@ class SparsityTrace(Trace):
         import scipy.sparse as sp
 
         n = self.n_in
-        H = ix.empty(n, n)
+        S = ix.empty(n, n)  # sum of A.T @ B; symmetrised once at the end
         for A, B in self._pairs:
-            M = sp.csr_array(A.T @ B)
-            H = H + M + (M if A is B else sp.csr_array(M.T))
-        return sp.csr_array(H)
+            S = S + sp.csr_array(A.T @ B)
+        return sp.csr_array(S + sp.csr_array(S.T))
