@@ -83,7 +83,8 @@ def main() -> None:
             import jax.numpy as jnp
 
             g = lambda x, N=N: brusselator(x, N, jnp)  # noqa: E731
-            ta = median_time(lambda g=g, x=x: asdex.jacobian_sparsity(g, (n,)), reps)
+            xj = jnp.asarray(x)
+            ta = median_time(lambda g=g, xj=xj: asdex.jacobian_sparsity(g, xj), reps)
         rows.append((f"Brusselator Jacobian N={N} ({n} unknowns)", P.nnz, t, ta))
     for n in (10**4,) + (() if args.quick else (10**6,)):
         x = np.random.default_rng(0).uniform(size=n)
@@ -94,7 +95,8 @@ def main() -> None:
             import jax.numpy as jnp
 
             r = lambda x: rosenbrock(x, jnp)  # noqa: E731
-            ta = median_time(lambda n=n: asdex.hessian_sparsity(r, (n,)), 3)
+            xj = jnp.asarray(x)
+            ta = median_time(lambda xj=xj: asdex.hessian_sparsity(r, xj), 3)
         rows.append((f"Rosenbrock Hessian n={n}", H.nnz, t, ta))
     print(f"{'problem':44s} {'nnz':>9s} {'anydiff [s]':>12s} {'asdex [s]':>10s} {'asdex/anydiff':>14s}")
     for name, nnz, t, ta in rows:
