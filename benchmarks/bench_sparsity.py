@@ -96,7 +96,7 @@ def main() -> None:
 
             r = lambda x: rosenbrock(x, jnp)  # noqa: E731
             xj = jnp.asarray(x)
-            ta = median_time(lambda xj=xj: asdex.hessian_sparsity(r, xj), 3)
+            ta = median_time(lambda r=r, xj=xj: asdex.hessian_sparsity(r, xj), 3)
         rows.append((f"Rosenbrock Hessian n={n}", H.nnz, t, ta))
     print(f"{'problem':44s} {'nnz':>9s} {'anydiff [s]':>12s} {'asdex [s]':>10s} {'asdex/anydiff':>14s}")
     for name, nnz, t, ta in rows:

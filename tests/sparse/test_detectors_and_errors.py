@@ -102,7 +102,8 @@ def test_dense_detector(backend):
 
 def test_dense_detector_misses_what_is_zero_at_x():
     # the reason it is local: x[0] * x[1] at x[0] = 0 has a structural zero there
-    P = ad.jacobian_sparsity(lambda x: x[:1] * x[1:], np.array([0.0, 1.0]), ad.DenseSparsityDetector("engine"))
+    dense = ad.DenseSparsityDetector("engine")
+    P = ad.jacobian_sparsity(lambda x: x[:1] * x[1:], np.array([0.0, 1.0]), dense)
     np.testing.assert_array_equal(P.toarray(), [[1, 0]])
 
 

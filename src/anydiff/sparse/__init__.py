@@ -40,7 +40,8 @@ def jacobian_sparsity(f: Callable, x: Any, detector: Any = None, *contexts: Any)
 
 
 def hessian_sparsity(f: Callable, x: Any, detector: Any = None, *contexts: Any) -> Any:
-    """Boolean symmetric ``scipy.sparse.csr_array`` ``(x.size, x.size)``: where ``∂²f/∂x_i∂x_j`` may be non-zero.
+    """Symmetric boolean ``scipy.sparse.csr_array`` ``(x.size, x.size)``: where ``∂²f/∂x_i∂x_j`` may
+    be non-zero.
 
     ``f`` must return a scalar.  Detectors and contexts as for :func:`jacobian_sparsity`.
 

@@ -79,8 +79,10 @@ def _contract(c: Call, spec: str) -> Any:
             f"{c.prim.name} over an index space of {int(np.prod(full))} points is too large for the "
             "sparsity tracer's product rule; use DenseSparsityDetector(backend)"
         )
-    grid = {ch: np.arange(sizes[ch]).reshape([-1 if k == j else 1 for k in range(len(letters))])
-            for j, ch in enumerate(letters)}
+    grid = {
+        ch: np.arange(sizes[ch]).reshape([-1 if k == j else 1 for k in range(len(letters))])
+        for j, ch in enumerate(letters)
+    }
 
     def pos(s: str, shape: tuple[int, ...]) -> np.ndarray:
         # flat C-order position of an operand element at each full-space point (size-1 axes broadcast)
@@ -94,7 +96,9 @@ def _contract(c: Call, spec: str) -> Any:
 
     def at(i: int) -> np.ndarray:  # operand i's non-zero mask over the full space
         s, m = subs[i], _mask(c, i)
-        return m[tuple(grid[ch] if d != 1 else 0 for ch, d in zip(s, c.shape(i)))] if s else np.broadcast_to(m, full)
+        if not s:
+            return np.broadcast_to(m, full)
+        return m[tuple(grid[ch] if d != 1 else 0 for ch, d in zip(s, c.shape(i)))]
 
     masks = [np.broadcast_to(at(i), full) for i in range(nops)]
     opos = pos(out, c.yshape)
@@ -117,8 +121,10 @@ def _contract(c: Call, spec: str) -> Any:
                 for k in range(nops):
                     if k not in (i, j):
                         M = M & masks[k]
-                c.pair(ix.gather(c.Ps[i], pos(subs[i], c.shape(i))[M]),
-                       ix.gather(c.Ps[j], pos(subs[j], c.shape(j))[M]))
+                c.pair(
+                    ix.gather(c.Ps[i], pos(subs[i], c.shape(i))[M]),
+                    ix.gather(c.Ps[j], pos(subs[j], c.shape(j))[M]),
+                )
     return ix.union(*res)
 
 

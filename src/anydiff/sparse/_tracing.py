@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._arrays import require_floating, to_numpy
-from .._contexts import Cache, Constant, Context, as_context
+from .._contexts import Cache, Context, as_context
 from .._errors import AnydiffValueError, UnsupportedError
 from .._layout import Layout
 from .._pytree import tree_flatten, tree_unflatten
@@ -78,7 +78,9 @@ def y_rows(trace: SparsityTrace, y: Any) -> tuple[Any, int]:
     return (ix.rows_of(parts, trace.n_in) if parts else ix.empty(0, trace.n_in)), total
 
 
-def run(f: Callable, x: Any, contexts: tuple, *, local: bool, hessian: bool) -> tuple[SparsityTrace, Any, int]:
+def run(
+    f: Callable, x: Any, contexts: tuple, *, local: bool, hessian: bool
+) -> tuple[SparsityTrace, Any, int]:
     """Trace ``f(x, *contexts)``; returns the finished trace, ``y``'s stacked pattern and ``y.size``."""
     layout, flat = flat_x(x)
     n = flat.size
