@@ -36,7 +36,7 @@ def _engine_prims() -> dict[str, Prim]:
 def test_every_differentiable_engine_prim_has_a_dependency_rule():
     prims = _engine_prims()
     assert len(prims) > 40  # the walk really sees the engine's table
-    missing = sorted(n for n, p in prims.items() if p.diff and n not in RULES)
+    missing = sorted(n for n, p in prims.items() if p.diff and n.split("[", 1)[0] not in RULES)
     assert not missing, f"engine primitives without a sparsity rule in anydiff/sparse: {missing}"
 
 
@@ -56,8 +56,8 @@ def test_a_prim_without_rule_raises_naming_it():
 
 def test_an_engine_unsupported_function_suggests_the_dense_detector():
     with pytest.raises(ad.UnsupportedError, match="DenseSparsityDetector") as e:
-        ad.jacobian_sparsity(lambda x: np.convolve(x, x), np.ones(3))
-    assert "convolve" in str(e.value)
+        ad.jacobian_sparsity(lambda x: np.linalg.qr(x.reshape(2, 2))[0], np.ones(4))
+    assert "qr" in str(e.value)
 
 
 def test_float_of_a_traced_value_is_an_error():

@@ -29,6 +29,8 @@ RULES: dict[str, Callable[..., Any]] = {
 def rule_for(prim: Prim) -> Callable[..., Any]:
     """The dependency rule of ``prim``; an :class:`UnsupportedError` naming it when there is none."""
     rule = RULES.get(prim.name)
+    if rule is None and "[" in prim.name:  # a family built per parameter, e.g. "polygamma[2]"
+        rule = RULES.get(prim.name.split("[", 1)[0])
     if rule is None:
         raise UnsupportedError(
             f"{prim.name} has no sparsity (dependency) rule in anydiff's sparsity tracer; use "

@@ -111,10 +111,40 @@ def _first(c: Call) -> Call:
     return Call(c.prim, c.xs[:1], c.Ps[:1], c.usable[:1], c.y, c.params, c.trace)
 
 
-UNARY_LINEAR = ("negative", "positive", "real", "imag", "conjugate", "deg2rad", "rad2deg")
+_NARY: dict[int, Elementwise] = {}
+
+
+def nonlinear_nary(c: Call) -> Any:
+    """Any elementwise function of n operands, nonlinear in each and in every pair (special
+    functions such as ``betainc(a, b, x)``; an order argument without a derivative rule in the engine
+    still counts as a dependency: a superset is always a valid pattern)."""
+    n = len(c.xs)
+    rule = _NARY.get(n)
+    if rule is None:
+        rule = _NARY[n] = Elementwise((True,) * n, (True,) * n, cross=True)
+    return rule(c)
+
+
+UNARY_LINEAR = (
+    "negative",
+    "positive",
+    "real",
+    "imag",
+    "conjugate",
+    "deg2rad",
+    "rad2deg",
+    "degrees",
+    "radians",
+)
 UNARY_NONLINEAR = (
     "exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh "
-    "arccosh arctanh sqrt cbrt square reciprocal root expit logit erf erfc ndtr gammaln psi"
+    "arccosh arctanh sqrt cbrt square reciprocal root expit logit erf erfc ndtr gammaln psi "
+    # scipy.special (and NumPy's sinc with the engine's names for its derivatives)
+    "log_expit erfcx erfinv erfcinv log_ndtr ndtri gamma rgamma i0 i0e i1 i1e j0 j1 y0 y1 k0 k1 "
+    "entr sinc sinc' sinc'' polygamma"
+).split()
+NARY_NONLINEAR = (
+    "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc betaincc"
 ).split()
 
 RULES: dict[str, Callable[[Call], Any]] = {
@@ -136,4 +166,6 @@ RULES: dict[str, Callable[[Call], Any]] = {
     "logaddexp": NONLIN2,
     "remainder": LIN2,  # d/da = 1, d/db = -floor(a/b): piecewise constant, no second order
     "xlogy": XLOGY,
+    "xlog1py": XLOGY,
+    **{n: nonlinear_nary for n in NARY_NONLINEAR},
 }

@@ -139,6 +139,29 @@ def _dense(c: Call) -> Any:
     return ix.gather(U, np.zeros(int(np.prod(c.yshape, dtype=np.int64)), dtype=np.int64))
 
 
+def _dense_all(c: Call) -> Any:
+    """Every output depends on every input of every operand (scipy.linalg matrix functions)."""
+    U = _everything(c, tuple(range(len(c.xs))))
+    c.pair(U, U)
+    return ix.gather(U, np.zeros(int(np.prod(c.yshape, dtype=np.int64)), dtype=np.int64))
+
+
+def _along_axes(c: Call) -> Any:
+    """FFTs: an output element depends on every input on the same line (same indices off the
+    transformed axes); linear, so no second-order pairs."""
+    axes = c.params.get("axes", (c.params.get("axis"),))
+    nd = len(c.shape(0))
+    axes = tuple(sorted(int(a) % nd for a in axes))
+    groups_in = np.broadcast_to(ix.positions(_keep(c.shape(0), axes)), c.shape(0)).ravel()
+    groups_out = np.broadcast_to(ix.positions(_keep(c.yshape, axes)), c.yshape).ravel()
+    lines = ix.scatter(c.Ps[0], groups_in, int(np.prod(_keep(c.shape(0), axes), dtype=np.int64)))
+    return ix.gather(lines, groups_out)
+
+
+def _keep(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
 def _solve(c: Call) -> Any:
     # y = a⁻¹ b: column j of y depends on all of a and on column j of b
     bshape = c.shape(1)
@@ -173,4 +196,14 @@ RULES: dict[str, Callable[[Call], Any]] = {
     "linalg.slogdet": _dense,
     "linalg.cholesky": _cholesky,
     "linalg.eigh": _dense,
+    "linalg.eigvals": _dense,
+    "linalg.svdvals": _dense,
+    "scipy.linalg.expm": _dense_all,
+    "scipy.linalg.lu_factor": _dense_all,
+    "scipy.linalg.solve_sylvester": _dense_all,
+    "scipy.linalg.solve_triangular": _dense_all,
+    "scipy.linalg.sqrtm": _dense_all,
+    "fft.fftn": _along_axes,
+    "fft.rfft": _along_axes,
+    "fft.irfft": _along_axes,
 }

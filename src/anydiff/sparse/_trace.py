@@ -146,7 +146,7 @@ class SparsityTrace(Trace):
         if not self.local:
             raise UnsupportedError(
                 f"{reason}: the value of a traced array decides control flow, an index or a "
-                "shape, so no sparsity pattern valid at every x can be traced. " + LOCAL_HINT + "."
+                "shape, so no sparsity pattern valid at every x can be traced; " + LOCAL_HINT + "."
             )
 
     def note_drop(self, what: str) -> None:
