@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from . import _np
+
 Pattern = Any  # a boolean scipy.sparse.csr_array; kept loose for the type checker
 
 
@@ -31,7 +33,7 @@ def csr(data_len: int, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int
     # one index dtype for both arrays: scipy would otherwise copy them to a common one
     it = np.int32 if max(data_len, shape[0], shape[1]) < 2**31 - 1 else np.int64
     m = sp.csr_array(
-        (np.ones(data_len, dtype=bool), indices.astype(it, copy=False), indptr.astype(it, copy=False)),
+        (_np.ones(data_len, dtype=bool), indices.astype(it, copy=False), indptr.astype(it, copy=False)),
         shape=shape,
         copy=False,
     )
@@ -46,7 +48,7 @@ def identity(n: int) -> Pattern:
 
 def empty(rows: int, n_in: int) -> Pattern:
     """``rows`` elements depending on nothing."""
-    return csr(0, np.zeros(0, dtype=np.int32), np.zeros(rows + 1, dtype=np.int64), (rows, n_in))
+    return csr(0, _np.zeros(0, dtype=np.int32), _np.zeros(rows + 1, dtype=np.int64), (rows, n_in))
 
 
 def gather(P: Pattern, idx: np.ndarray) -> Pattern:
@@ -55,7 +57,7 @@ def gather(P: Pattern, idx: np.ndarray) -> Pattern:
     Vectorised: the new ``indptr`` is a cumulative sum of the selected row lengths and the new
     ``indices`` one fancy-index into the old ones, so the cost is O(len(idx) + nnz(result)).
     """
-    idx = np.asarray(idx, dtype=np.int64).ravel()
+    idx = _np.asarray(idx, dtype=np.int64).ravel()
     n_rows = P.shape[0]
     if idx.size == n_rows and (n_rows == 0 or (idx[0] == 0 and np.array_equal(idx, np.arange(n_rows)))):
         return P
@@ -64,7 +66,7 @@ def gather(P: Pattern, idx: np.ndarray) -> Pattern:
     safe = np.where(valid, idx, 0)
     starts = indptr[safe]
     lens = np.where(valid, indptr[safe + 1] - starts, 0)
-    new_ptr = np.zeros(idx.size + 1, dtype=np.int64)
+    new_ptr = _np.zeros(idx.size + 1, dtype=np.int64)
     np.cumsum(lens, out=new_ptr[1:])
     total = int(new_ptr[-1])
     if total == 0:
@@ -88,7 +90,7 @@ def union(*Ps: Pattern | None) -> Pattern | None:
 def coords(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> Pattern:
     """The 0/1 matrix with ones at ``(rows[k], cols[k])`` (duplicates allowed)."""
     m = sp.coo_array(
-        (np.ones(rows.size, dtype=bool), (np.asarray(rows).ravel(), np.asarray(cols).ravel())), shape=shape
+        (_np.ones(rows.size, dtype=bool), (_np.asarray(rows).ravel(), _np.asarray(cols).ravel())), shape=shape
     )
     return sp.csr_array(m)
 
@@ -100,7 +102,7 @@ def scatter(P: Pattern, out_of: np.ndarray, n_out: int) -> Pattern:
     ``G @ P`` with ``G[out_of[r], r] = 1``: reductions (``out_of`` = the reduced position of each
     element) and scatter-adds (``np.add.at``) alike.
     """
-    out_of = np.asarray(out_of, dtype=np.int64).ravel()
+    out_of = _np.asarray(out_of, dtype=np.int64).ravel()
     keep = out_of >= 0
     r = np.flatnonzero(keep)
     G = coords(out_of[keep], r, (n_out, P.shape[0]))
@@ -122,7 +124,7 @@ def rows_of(parts: list[tuple[Pattern | None, int]], n_in: int) -> Pattern:
 
 def any_rows(P: Pattern) -> Pattern:
     """One row: the union of every row of ``P`` (everything the array depends on)."""
-    return scatter(P, np.zeros(P.shape[0], dtype=np.int64), 1)
+    return scatter(P, _np.zeros(P.shape[0], dtype=np.int64), 1)
 
 
 def positions(shape: tuple[int, ...], offset: int = 0) -> np.ndarray:
@@ -140,7 +142,7 @@ def broadcast_rows(P: Pattern, shape: tuple[int, ...], to: tuple[int, ...]) -> P
 
 def mask_rows(P: Pattern, keep: np.ndarray) -> Pattern:
     """``P`` with the rows where ``keep`` is false emptied (``keep``: flat bool of P's rows)."""
-    keep = np.asarray(keep, dtype=bool).ravel()
+    keep = _np.asarray(keep, dtype=bool).ravel()
     if keep.all():
         return P
     return gather(P, np.where(keep, np.arange(P.shape[0]), -1))

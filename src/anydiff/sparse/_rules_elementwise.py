@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _index as ix
+from . import _np
 from ._trace import Call
 
 
@@ -73,8 +74,8 @@ def _keep_extreme(c: Call, i: int) -> Any:
     # both where the result is nan); only when both values may be used
     if not (c.usable[0] and c.usable[1]):
         return None
-    z = np.asarray(c.y)
-    return (np.asarray(c.xs[i]) == z) | np.isnan(z)
+    z = _np.asarray(c.y)
+    return (_np.asarray(c.xs[i]) == z) | np.isnan(z)
 
 
 def _keep_pow(c: Call, i: int) -> Any:

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from .._errors import UnsupportedError
 from . import _index as ix
+from . import _np
 from ._trace import Call
 
 _MAX_POINTS = 50_000_000  # full index space of an einsum rule: beyond this a dense detector is better
@@ -26,7 +27,7 @@ _MAX_POINTS = 50_000_000  # full index space of an einsum rule: beyond this a de
 def _mask(c: Call, i: int) -> np.ndarray:
     v = c.value(i)
     shape = c.shape(i)
-    return np.ones(shape, dtype=bool) if v is None else (v != 0)
+    return _np.ones(shape, dtype=bool) if v is None else (v != 0)
 
 
 def _matmul(c: Call) -> Any:
@@ -86,7 +87,7 @@ def _contract(c: Call, spec: str) -> Any:
 
     def pos(s: str, shape: tuple[int, ...]) -> np.ndarray:
         # flat C-order position of an operand element at each full-space point (size-1 axes broadcast)
-        p = np.zeros((1,) * len(letters), dtype=np.int64)
+        p = _np.zeros((1,) * len(letters), dtype=np.int64)
         stride = 1
         for ch, d in reversed(list(zip(s, shape))):
             if d != 1:
@@ -106,7 +107,7 @@ def _contract(c: Call, spec: str) -> Any:
     traced = [i for i in range(nops) if c.Ps[i] is not None]
     res = []
     for i in traced:
-        M = np.ones(full, dtype=bool)
+        M = _np.ones(full, dtype=bool)
         for j in range(nops):
             if j != i:
                 M = M & masks[j]
@@ -117,7 +118,7 @@ def _contract(c: Call, spec: str) -> Any:
         for a in range(len(traced)):
             for b in range(a + 1, len(traced)):
                 i, j = traced[a], traced[b]
-                M = np.ones(full, dtype=bool)
+                M = _np.ones(full, dtype=bool)
                 for k in range(nops):
                     if k not in (i, j):
                         M = M & masks[k]
@@ -136,14 +137,14 @@ def _everything(c: Call, which: tuple[int, ...] = (0,)) -> Any:
 def _dense(c: Call) -> Any:
     U = _everything(c)
     c.pair(U, U)
-    return ix.gather(U, np.zeros(int(np.prod(c.yshape, dtype=np.int64)), dtype=np.int64))
+    return ix.gather(U, _np.zeros(int(np.prod(c.yshape, dtype=np.int64)), dtype=np.int64))
 
 
 def _dense_all(c: Call) -> Any:
     """Every output depends on every input of every operand (scipy.linalg matrix functions)."""
     U = _everything(c, tuple(range(len(c.xs))))
     c.pair(U, U)
-    return ix.gather(U, np.zeros(int(np.prod(c.yshape, dtype=np.int64)), dtype=np.int64))
+    return ix.gather(U, _np.zeros(int(np.prod(c.yshape, dtype=np.int64)), dtype=np.int64))
 
 
 def _along_axes(c: Call) -> Any:
@@ -167,10 +168,10 @@ def _solve(c: Call) -> Any:
     bshape = c.shape(1)
     size = int(np.prod(c.yshape, dtype=np.int64))
     U = _everything(c, (0,))
-    rows = [None if U is None else ix.gather(U, np.zeros(size, dtype=np.int64))]
+    rows = [None if U is None else ix.gather(U, _np.zeros(size, dtype=np.int64))]
     if c.Ps[1] is not None:
         if len(bshape) == 1:
-            rows.append(ix.gather(ix.any_rows(c.Ps[1]), np.zeros(size, dtype=np.int64)))
+            rows.append(ix.gather(ix.any_rows(c.Ps[1]), _np.zeros(size, dtype=np.int64)))
         else:
             col = ix.positions(bshape) % bshape[1]
             cols = ix.scatter(c.Ps[1], col.ravel(), bshape[1])
@@ -184,7 +185,7 @@ def _cholesky(c: Call) -> Any:
     # L is lower triangular: its strict upper triangle is exactly zero
     R = _dense(c)
     n = c.yshape[0]
-    return ix.mask_rows(R, np.tril(np.ones((n, n), dtype=bool)).ravel())
+    return ix.mask_rows(R, np.tril(_np.ones((n, n), dtype=bool)).ravel())
 
 
 RULES: dict[str, Callable[[Call], Any]] = {

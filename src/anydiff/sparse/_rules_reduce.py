@@ -14,6 +14,7 @@ import numpy as np
 
 from ..engine._rules_core import _kshape
 from . import _index as ix
+from . import _np
 from ._rules_shape import reduced_positions
 from ._trace import Call
 
@@ -37,7 +38,7 @@ def _extreme(c: Call) -> Any:
     out_of = reduced_positions(c.shape(0), c.params["axis"])
     x = c.value(0)
     if x is not None and x.size:
-        yk = np.asarray(c.y).reshape(_kshape(c.shape(0), c.params["axis"]))
+        yk = _np.asarray(c.y).reshape(_kshape(c.shape(0), c.params["axis"]))
         hit = (x == yk) | np.isnan(yk)
         out_of = np.where(hit.ravel(), out_of, -1)
     return ix.scatter(c.Ps[0], out_of, _n_out(c))

@@ -17,6 +17,7 @@ from .._errors import UnsupportedError
 from ..engine._rules_core import _kshape
 from ..engine._rules_shape import build_index
 from . import _index as ix
+from . import _np
 from ._trace import LOCAL_HINT, Call
 
 
@@ -34,7 +35,7 @@ def _index_arrays(c: Call, start: int) -> tuple:
                 "searchsorted of x...): which elements are read depends on x, so no pattern valid "
                 "at every x exists; " + LOCAL_HINT + "."
             )
-        arrs.append(np.asarray(c.xs[i]))
+        arrs.append(_np.asarray(c.xs[i]))
     return tuple(arrs)
 
 

@@ -26,6 +26,7 @@ from .._errors import UnsupportedError
 from ..engine._rules_core import dtype_of, operands, outranked, shape_of
 from ..engine._tracer import Prim, Trace, Traced, bind, new_level
 from . import _index as ix
+from . import _np
 
 LOCAL_HINT = (
     "use TracerSparsityDetector(local=True) for the pattern at this x (valid only at that x), or "
@@ -74,7 +75,7 @@ class Call:
 
     def value(self, i: int) -> np.ndarray | None:
         """Operand ``i``'s value when the rule may use it, else ``None``."""
-        return np.asarray(self.xs[i]) if self.usable[i] else None
+        return _np.asarray(self.xs[i]) if self.usable[i] else None
 
     def pair(self, A: Any, B: Any) -> None:
         """Second order: every input in row r of ``A`` interacts with every input in row r of ``B``."""

@@ -21,6 +21,7 @@ from .._pytree import tree_flatten, tree_unflatten
 from ..engine._errors import EngineError
 from ..engine._tracer import Traced, as_output
 from . import _index as ix
+from . import _np
 from ._rules import rule_for
 from ._trace import Dep, SparsityTrace
 
@@ -31,8 +32,8 @@ def flat_x(x: Any) -> tuple[Layout, np.ndarray]:
     layout = Layout.of_leaves(td, leaves)
     for dt in layout.dtypes:
         require_floating(np.dtype(dt))
-    arrs = [np.asarray(to_numpy(a)).ravel() for a in leaves]
-    flat = np.concatenate(arrs).astype(layout.dtype) if arrs else np.zeros(0)
+    arrs = [_np.asarray(to_numpy(a)).ravel() for a in leaves]
+    flat = np.concatenate(arrs).astype(layout.dtype) if arrs else _np.zeros(0)
     return layout, flat
 
 
@@ -41,7 +42,7 @@ def _context_value(trace: SparsityTrace, c: Context) -> Any:
     out = []
     for a in leaves:
         if isinstance(c, Cache):  # scratch space f may overwrite: a buffer that accepts traced writes
-            out.append(Traced(None, np.array(to_numpy(a))))
+            out.append(Traced(None, _np.array(to_numpy(a))))
             continue
         arr = a if isinstance(a, (int, bool)) else to_numpy(a)
         if isinstance(arr, np.ndarray) and arr.dtype.kind in "fc":
@@ -78,6 +79,16 @@ def y_rows(trace: SparsityTrace, y: Any) -> tuple[Any, int]:
     return (ix.rows_of(parts, trace.n_in) if parts else ix.empty(0, trace.n_in)), total
 
 
+def _intercepting(f: Callable) -> Callable:
+    """``f`` with the engine's NumPy interception (``np.zeros`` buffers created inside ``f`` accept
+    traced writes) when this engine version has it; plain ``f`` otherwise."""
+    try:
+        from ..engine._intercept import intercepted
+    except ImportError:  # an engine without array-creation interception
+        return f
+    return intercepted(f)
+
+
 def run(
     f: Callable, x: Any, contexts: tuple, *, local: bool, hessian: bool
 ) -> tuple[SparsityTrace, Any, int]:
@@ -89,7 +100,7 @@ def run(
     xt = layout.unravel(v)
     ctx = [_context_value(trace, as_context(c)) for c in contexts]
     try:
-        y = f(xt, *ctx)
+        y = _intercepting(f)(xt, *ctx)
         P, m = y_rows(trace, y)
     except EngineError as e:
         if isinstance(e, UnsupportedError) and "sparsity" in str(e):
