@@ -151,7 +151,7 @@ def test_local_follows_python_branches_and_global_refuses():
     "f, cause",
     [
         (lambda x: x[: int(x[0])], "int"),
-        (lambda x: x[np.argmax(x)] * x, "index array"),
+        (lambda x: _write_at(x, np.argmax(x)), "index array"),
         (lambda x: x * (1.0 if bool(np.sum(x) > 0) else 2.0), "bool"),
     ],
     ids=["int", "argmax_index", "bool"],
@@ -161,6 +161,24 @@ def test_value_dependent_code_raises_in_global_mode(f, cause):
         ad.jacobian_sparsity(f, np.array([2.0, 1.0, 3.0]))
     assert cause in str(e.value)
     ad.jacobian_sparsity(f, np.array([2.0, 1.0, 3.0]), LOCAL)  # fine at one point
+
+
+def _write_at(x, k):
+    y = np.zeros_like(x)
+    y[k] = x[0]
+    return y
+
+
+def test_value_dependent_reads_are_unions_over_candidates(rng):
+    # np.sort (take_along_axis of argsort) and x[argmax(x)]: any element of the axis may be read
+    x = rng.normal(size=(2, 3))
+    P = ad.jacobian_sparsity(lambda x: np.sort(x, axis=1), x).toarray()
+    np.testing.assert_array_equal(P, np.kron(np.eye(2), np.ones((3, 3))) != 0)
+    P = ad.jacobian_sparsity(lambda x: x[np.argmax(x)] * x[:1], np.arange(3.0)).toarray()
+    np.testing.assert_array_equal(P, [[1, 1, 1]])
+    L = ad.jacobian_sparsity(lambda x: np.sort(x, axis=1), x, LOCAL).toarray()
+    assert L.sum() == 6 and (L.sum(axis=1) == 1).all()  # at x: a permutation
+    assert_superset(L, dense_jacobian_pattern(lambda x: np.sort(x, axis=1), x))
 
 
 def test_local_drops_products_with_exact_zeros():

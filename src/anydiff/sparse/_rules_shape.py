@@ -62,9 +62,43 @@ def _concat(c: Call) -> Any:
     return ix.gather(ix.rows_of(parts, c.n_in), pm.ravel())
 
 
+_MAX_CHOICES = 4096  # value-dependent integer indices: how many candidate positions are enumerated
+
+
 def _getitem(c: Call) -> Any:
-    idx = build_index(c.params["idx"], _index_arrays(c, 1))
-    return ix.gather(c.Ps[0], ix.positions(c.shape(0))[idx].ravel())
+    pm = ix.positions(c.shape(0))
+    unknown = [i for i in range(1, len(c.xs)) if not c.usable[i]]
+    if not unknown:
+        return ix.gather(c.Ps[0], pm[build_index(c.params["idx"], _index_arrays(c, 1))].ravel())
+    # global mode, indices computed from x (np.sort, take_along_axis of argsort, x[argmax(x)]): an
+    # element may read any position along the axes those indices address, so the pattern is the
+    # union over every candidate value of them
+    axes = _axes_of(c.params["idx"], len(c.shape(0)))
+    sizes = [c.shape(0)[axes[i - 1]] for i in unknown]
+    if any(np.asarray(c.xs[i]).dtype.kind == "b" for i in unknown) or int(np.prod(sizes)) > _MAX_CHOICES:
+        _index_arrays(c, 1)  # raises, naming the cause
+    arrs = [np.asarray(a) for a in c.xs[1:]]
+    out = None
+    for combo in np.ndindex(*sizes):
+        for i, k in zip(unknown, combo):
+            arrs[i - 1] = np.full(np.shape(c.xs[i]), k, dtype=np.int64)
+        rows = ix.gather(c.Ps[0], pm[build_index(c.params["idx"], tuple(arrs))].ravel())
+        out = rows if out is None else out + rows
+    return out
+
+
+def _axes_of(tmpl: tuple, ndim: int) -> list[int]:
+    """For each index-array placeholder of an index template, the axis of ``x`` it indexes."""
+    from ..engine._rules_shape import ARR
+
+    axes, ax = [], 0
+    for it in tmpl:
+        if it is None:
+            continue  # np.newaxis consumes no axis
+        if it is ARR:
+            axes.append(ax)
+        ax += 1
+    return axes
 
 
 def _setitem(c: Call) -> Any:
