@@ -31,3 +31,23 @@ def test_doc_examples_run_and_print_what_they_say():
             assert expected in printed, (expected, printed)
             checked += 1
     assert checked >= 8
+
+
+def test_docstring_examples_of_the_sparse_package():
+    import doctest
+
+    import numpy as np
+
+    import anydiff as ad
+    import anydiff.sparse
+    import anydiff.sparse._detectors
+
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tests = []
+    for mod in (anydiff.sparse, anydiff.sparse._detectors):
+        tests += finder.find(mod, mod.__name__, globs={"ad": ad, "np": np})
+    assert sum(len(t.examples) for t in tests) >= 8
+    for t in tests:
+        runner.run(t)
+    assert runner.summarize(verbose=False).failed == 0
