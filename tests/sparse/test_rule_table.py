@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.special as sps
-from conftest import assert_superset, dense_hessian_pattern, dense_jacobian_pattern
+from sparse_helpers import assert_superset, dense_hessian_pattern, dense_jacobian_pattern
 
 import anydiff as ad
 
