@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.special  # noqa: F401  (the engine builds its scipy.special rules once scipy is in use)
+from sparse_helpers import engine_prims as _engine_prims
 
 import anydiff as ad
-import anydiff.engine as engine
 from anydiff.engine._tracer import Prim, bind
 from anydiff.sparse._rules import RULES
-
-
-def _engine_prims() -> dict[str, Prim]:
-    """Every Prim object reachable from the engine's modules (module globals and rule tables)."""
-    from anydiff.engine import _numpy_api
-
-    _numpy_api._scipy_rules()
-    found: dict[str, Prim] = {}
-    for m in pkgutil.iter_modules(engine.__path__):
-        mod = importlib.import_module(f"anydiff.engine.{m.name}")
-        for v in vars(mod).values():
-            items = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else [v]
-            for p in items:
-                if isinstance(p, Prim):
-                    found[p.name] = p
-    return found
 
 
 def test_every_differentiable_engine_prim_has_a_dependency_rule():
