@@ -38,6 +38,13 @@ from ._operators import PUBLIC as _PUBLIC
 from ._prep import Prep
 from ._registry import available_backends, check_available
 from .bridge import custom_derivative, differentiate_with
+from .sparse import (
+    DenseSparsityDetector,
+    KnownSparsity,
+    TracerSparsityDetector,
+    hessian_sparsity,
+    jacobian_sparsity,
+)
 
 derivative = _PUBLIC["derivative"]
 value_and_derivative = _PUBLIC["value_and_derivative"]
@@ -79,6 +86,8 @@ __all__ = [
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
     "custom_derivative", "differentiate_with",
+    "DenseSparsityDetector", "KnownSparsity", "TracerSparsityDetector", "hessian_sparsity",
+    "jacobian_sparsity",
 ]
 
 

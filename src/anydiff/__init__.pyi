@@ -27,6 +27,11 @@ from ._registry import available_backends as available_backends
 from ._registry import check_available as check_available
 from .bridge import custom_derivative as custom_derivative
 from .bridge import differentiate_with as differentiate_with
+from .sparse import DenseSparsityDetector as DenseSparsityDetector
+from .sparse import KnownSparsity as KnownSparsity
+from .sparse import TracerSparsityDetector as TracerSparsityDetector
+from .sparse import hessian_sparsity as hessian_sparsity
+from .sparse import jacobian_sparsity as jacobian_sparsity
 from . import engine as engine
 from . import testing as testing
 
@@ -763,6 +768,11 @@ __all__ = [
     "check_available",
     "custom_derivative",
     "differentiate_with",
+    "DenseSparsityDetector",
+    "KnownSparsity",
+    "TracerSparsityDetector",
+    "hessian_sparsity",
+    "jacobian_sparsity",
     "derivative",
     "value_and_derivative",
     "prepare_derivative",
