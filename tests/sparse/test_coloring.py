@@ -113,7 +113,8 @@ def test_best_is_no_worse_than_each_order():
     for seed in range(15):
         p = random_pattern(seed, symmetric=True)
         for symmetric in (False, True):
-            counts = [GreedyColoring(order=o, seed=seed).color(p, symmetric=symmetric).ncolors for o in ORDERS]
+            counts = [GreedyColoring(order=o, seed=seed).color(p, symmetric=symmetric).ncolors
+                      for o in ORDERS]
             best = GreedyColoring(order="best", seed=seed).color(p, symmetric=symmetric).ncolors
             assert best == min(counts)
         pair = GreedyColoring(order=("natural", "random"), seed=seed).color(p).ncolors
@@ -217,4 +218,5 @@ def test_errors():
         GreedyColoring(budget=100).color(arrowhead(50), "column")
     # Frozen, hashable, equal settings compare equal.
     assert GreedyColoring() == GreedyColoring(order="largest_first", decompression="direct")
-    assert hash(GreedyColoring(order=("natural", "random"))) == hash(GreedyColoring(order=("natural", "random")))
+    pair = ("natural", "random")
+    assert hash(GreedyColoring(order=pair)) == hash(GreedyColoring(order=pair))
