@@ -80,11 +80,12 @@ def _stack(rows: list[Any]) -> Any:
 
 def _escaped() -> UnsupportedError:
     return unsupported(
-        "autograd lost track of f: f returned a NumPy object array, which happens when a NumPy "
-        "function that autograd does not trace (np.asarray, np.array, np.tensordot, "
-        "np.linalg.*, ...) receives a traced array. Write those calls with autograd.numpy or the "
-        "Array API namespace (xp = ad.array_namespace(x)), or use a backend that runs plain "
-        "NumPy code.",
+        "autograd lost track of f: a NumPy function that autograd does not trace (np.where, "
+        "np.concatenate, np.stack, np.asarray, np.array, np.tensordot, np.linalg.*, SciPy "
+        "functions, ...) received a traced array and built a NumPy object array, which reached "
+        "f's output or its derivative. autograd traces NumPy ufuncs and np.sum-like reductions "
+        "only. Write those calls with the Array API namespace (xp = ad.array_namespace(x)) or "
+        "autograd.numpy, or use a backend that runs plain NumPy code.",
         _NUMPY_CAPABLE,
     )
 
@@ -164,6 +165,55 @@ def _complex_row(vjp: Callable, e: Any, complex_y: bool) -> Any:
         return anp.real(r1)
     r2 = vjp(1j * e)
     return (r1 - 1j * r2) / 2 + anp.conj((r1 + 1j * r2) / 2)
+
+
+def _leaves(values: Any) -> list[np.ndarray]:
+    """The NumPy arrays among kernel inputs (x, tangents, context values and their pytrees)."""
+    out: list[np.ndarray] = []
+    for v in values:
+        if type(v) is np.ndarray:
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            out.extend(_leaves(v))
+        elif isinstance(v, dict):
+            out.extend(_leaves(list(v.values())))
+    return out
+
+
+def _owned(outputs: tuple, *sources: Any) -> tuple:
+    """Results belong to the caller: an output that shares memory with the
+    kernel's inputs (autograd returns the cotangent itself as the pullback of a reshape, and
+    ``x`` itself as the value of the identity; for a NumPy caller both are the caller's arrays)
+    is copied. A bounds check per output; nothing is copied otherwise. Object arrays (an
+    escaped trace) raise."""
+    srcs: list[np.ndarray] | None = None
+    result = []
+    for o in outputs:
+        if type(o) is np.ndarray and o.dtype == object:
+            # Boxes inside a NumPy object array: an untraced NumPy function met a traced value
+            # (e.g. np.stack of traced rows) and autograd's result is not a derivative.
+            raise _escaped()
+        if type(o) is np.ndarray and o.size:
+            if srcs is None:
+                srcs = [s for s in _leaves(sources) if s.size]
+            if any(np.may_share_memory(o, s) for s in srcs):
+                o = o.copy()
+        result.append(o)
+    return tuple(result)
+
+
+def _owning(kernel: Kernel) -> Kernel:
+    """``kernel`` whose outputs never alias its inputs (see :func:`_owned`)."""
+
+    def owning(x: Any, T: Any, ctx: tuple) -> tuple:
+        return _owned(kernel(x, T, ctx), x, T, ctx)
+
+    return owning
+
+
+def _copy(a: Any) -> Any:
+    """A fresh copy of a value a same-point kernel stores and returns on every call."""
+    return a.copy() if type(a) is np.ndarray else a
 
 
 def _is_missing_jvp(exc: BaseException) -> bool:
@@ -258,7 +308,7 @@ class Adapter(_Base):
                 B = _pullback_rows(vjp, W, complex_x or _is_complex_dtype(_dtype(y)))
             return (y if need_value else None), B
 
-        return kernel
+        return _owning(kernel)
 
     def make_pullback_same_point(
         self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
@@ -271,9 +321,9 @@ class Adapter(_Base):
         def kernel(_x: Any, W: Any, _ctx: tuple) -> tuple:
             with _LOCK:
                 B = _pullback_rows(vjp, W, conj)
-            return (y if need_value else None), B
+            return (_copy(y) if need_value else None), B
 
-        return kernel
+        return _owning(kernel)
 
     def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         # Forward mode until a primitive without a JVP rule shows up, then (for the life of
@@ -305,7 +355,7 @@ class Adapter(_Base):
                 y, B = reverse(x, T, ctx)
             return (y if need_value else None), B
 
-        return kernel
+        return _owning(kernel)
 
     def make_pushforward_same_point(
         self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
@@ -319,9 +369,9 @@ class Adapter(_Base):
         def kernel(_x: Any, T: Any, _ctx: tuple) -> tuple:
             with _LOCK:
                 B = _stack([lin(t) for t in T])
-            return (y if need_value else None), B
+            return (_copy(y) if need_value else None), B
 
-        return kernel
+        return _owning(kernel)
 
     # ---- first-order operators ---------------------------------------------------------------
     def make_gradient(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
@@ -332,7 +382,7 @@ class Adapter(_Base):
                 y, g = _grad(_fun(F, ctx), x, complex_x)
             return (y if need_value else None), g
 
-        return kernel
+        return _owning(kernel)
 
     def make_jacobian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         n, m = spec.n, F.m
@@ -345,7 +395,7 @@ class Adapter(_Base):
                 y, B = pf(x, basis_x, ctx)
                 return y, B.T
 
-            return columns
+            return _owning(columns)
 
         complex_x = _is_complex_dtype(spec.dtype)
         bases: dict[np.dtype, np.ndarray] = {}
@@ -364,7 +414,7 @@ class Adapter(_Base):
                     J = _stack([vjp(e) for e in E])
             return (y if need_value else None), J
 
-        return kernel
+        return _owning(kernel)
 
     # ---- second-order operators --------------------------------------------------------------
     def _gradient_trace(
@@ -397,7 +447,7 @@ class Adapter(_Base):
                 HT = self._hvp_rows(vjp_g, T, complex_x)
             return (g if need_value else None), HT
 
-        return kernel
+        return _owning(kernel)
 
     def make_hvp_same_point(
         self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
@@ -409,9 +459,9 @@ class Adapter(_Base):
         def kernel(_x: Any, T: Any, _ctx: tuple) -> tuple:
             with _LOCK:
                 HT = self._hvp_rows(vjp_g, T, complex_x)
-            return (g if need_value else None), HT
+            return (_copy(g) if need_value else None), HT
 
-        return kernel
+        return _owning(kernel)
 
     def make_hessian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         complex_x = _is_complex_dtype(spec.dtype)
@@ -427,7 +477,7 @@ class Adapter(_Base):
                 return None, None, H
             return values[0], g, H
 
-        return kernel
+        return _owning(kernel)
 
     def make_second_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         # Forward over forward: the JVP of x -> JVP(f)(x)(1). A primitive without a JVP rule
@@ -461,7 +511,7 @@ class Adapter(_Base):
                     dy, d2y = jvp(derivative, x)
             return (values[0] if need_value else None), dy, d2y
 
-        return kernel
+        return _owning(kernel)
 
 
 def _chain(err: UnsupportedError, exc: BaseException) -> UnsupportedError:

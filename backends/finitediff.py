@@ -185,9 +185,10 @@ class Adapter(_Base):
     # ---- evaluation -------------------------------------------------------------------------
     @staticmethod
     def _call(F: FlatFunction, v: Any, ctx: tuple) -> Any:
-        # A fresh copy per call: f may mutate its input, and must not corrupt our point. No
+        # FlatFunction gives f a private copy of a plain NumPy v; a traced v (an outer engine)
+        # is copied here, since f may mutate its input and must not corrupt our point. No
         # np.asarray on the result: under an outer engine it is a traced array.
-        r = F(v.copy(), *ctx)
+        r = F(v if isinstance(v, np.ndarray) else v.copy(), *ctx)
         return r if hasattr(r, "shape") else np.asarray(r)
 
     def _directional(

@@ -47,6 +47,9 @@ import numpy as np
 
 from anydiff._protocol import Adapter as _Base
 from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
+from anydiff._unprepared import Program
+
+from . import _jax_program
 
 _WIDE = frozenset({np.dtype(np.float64), np.dtype(np.complex128)})
 # Leaves of a context that become traced arguments; tracers are jax.Array instances.
@@ -232,7 +235,37 @@ class Adapter(_Base):
             dyn = tuple(jnp.asarray(a) for a in dyn)
             return F(jnp.asarray(x), *_merge_ctx(dyn, st))
 
+    def program_key(self, F: FlatFunction, x: Any, ctx: tuple) -> Program | None:
+        """The jaxpr of ``F`` at this signature, constants by value (see ``_jax_program``).
+        None without jit: eager calls compile nothing and always run ``f`` as it is."""
+        if not self.backend.jit:
+            return None
+        dyn, st = _split_ctx(ctx)
+        with _x64(_wide(x.dtype)):
+            return _jax_program.program(
+                F, x, dyn, lambda d: _merge_ctx(d, st), lambda c: _split_ctx(c)[0]
+            )
+
     def translate_error(self, exc: BaseException, F: FlatFunction) -> Any:
+        # A JAX error that a plain ValueError / TypeError was raised from (NumPy does so when a
+        # tracer is written into a NumPy array): the hint must be on the raised error, not only
+        # in its __cause__. Other exception classes raised from a JAX error are f's own.
+        inner = _jax_cause(exc) if type(exc) in (ValueError, TypeError) else None
+        if inner is not None:
+            if "array element" in str(exc):
+                return unsupported(
+                    "f writes a traced value into a NumPy array (b = np.zeros(...); b[i] = ...); "
+                    "NumPy arrays hold plain numbers, so JAX cannot trace through them. Build the "
+                    "array with JAX instead: b = jnp.zeros(n).at[i].set(value) (or jnp.stack of "
+                    "the entries), or use a backend that can fill buffers in place.",
+                    ["engine", "finitediff",
+                     "torch (with torch buffers: xp = ad.array_namespace(x); b = xp.zeros(n))"],
+                    exc,
+                )
+            translated = self.translate_error(inner, F)
+            if translated is not None:
+                translated.__cause__ = exc
+            return translated
         mutation = ["torch", "finitediff", "engine"]
         anything = ["finitediff", "engine", "torch", "autograd"]
         if isinstance(exc, jax.errors.TracerArrayConversionError):
@@ -512,6 +545,31 @@ class Adapter(_Base):
             F, spec, x, ctx, at_point, apply, lambda: self.make_hvp(F, spec, need_value)
         )
         return kernel if need_value else _drop_value(kernel)
+
+
+_JAX_ERRORS = (
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerBoolConversionError,
+    jax.errors.ConcretizationTypeError,
+    jax.errors.NonConcreteBooleanIndexError,
+)
+
+
+def _jax_cause(exc: BaseException) -> BaseException | None:
+    """The JAX tracer error that a non-JAX ``exc`` was raised *from* (its ``__cause__`` chain,
+    a few links deep), or None. Only explicit causes: an exception f raises while handling a
+    JAX error (``__context__``) is f's own and propagates unchanged."""
+    if isinstance(exc, _JAX_ERRORS):
+        return None
+    seen, e = 0, exc
+    while seen < 5:
+        e = e.__cause__
+        if e is None:
+            return None
+        if isinstance(e, _JAX_ERRORS):
+            return e
+        seen += 1
+    return None
 
 
 def _drop_value(kernel: Kernel) -> Kernel:

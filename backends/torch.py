@@ -14,6 +14,12 @@ Conventions (checked against finite differences in the tests): ``torch.func.jvp`
 ``df/dRe x + i df/dIm x``: exactly anydiff's conventions, so no conjugation is needed except for
 Jacobian rows built from pullbacks (``J^H e_i = conj(J[i])``).
 
+Only ``torch.func``'s own refusals fall back (``_torch_checks.is_func_refusal``); any other
+exception is ``f``'s and propagates unchanged after one evaluation of ``f``. ``float()``,
+``.item()``, ``.tolist()`` and ``complex()`` of a tensor that depends on x raise
+``UnsupportedError`` on both paths (``_torch_checks``), and no result aliases the kernel's inputs
+or a same-point preparation's stored values.
+
 The fallback decision is made by the first call that needs it (preparation builds kernels
 without evaluating ``f`` twice) and kept by the kernel. Inside an outer ``torch.func`` transform
 (``f`` nested in the user's own ``grad`` / ``vmap``) no fallback is possible; the error is
@@ -39,45 +45,24 @@ from torch.func import grad, grad_and_value, jvp, vjp, vmap
 from anydiff._errors import AnydiffError
 from anydiff._generic import chunk_size
 from anydiff._protocol import Adapter as _Base
-from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
+from anydiff._protocol import FlatFunction, Kernel, Spec
 from anydiff._pytree import tree_flatten, tree_unflatten
+from anydiff.backends._torch_checks import (
+    NUMPY_CONVERSION,
+    install,
+    is_func_refusal,
+    owned,
+    tracing,
+    translate_error,
+)
 
 # ---- errors -----------------------------------------------------------------------------------
 
-_NUMPY_CONVERSION = (
-    "Can't call numpy() on Tensor that requires grad",
-    "Cannot access data pointer of Tensor that doesn't have storage",
-    "Cannot access storage of TensorWrapper",
-)
-_CAPTURED = ("mutate a captured Tensor",)
-_DATA_DEPENDENT = (
-    "calling .item() on a Tensor",
-    "data-dependent control flow",
-    "Data-dependent",
-)
-_INPLACE_LEAF = ("is being used in an in-place operation",)
-_NOT_TENSOR = ("to return a Tensor, got",)
-_SAVED_OVERWRITTEN = ("modified by an inplace operation",)
-_NUMPY_BACKENDS = ["finitediff", "engine", "autograd"]
 
 # torch's forward-mode AD levels are process-wide state, not per thread: two threads running
 # torch.func.jvp at once corrupt each other's tangents. Forward-mode kernels therefore run one
 # at a time (re-entrant for nested jvp in one thread); reverse mode runs concurrently.
 _FORWARD_LOCK = threading.RLock()
-
-
-def _messages(exc: BaseException) -> str:
-    """Messages of ``exc`` and of the exceptions chained to it."""
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(str(exc))
-        exc = exc.__cause__ or exc.__context__
-    return "\n".join(parts)
-
-
-def _has(text: str, patterns: tuple[str, ...]) -> bool:
-    return any(p in text for p in patterns)
 
 
 def _nested() -> bool:
@@ -88,20 +73,20 @@ def _nested() -> bool:
 
 def _switching(func_impl: Kernel, autograd_impl: Kernel) -> Kernel:
     """A kernel that runs ``func_impl`` and moves for good to ``autograd_impl`` the first time
-    ``torch.func`` refuses ``f`` (errors of the user's own code fail on both and are re-raised)."""
+    ``torch.func`` refuses ``f``. Only ``torch.func``'s own refusals fall back: any other error
+    is ``f``'s (or a limit both paths share) and propagates unchanged after one evaluation."""
     use_autograd = False
 
     def kernel(x: Any, T: Any, ctx: tuple) -> tuple:
         nonlocal use_autograd
         if use_autograd:
-            return autograd_impl(x, T, ctx)
+            return owned(autograd_impl(x, T, ctx), x, T, ctx)
         try:
-            return func_impl(x, T, ctx)
+            return owned(func_impl(x, T, ctx), x, T, ctx)
         except AnydiffError:
             raise
         except (RuntimeError, NotImplementedError) as exc:
-            text = str(exc)
-            if _nested() or _has(text, _NUMPY_CONVERSION[:1]):
+            if _nested() or not is_func_refusal(exc) or NUMPY_CONVERSION[0] in str(exc):
                 raise
             try:
                 out = autograd_impl(x, T, ctx)
@@ -110,7 +95,7 @@ def _switching(func_impl: Kernel, autograd_impl: Kernel) -> Kernel:
             except Exception as exc2:
                 raise exc2 from exc
             use_autograd = True
-            return out
+            return owned(out, x, T, ctx)
 
     kernel.uses_autograd = lambda: use_autograd  # type: ignore[attr-defined]
     return kernel
@@ -164,8 +149,10 @@ def _stacked(kern: Kernel, x: Any, chunks: list[torch.Tensor], ctx: tuple) -> tu
 
 
 def _to(T: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Tangents converted from NumPy live on the CPU; move them to x's device when needed."""
-    return T if T.device == x.device else T.to(x.device)
+    """A private copy of tangents on x's device (those converted from NumPy live on the CPU).
+    A copy even on the same device: under ``jvp`` an ``f`` that mutates its input writes into
+    the dual's tangent, which would be the caller's tangent or a kernel's reused seed."""
+    return T.clone() if T.device == x.device else T.to(x.device)
 
 
 def _fresh(value: Any) -> Any:
@@ -239,6 +226,7 @@ class Adapter(_Base):
     def __init__(self, backend: Any) -> None:
         super().__init__(backend)
         self._local = threading.local()
+        install()  # refuse float() / .item() / ... of traced tensors (see _torch_checks)
 
     # ---- arrays -------------------------------------------------------------------------------
     def asarray(self, a: Any, dtype: np.dtype | None = None) -> torch.Tensor:
@@ -296,68 +284,15 @@ class Adapter(_Base):
 
     # ---- errors -------------------------------------------------------------------------------
     def translate_error(self, exc: BaseException, F: FlatFunction) -> AnydiffError | None:
-        text = _messages(exc)
-        if _has(text, _NUMPY_CONVERSION):
-            return unsupported(
-                "f converts a tensor that torch is differentiating to NumPy (x.numpy(), "
-                "np.asarray(x), float(x) on arrays, or a NumPy function applied to a tensor); "
-                "torch cannot follow computations outside torch. Write f with torch operations "
-                "or the Array API (xp = ad.array_namespace(x)), or, for plain NumPy code, use a "
-                "NumPy backend.",
-                _NUMPY_BACKENDS,
-                exc,
-            )
-        if _has(text, _NOT_TENSOR):
-            return unsupported(
-                "f returned a NumPy array (or another non-tensor) computed from a tensor, so "
-                "torch cannot differentiate it. Return torch tensors (use torch operations or "
-                "xp = ad.array_namespace(x)), or, for plain NumPy code, use a NumPy backend.",
-                _NUMPY_BACKENDS,
-                exc,
-            )
-        if _has(text, _SAVED_OVERWRITTEN):
-            return unsupported(
-                "f overwrites (in place) a tensor whose earlier value torch saved for the "
-                "backward pass, e.g. y[i] = y[i-1] * x[i]: torch keeps one version counter per "
-                "tensor, views included. Read earlier values through a copy (y[i-1].clone()), or "
-                "collect the pieces in a list and torch.stack them.",
-                ["finitediff", "engine"],
-                exc,
-            )
-        if _has(text, _CAPTURED):
-            return unsupported(
-                "f writes x-dependent values in place into a tensor created outside f (a global "
-                "buffer or a Constant) inside a nested torch.func transform, where anydiff cannot "
-                "fall back to torch.autograd. Allocate the buffer inside f or pass it as "
-                "ad.Cache(buffer).",
-                ["finitediff", "engine", "torch (outside torch.func transforms)"],
-                exc,
-            )
-        if _has(text, _DATA_DEPENDENT):
-            return unsupported(
-                "f uses .item() or value-dependent control flow on a tensor that an outer "
-                "torch.func.vmap batches, which vmap cannot do. Call anydiff outside the vmap "
-                "(loop over the batch).",
-                ["finitediff", "engine", "autograd", "torch (outside vmap)"],
-                exc,
-            )
-        if _has(text, _INPLACE_LEAF):
-            return unsupported(
-                "f modifies its input x in place inside a nested torch.func transform. Work on "
-                "a copy (e.g. x = x.clone()) inside f.",
-                ["finitediff", "engine", "torch (outside torch.func transforms)"],
-                exc,
-            )
-        return None
+        return translate_error(exc)
 
     # ---- shared pieces ------------------------------------------------------------------------
     def _callable(self, F: Any, spec: Spec) -> Callable:
-        """``F(v, *ctx)`` with Cache contexts cloned inside the transform, and the device of v
-        known to :meth:`output_buffer` for in-place ``f(y, x)``."""
+        """``F(v, *ctx)`` with Cache contexts cloned inside the transform, the device of v
+        known to :meth:`output_buffer` for in-place ``f(y, x)``, and conversions of
+        x-dependent tensors (``float``, ``.item()``, ...) refused while ``f`` runs."""
         caches = [i for i, r in enumerate(spec.ctx_roles) if r == "cache"]
         inplace = getattr(F, "inplace_layout", None) is not None
-        if not caches and not inplace:
-            return F
         local = self._local
 
         def Fc(v: Any, *ctx: Any) -> Any:
@@ -365,7 +300,8 @@ class Adapter(_Base):
                 ctx = tuple(_fresh(c) if i in caches else c for i, c in enumerate(ctx))
             if inplace:
                 local.device = v.device
-            return F(v, *ctx)
+            with tracing(v):
+                return F(v, *ctx)
 
         return Fc
 
@@ -428,15 +364,20 @@ class Adapter(_Base):
             y, fn = vjp(lambda v: Fc(v, *ctx), x.clone())
         except AnydiffError:
             raise
-        except Exception:
+        except (RuntimeError, NotImplementedError) as exc:
+            if _nested() or not is_func_refusal(exc):
+                raise  # f's own error: once, unchanged
             return base  # torch.func refused f: the general kernel falls back on its own.
         y = y if need_value else None
 
         def kernel(x_: Any, W: Any, ctx_: tuple) -> tuple:
             W = _to(W, y if y is not None else x_)
+            # The stored value is cloned for each caller; a cotangent passed through (f linear
+            # and a view, e.g. a reshape) is cloned by owned().
+            y_ = None if y is None else y.clone()
             if W.shape[0] == 1:
-                return y, fn(W[0])[0].unsqueeze(0)
-            return y, vmap(fn)(W)[0]
+                return owned((y_, fn(W[0])[0].unsqueeze(0)), W, x_)
+            return owned((y_, vmap(fn)(W)[0]), W, x_)
 
         return kernel
 
@@ -547,15 +488,18 @@ class Adapter(_Base):
             gx, fn = vjp(lambda v: gfun(v, *ctx), x.clone())
         except AnydiffError:
             raise
-        except Exception:
+        except (RuntimeError, NotImplementedError) as exc:
+            if _nested() or not is_func_refusal(exc):
+                raise  # f's own error: once, unchanged
             return base
         gx = gx if need_value else None
 
         def kernel(x_: Any, T: Any, ctx_: tuple) -> tuple:
             T = _to(T, x_)
+            gx_ = None if gx is None else gx.clone()  # the stored gradient stays ours
             if T.shape[0] == 1:
-                return gx, fn(T[0])[0].unsqueeze(0)
-            return gx, vmap(fn)(T)[0]
+                return owned((gx_, fn(T[0])[0].unsqueeze(0)), T, x_)
+            return owned((gx_, vmap(fn)(T)[0]), T, x_)
 
         return kernel
 
@@ -595,10 +539,10 @@ class Adapter(_Base):
 
         @_forward_serialised
         def func_impl(x: Any, _T: Any, ctx: tuple) -> tuple:
-            x, o = x.clone(), _to(one, x)
+            x, o, o_inner = x.clone(), _to(one, x), _to(one, x)  # one seed per jvp level
 
             def d1(v: Any) -> tuple:
-                y, dy = jvp(lambda u: Fc(u, *ctx), (v,), (o,))
+                y, dy = jvp(lambda u: Fc(u, *ctx), (v,), (o_inner,))
                 return dy, y
 
             dy, d2y, y = jvp(d1, (x,), (o,), has_aux=True)

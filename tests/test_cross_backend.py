@@ -74,7 +74,7 @@ _THREAD_SCENARIOS = ("jacobian-s2a", "pushforward-v2v", "hvp-v2s", "jacobian-m2m
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_prep_shared_between_threads(backend):
-    # API.md section 3: a prep may be used from several threads at once. Forward-mode operators
+    # A documented guarantee: a prep may be used from several threads at once. Forward-mode operators
     # are the sharpest test (torch's forward-AD state is process-global; its adapter locks).
     scen = [s for s in SCENARIOS if s.name in _THREAD_SCENARIOS]
     test_differentiation([backend], scen, variants=("threads",))

@@ -1,4 +1,4 @@
-"""Errors a user can rely on (API.md section 4): classes, built-in bases, and the hints."""
+"""Errors a user can rely on: classes, built-in bases, and the hints."""
 
 from __future__ import annotations
 

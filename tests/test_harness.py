@@ -10,10 +10,10 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from anydiff.backends.finitediff import Adapter as FiniteDiffAdapter
 
 import anydiff as ad
 from anydiff._registry import _adapters
+from anydiff.backends.finitediff import Adapter as FiniteDiffAdapter
 from anydiff.testing import (
     ALL_VARIANTS,
     OPERATORS,

@@ -1,5 +1,5 @@
 """Every ordered SecondOrder(outer, inner) pair of backends and modes: right numbers, or an
-UnsupportedError raised by prepare_* (API.md section 4). Never a wrong number (today's main
+UnsupportedError raised by prepare_*. Never a wrong number (today's main
 returned zeros for SecondOrder("torch", "jax") and for the complex step as outer)."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def framework(name: str) -> str:
 
 
 def expected_support(o: str, i: str) -> bool:
-    """The rule of API.md section 4, written out independently of the implementation."""
+    """The documented SecondOrder rule, written out independently of the implementation."""
     if o == i or (framework(o) == framework(i) and framework(o) != "fd"):
         return True
     if framework(o) == "fd":

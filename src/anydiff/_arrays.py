@@ -77,7 +77,7 @@ def to_numpy(a: Any, kind: str | None = None) -> np.ndarray:
     """Copy-free where possible conversion of one leaf to a NumPy array."""
     kind = kind or kind_of(a)
     if kind == "torch":
-        return a.detach().cpu().resolve_conj().numpy()
+        return a.detach().cpu().resolve_conj().resolve_neg().numpy()
     if kind == "python":
         return np.asarray(a, dtype=np.result_type(a, np.float64) if not isinstance(a, bool) else None)
     try:
@@ -111,7 +111,13 @@ def from_numpy(arr: np.ndarray, kind: str, template: Any = None) -> Any:
     if kind == "torch":
         import torch
 
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        # torch.from_numpy shares memory. A read-only array (a view of a JAX buffer, or of a
+        # preparation's stored result) must be copied first, or a caller writing into the
+        # tensor would write into memory that is not theirs. np.ascontiguousarray is not used:
+        # it turns 0-d arrays into shape (1,).
+        if not (arr.flags.writeable and arr.flags.c_contiguous and arr.dtype.isnative):
+            arr = np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
+        t = torch.from_numpy(arr)
         device = getattr(template, "device", None)
         return t if device is None or device.type == "cpu" else t.to(device)
     return arr
@@ -132,8 +138,9 @@ def array_namespace(*arrays: Any) -> Any:
     """The Array API namespace of ``arrays``: write ``f`` once, run it on every backend.
 
     NumPy arrays get ``array_api_compat.numpy``, JAX arrays ``jax.numpy``, torch tensors
-    ``array_api_compat.torch``, autograd boxes ``autograd.numpy`` and engine arrays the engine's
-    namespace.
+    ``array_api_compat.torch``, autograd boxes an Array API namespace of traced
+    ``autograd.numpy`` functions (``anydiff.backends._autograd_namespace``) and engine arrays
+    the engine's namespace.
 
     Example:
         >>> import numpy as np, anydiff as ad
@@ -155,9 +162,11 @@ _NAMESPACES: dict[tuple[type, ...], Any] = {}  # the namespace depends on the ty
 def _find_namespace(arrays: tuple) -> Any:
     kinds = {kind_of(a) for a in arrays} - {"python"}
     if "autograd" in kinds:
-        import autograd.numpy as anp
+        # Not autograd.numpy itself: its Array API names (concat, vecdot, linalg.vector_norm,
+        # ...) are NumPy's untraced functions. See anydiff/backends/_autograd_namespace.py.
+        from .backends._autograd_namespace import namespace
 
-        return anp
+        return namespace
     if not kinds:
         kinds = {"numpy"}
     for a in arrays:

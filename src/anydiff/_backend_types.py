@@ -113,17 +113,26 @@ class AutoTorch(AbstractBackend):
 
 @dataclass(frozen=True)
 class AutoAutograd(AbstractBackend):
-    """HIPS autograd (reverse mode on ``autograd.numpy`` code; plain NumPy code in recent versions).
+    """HIPS autograd: reverse mode on Array API code (``xp = ad.array_namespace(x)``) and
+    ``autograd.numpy`` code.
+
+    Plain NumPy code runs only in part, so ``plain_numpy`` is ``False``: NumPy ufuncs
+    (arithmetic, ``np.sin``, ``np.exp``, ``np.maximum``, comparisons, ...) and the reductions
+    NumPy forwards to array methods (``np.sum``, ``np.mean``, ``np.prod``, ``np.max``) are traced;
+    other NumPy functions (``np.where``, ``np.concatenate``, ``np.stack``, ``np.dot``,
+    ``np.array([...])``, ``np.zeros`` buffers, SciPy) are not, and raise ``UnsupportedError``
+    pointing to ``"engine"`` / ``"finitediff"``.
 
     Example:
         >>> import anydiff as ad
-        >>> ad.AutoAutograd().forward_fast
-        False
+        >>> ad.AutoAutograd().forward_fast, ad.AutoAutograd().plain_numpy
+        (False, False)
     """
 
     name: ClassVar[str] = "autograd"
     extra: ClassVar[str] = "autograd"
     reverse_fast: ClassVar[bool] = True
+    plain_numpy: ClassVar[bool] = False  # ufuncs and method reductions only (see above)
 
 
 @dataclass(frozen=True)

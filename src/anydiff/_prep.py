@@ -8,115 +8,41 @@ results back. Operators are thin: ``prepare`` then :meth:`Prep.run`.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._arrays import cast_native, from_numpy, require_floating, to_numpy
-from ._contexts import Batch, Context, as_context
+from . import _unprepared
+from ._arrays import cast_native, require_floating, to_numpy
+from ._contexts import Batch, Context
+from ._convert import leaf_to_native, native_to_caller, ravel_native, write_out
+from ._edge import empty_x_kernel
 from ._errors import (
     AnydiffTypeError,
     AnydiffValueError,
-    PreparationMismatchError,
     UnsupportedError,
 )
 from ._layout import Layout
 from ._protocol import Adapter, FlatFunction, Spec
 from ._pytree import tree_flatten, tree_unflatten
 from ._registry import BACKEND_CLASSES, get_adapter, resolve
+from ._signatures import (
+    ContextSig,
+    TangentSig,
+    _func_name,
+    _Proto,
+    check_arguments,
+    check_tangent_dtypes,
+    fast_key,
+    same_function,
+    split_args,
+)
 
 if TYPE_CHECKING:
     from ._operators import OpSpec
 
 
-# ---------------------------------------------------------------------------------------------
-# Signatures of arguments (what strict checking compares)
-
-
-@dataclass(frozen=True)
-class ContextSig:
-    role: str
-    layout: Layout | None  # None for non-array values
-    type_name: str
-
-    @classmethod
-    def of(cls, c: Context) -> ContextSig:
-        leaves, td = tree_flatten(c.value)
-        if leaves and all(hasattr(a, "shape") or isinstance(a, (float, complex)) for a in leaves):
-            return cls(c.role, Layout.of_leaves(td, leaves), type(c.value).__name__)
-        return cls(c.role, None, type(c.value).__name__)
-
-    def describe(self) -> str:
-        inner = self.layout.describe() if self.layout is not None else self.type_name
-        return f"{self.role.capitalize()}({inner})"
-
-    def same_shapes(self, other: ContextSig) -> bool:
-        if (self.layout is None) != (other.layout is None) or self.role != other.role:
-            return False
-        return self.layout is None or self.layout.same_shapes(other.layout)
-
-
-@dataclass(frozen=True)
-class TangentSig:
-    batch: bool
-    layouts: tuple[Layout, ...]
-
-    @classmethod
-    def of(cls, t: Any) -> TangentSig:
-        items = tuple(t) if isinstance(t, Batch) else (t,)
-        return cls(isinstance(t, Batch), tuple(Layout.of(i) for i in items))
-
-    def describe(self) -> str:
-        if not self.batch:
-            return self.layouts[0].describe()
-        return f"Batch of {len(self.layouts)}: " + "; ".join(lay.describe() for lay in self.layouts)
-
-    def same_shapes(self, other: TangentSig) -> bool:
-        return (
-            self.batch == other.batch
-            and len(self.layouts) == len(other.layouts)
-            and all(a.same_shapes(b) for a, b in zip(self.layouts, other.layouts))
-        )
-
-
-def same_function(f: Any, g: Any) -> bool:
-    """``f`` and ``g`` are the same callable, or the same code with the same captured objects
-    (so an inline ``lambda`` re-created at the same place in a loop still matches)."""
-    if f is g:
-        return True
-    try:
-        if f == g:
-            return True
-    except Exception:
-        return False
-    cf, cg = getattr(f, "__code__", None), getattr(g, "__code__", None)
-    if cf is None or cf is not cg:
-        return False
-    if getattr(f, "__defaults__", None) != getattr(g, "__defaults__", None):
-        return False
-    clf, clg = f.__closure__ or (), g.__closure__ or ()
-    try:
-        return len(clf) == len(clg) and all(
-            a.cell_contents is b.cell_contents for a, b in zip(clf, clg)
-        )
-    except ValueError:  # empty cell
-        return False
-
-
 _MISS = object()  # a hot call that does not apply
-
-
-def split_args(op: OpSpec, args: tuple) -> tuple[Any, tuple[Context, ...]]:
-    """The arguments after x: ``(tangent or None, contexts)``; bare contexts become Constant."""
-    if op.tangent is None:
-        return None, tuple(as_context(a) for a in args) if args else ()
-    if not args:
-        raise AnydiffTypeError(
-            f"{op.name} needs a {'tangent' if op.tangent == 'x' else 'cotangent'} argument after x."
-        )
-    return args[0], tuple(as_context(a) for a in args[1:])
 
 
 def _hot_class(hot: Any) -> type:
@@ -132,85 +58,6 @@ def _hot_class(hot: Any) -> type:
         return general(self, x, *args, out=out, y=y)
 
     return type("Prep", (Prep,), {"__call__": __call__, "__module__": Prep.__module__})
-
-
-@dataclass(frozen=True)
-class _Proto:
-    """Type, shape and dtype of a prepared argument (without keeping the array alive)."""
-
-    type: type
-    shape: tuple
-    dtype: Any
-
-    @classmethod
-    def of(cls, a: Any) -> _Proto | None:
-        if isinstance(a, (Batch, dict, list, tuple)) or not hasattr(a, "dtype"):
-            return None
-        return cls(type(a), tuple(a.shape), a.dtype)
-
-
-def _describe(obj: Any) -> str:
-    return obj if isinstance(obj, str) else obj.describe()
-
-
-def _leaf_key(a: Any) -> Any:
-    """(type, shape, dtype) of a plain array or number; None for containers."""
-    if isinstance(a, (dict, list, tuple)):
-        return None
-    return (type(a), getattr(a, "shape", None), getattr(a, "dtype", None))
-
-
-def _func_name(f: Any) -> str:
-    return getattr(f, "__qualname__", None) or type(f).__name__
-
-
-# ---------------------------------------------------------------------------------------------
-# Conversions between caller arrays and native flat vectors
-
-
-def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, flat: bool = False) -> Any:
-    """One caller leaf as a native array of ``dtype`` (raveled when ``flat``). Reshaping
-    happens on the NumPy side when a conversion is needed anyway, where it is free."""
-    if kind == adapter.native_kind or kind in adapter.accepts:
-        arr = adapter.asarray(a, dtype)
-        return arr.reshape(-1) if flat and len(arr.shape) != 1 else arr
-    arr = to_numpy(a, kind)
-    if flat and arr.ndim != 1:
-        arr = arr.reshape(-1)
-    return adapter.asarray(arr, dtype)
-
-
-def ravel_native(adapter: Adapter, layout: Layout, leaves: list[Any], dtype: np.dtype) -> Any:
-    natives = [
-        leaf_to_native(adapter, a, k, dtype, flat=True) for a, k in zip(leaves, layout.kinds)
-    ]
-    return natives[0] if len(natives) == 1 else adapter.concat(natives)
-
-
-def native_to_caller(
-    adapter: Adapter,
-    a: Any,
-    kind: str,
-    dtype: np.dtype,
-    template: Any,
-    shape: tuple[int, ...] | None = None,
-) -> Any:
-    """A native result as the caller's kind and dtype, reshaped to ``shape`` if given (on the
-    NumPy side when converting anyway)."""
-    if kind == adapter.native_kind or (kind in adapter.accepts and kind != "python"):
-        a = cast_native(a, dtype)
-        return a if shape is None or tuple(a.shape) == shape else a.reshape(shape)
-    arr = adapter.to_numpy(a)
-    if arr.dtype != dtype:
-        arr = arr.astype(dtype) if dtype.kind == "c" or arr.dtype.kind != "c" else arr.real.astype(
-            dtype
-        )
-    if shape is not None and arr.shape != shape:
-        arr = arr.reshape(shape)
-    return from_numpy(arr, kind if kind != "other" else "numpy", template)
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 class Prep:
@@ -251,6 +98,7 @@ class Prep:
         self._fast: Any = None  # fast_key of the prepared arguments (set by prepare)
         self._hot: dict[bool, Any] = {}  # with_value -> hot call (see make_hot)
         self._hot_proto: tuple | None = None
+        self._variants: dict[Any, Prep] = {}  # strict=False calls in other dtypes
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -305,6 +153,12 @@ class Prep:
 
     def _build(self, with_value: bool) -> Any:
         adapter, name = self.adapter, self.op.name
+        out = self.F.out_layout
+        if (self.spec.n == 0 and name != "pushforward") or (
+            name == "jacobian" and out is not None and out.size == 0
+        ):
+            # x (or a Jacobian's y) of size 0: empty derivatives, built alike for every backend.
+            return empty_x_kernel(adapter, self.F, self.spec, name, with_value)
         if self.same_point and self.op.has_same_point:
             x, ctx = self._native_point
             build = getattr(adapter, f"make_{name}_same_point")
@@ -368,19 +222,23 @@ class Prep:
         n = lay.size
         if t0 is not None:
             ttype, tshape, tdtype = t0.type, t0.shape, t0.dtype
-            tflat = (1, int(np.prod(tshape, dtype=np.int64)))
+            tflat = (1, int(np.prod(tshape, dtype=np.int64)))  # one row: (1, size)
             tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
 
-        # Exceptions fall through to the general path, which translates them with hints.
+        # A failing kernel raises here, translated exactly as on the general path: never a
+        # retry there, which would evaluate f (and run its side effects) a second time.
+        fail = adapter.raise_translated
+        F = self.F
         if t0 is None:
             def hot(x: Any, *args: Any) -> Any:
                 if args or type(x) is not xtype or x.shape != xshape or x.dtype != xdtype:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
+                xv = xv if numpy_ok else as_native(xv, lay.dtype)
                 try:
-                    outs = kernel(xv if numpy_ok else as_native(xv, lay.dtype), None, ())
-                except Exception:
-                    return _MISS
+                    outs = kernel(xv, None, ())
+                except Exception as exc:
+                    fail(exc, F)
                 if with_value:
                     return tuple(c(o) for c, o in zip(convs, outs))
                 return convs[0](outs[-1])
@@ -399,8 +257,8 @@ class Prep:
                     xv, T = as_native(xv, lay.dtype), as_native(T, tnative)
                 try:
                     outs = kernel(xv, T, ())
-                except Exception:
-                    return _MISS
+                except Exception as exc:
+                    fail(exc, F)
                 if with_value:
                     return tuple(c(o) for c, o in zip(convs, outs))
                 return convs[0](outs[-1])
@@ -441,34 +299,6 @@ class Prep:
         return tuple(out)
 
     # -- checks -----------------------------------------------------------------------------
-    def fast_key(self, x: Any, tangent: Any, ctx: tuple[Context, ...], y: Any) -> Any:
-        """A cheap exact signature of the arguments when they are plain arrays (no pytrees),
-        or None. Equal keys imply that the full strict check passes."""
-        kx = _leaf_key(x)
-        if kx is None:
-            return None
-        kt = None
-        if tangent is not None:
-            if isinstance(tangent, Batch):
-                kt = tuple(_leaf_key(t) for t in tangent)
-                if None in kt:
-                    return None
-                kt = ("batch", kt)
-            else:
-                kt = _leaf_key(tangent)
-                if kt is None:
-                    return None
-        kc = []
-        for c in ctx:
-            k = _leaf_key(c.value)
-            if k is None:
-                return None
-            kc.append((type(c), k))
-        ky = None if y is None else _leaf_key(y)
-        if y is not None and ky is None:
-            return None
-        return (kx, kt, tuple(kc), ky)
-
     def check(
         self,
         op: OpSpec,
@@ -481,79 +311,8 @@ class Prep:
         strict: bool,
     ) -> Layout:
         """Raise PreparationMismatchError listing every argument if any differs; return the
-        layout of the given x (its kinds and dtypes decide the results' types)."""
-        if op.name != self.op.name:
-            raise PreparationMismatchError(
-                f"This preparation was made by prepare_{self.op.name}; {op.name} needs one made "
-                f"by prepare_{op.name}(f, backend, x, ...)."
-            )
-        if (
-            self._fast is not None
-            and (f is self.f and (backend is self.backend or backend == self.backend))
-            and not self.same_point
-            and self.fast_key(x, tangent, ctx, y) == self._fast
-        ):
-            return self.x_layout
-        # Rows hold (name, prepared, given, ok); descriptions are rendered only on failure.
-        rows: list[tuple[str, Any, Any, bool]] = []
-        if strict:
-            rows.append(("f", _func_name(self.f), _func_name(f), same_function(f, self.f)))
-            b = resolve(backend)
-            rows.append(("backend", repr(self.backend), repr(b), b == self.backend))
-        given_x = Layout.of(x)
-        ok = given_x == self.x_layout if strict else given_x.same_shapes(self.x_layout)
-        rows.append(("x", self.x_layout, given_x, ok))
-        if op.tangent is not None:
-            name = "tangent" if op.tangent == "x" else "cotangent"
-            given = TangentSig.of(tangent)
-            prepared = self.tangent_sig
-            ok = prepared.same_shapes(given) and (not strict or prepared == given)
-            rows.append((name, prepared, given, ok))
-        if y is not None or self.y_layout is not None:
-            given_y = Layout.of(y) if y is not None else None
-            ok = given_y is not None and self.y_layout is not None and (
-                given_y == self.y_layout if strict else given_y.same_shapes(self.y_layout)
-            )
-            rows.append(("y", self.y_layout or "none", given_y or "none", ok))
-        if len(ctx) != len(self.ctx_sigs):
-            rows.append(("contexts", f"{len(self.ctx_sigs)} arguments", f"{len(ctx)}", False))
-        else:
-            for i, (c, sig) in enumerate(zip(ctx, self.ctx_sigs)):
-                g = ContextSig.of(c)
-                ok = sig.same_shapes(g) and (not strict or sig == g)
-                rows.append((f"contexts[{i}]", sig, g, ok))
-        if all(ok for *_, ok in rows):
-            if self.same_point:
-                self._check_point(x, ctx)
-            return given_x
-        lines = [
-            f"  {'✗' if not ok else '✓'} {name}: prepared {_describe(p)}, given {_describe(g)}"
-            for name, p, g, ok in rows
-        ]
-        hint = (
-            "Prepare again for the new arguments"
-            + (", or pass strict=False to skip the function, backend, type and dtype checks "
-               "(shapes must still match)." if strict else ".")
-        )
-        raise PreparationMismatchError(
-            f"Arguments differ from those prepare_{self.op.name} was called with:\n"
-            + "\n".join(lines) + "\n" + hint
-        )
-
-    def _check_point(self, x: Any, ctx: tuple[Context, ...]) -> None:
-        px, pctx = self._point
-        leaves, _ = tree_flatten(x)
-        same = all(np.array_equal(to_numpy(a), b) for a, b in zip(leaves, px))
-        for c, p in zip(ctx, pctx):
-            if p is not None:
-                cl, _ = tree_flatten(c.value)
-                same = same and all(np.array_equal(to_numpy(a), b) for a, b in zip(cl, p))
-        if not same:
-            raise PreparationMismatchError(
-                f"This prepare_{self.op.name}_same_point preparation is valid only at the x (and "
-                "Constant values) it was made with; use prepare_" + self.op.name
-                + " for a preparation valid at any x."
-            )
+        layout of the given x (see :func:`anydiff._signatures.check_arguments`)."""
+        return check_arguments(self, op, f, backend, x, tangent, ctx, y, strict)
 
     # -- running ----------------------------------------------------------------------------
     def run(
@@ -587,6 +346,10 @@ class Prep:
                     backend if backend is not None else self.backend, x, args, y=y, strict=False,
                 )
                 return fresh.run(with_value, x, args, out=out, y=y, checked=True)
+            if not strict and xl is not self.x_layout:
+                variant = self._dtype_variant(x, args, tangent, xl, y)
+                if variant is not None:
+                    return variant.run(with_value, x, args, out=out, y=y, checked=True)
         adapter = self.adapter
         xv = self.native_x(x)
         T, is_batch = (None, False)
@@ -597,7 +360,7 @@ class Prep:
         outputs = adapter.guarded(self.F, lambda: kernel(xv, T, ctxv))
         results = self.op.convert(self, outputs, x, xl, is_batch, with_value)
         if with_value and y is not None and outputs[0] is not None:
-            _write(y, results[0], "y")
+            write_out(y, results[0], "y")
         if out is not None:
             parts = results[1:] if with_value else (results,)
             bufs = out if len(parts) > 1 else (out,)
@@ -606,12 +369,43 @@ class Prep:
                     f"out= for {self.op.value_name if with_value else self.op.name} must hold "
                     f"{len(parts)} buffer(s) for the derivative part(s)."
                 )
-            for buf, part in zip(bufs, parts):
-                _write(buf, part, "out")
+            for i, (buf, part) in enumerate(zip(bufs, parts)):
+                write_out(buf, part, "out" if len(parts) == 1 else f"out[{i}]")
             if with_value:
                 return (results[0], *bufs) if len(parts) > 1 else (results[0], out)
             return out
         return results
+
+    def _dtype_variant(
+        self, x: Any, args: tuple, tangent: Any, xl: Layout, y: Any
+    ) -> Prep | None:
+        """For a ``strict=False`` call whose x, tangent or y dtypes differ from the prepared
+        ones: a preparation for the given dtypes (made once, then kept), so that results come
+        in the given dtypes at their full precision (float64 in, float64 accuracy out), with
+        y's dtype as f returns it. None when the dtypes are the prepared ones."""
+        tsig = TangentSig.of(tangent) if tangent is not None else None
+        ylay = Layout.of(y) if y is not None else None
+        if (
+            xl.dtypes == self.x_layout.dtypes
+            and (tsig is None or [t.dtypes for t in tsig.layouts]
+                 == [t.dtypes for t in self.tangent_sig.layouts])
+            and (ylay is None or ylay.dtypes == self.y_layout.dtypes)
+        ):
+            return None
+        key = (xl, tsig, ylay)
+        variant = self._variants.get(key)
+        if variant is None:
+            with self._lock:
+                variant = self._variants.get(key)
+                if variant is None:
+                    variant = prepare(
+                        self.op, self.f, self.backend, x, args, y=y, strict=False,
+                        same_point=self.same_point,
+                    )
+                    if len(self._variants) >= 8:  # bounded: a few dtypes at most in practice
+                        self._variants.pop(next(iter(self._variants)))
+                    self._variants[key] = variant
+        return variant
 
     # -- output conversion --------------------------------------------------------------------
     def like_x(self, flat: Any, x: Any, lay: Layout) -> Any:
@@ -659,45 +453,7 @@ class Prep:
         return native_to_caller(self.adapter, M, kind, dtype, leaves[0], shape)
 
 
-def _write(buf: Any, value: Any, what: str) -> None:
-    """Copy a result into a caller's buffer (NumPy arrays and torch tensors, leaf by leaf)."""
-    bl, btd = tree_flatten(buf)
-    vl, vtd = tree_flatten(value)
-    if btd != vtd or len(bl) != len(vl):
-        raise AnydiffValueError(f"{what}= has structure {btd}, but the result has structure {vtd}.")
-    from ._arrays import kind_of
-
-    for b, v in zip(bl, vl):
-        kind = kind_of(b)
-        shape = tuple(getattr(v, "shape", ()))
-        if tuple(getattr(b, "shape", ())) != shape:
-            raise AnydiffValueError(
-                f"{what}= buffer has shape {tuple(getattr(b, 'shape', ()))}, but the result has "
-                f"shape {shape}."
-            )
-        if kind == "numpy" and isinstance(b, np.ndarray):
-            np.copyto(b, to_numpy(v), casting="same_kind")
-        elif kind == "torch":
-            import torch
-
-            b.copy_(v if isinstance(v, torch.Tensor) else torch.from_numpy(np.asarray(v)))
-        elif kind == "jax":
-            raise AnydiffTypeError(
-                f"JAX arrays are immutable, so {what}= cannot be filled in place. Drop {what}= and "
-                "use the returned value (or pass a NumPy / torch buffer)."
-            )
-        else:
-            raise AnydiffTypeError(
-                f"{what}= needs mutable arrays (NumPy arrays or torch tensors), got {type(b).__name__}."
-            )
-
-
 # ---------------------------------------------------------------------------------------------
-
-_UNPREPARED: OrderedDict[Any, Prep] = OrderedDict()
-_UNPREPARED_MAX = 128
-_unprepared_lock = threading.Lock()
-
 
 def prepare(
     op: OpSpec,
@@ -753,27 +509,21 @@ def prepare(
     ctx_sigs = tuple(ContextSig.of(c) for c in ctx)
     tangent_sig = TangentSig.of(tangent) if tangent is not None else None
 
-    key = None
-    if cached and adapter.cache_unprepared and not same_point:
-        try:
-            key = (op.name, f, b, x_layout, tangent_sig, y_layout, ctx_sigs)
-            hash(key)
-        except TypeError:
-            key = None
-        if key is not None:
-            with _unprepared_lock:
-                hit = _UNPREPARED.get(key)
-                if hit is not None:
-                    _UNPREPARED.move_to_end(key)
-                    return hit
-
     prep = Prep(
         op, f, b, adapter, x_layout, tangent_sig, y_layout, ctx_sigs,
         strict=strict, same_point=same_point,
     )
     xv = prep.native_x(x)
     ctxv = prep.native_contexts(ctx)
-    prep._fast = prep.fast_key(x, tangent, ctx, y)
+    pending = None
+    if cached and adapter.cache_unprepared and not same_point:
+        # Unprepared call: f is traced as it is now; compiled code is reused only for an equal
+        # program (API §3 "Fresh unprepared calls"; see _unprepared).
+        signature = (op.name, b, x_layout, tangent_sig, y_layout, ctx_sigs)
+        pending = _unprepared.lookup(signature, prep, xv, ctxv)
+        if isinstance(pending, Prep):
+            return pending
+    prep._fast = fast_key(x, tangent, ctx, y)
     if same_point:
         prep._point = (
             [to_numpy(a).copy() for a in x_leaves],
@@ -803,11 +553,8 @@ def prepare(
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
         if prep._hot[False] is not None:
             prep.__class__ = _hot_class(prep._hot[False])
-    if key is not None:
-        with _unprepared_lock:
-            _UNPREPARED[key] = prep
-            while len(_UNPREPARED) > _UNPREPARED_MAX:
-                _UNPREPARED.popitem(last=False)
+    if pending is not None:
+        _unprepared.store(pending, prep)
     return prep
 
 
@@ -824,3 +571,4 @@ def _check_tangent(prep: Prep, tangent: Any) -> None:
             )
         for dt in lay.dtypes:
             require_floating(dt, what)
+    check_tangent_dtypes(prep.op, sig, target)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -43,7 +43,7 @@ from . import _generic as generic
 from . import _second_order as second_order
 from ._arrays import dtype_of
 from ._backend_types import AbstractBackend
-from ._errors import AnydiffError, AnydiffValueError, UnsupportedError
+from ._errors import AnydiffError, AnydiffTypeError, AnydiffValueError, UnsupportedError
 from ._layout import Layout
 from ._pytree import tree_flatten
 
@@ -73,10 +73,13 @@ class Spec:
 class FlatFunction:
     """``f`` as a map between flat vectors, written once for every array type.
 
-    ``F(v, *ctx)`` unravels ``v`` into the caller's structure (views of the backend's arrays),
-    calls ``f`` (or the in-place ``f(y, x)`` on a fresh output buffer), checks the output, and
-    returns it raveled to shape ``(m,)``, or as a 0-d scalar when ``scalar_output``.
-    The output layout is recorded on the first evaluation (by any backend, traced or not).
+    ``F(v, *ctx)`` unravels ``v`` into the caller's structure (views of the backend's arrays;
+    of a private copy when ``v`` is a plain NumPy array, so that an ``f`` mutating its argument
+    never writes into the caller's ``x`` or a kernel's base point), calls ``f`` (or the
+    in-place ``f(y, x)`` on a fresh output buffer), checks the output, and returns it raveled to
+    shape ``(m,)``, or as a 0-d scalar when ``scalar_output``. The output layout is recorded, and
+    checked, on the first evaluation (by any backend, traced or not): gradient-type operators
+    need a real floating-point scalar there.
     """
 
     def __init__(
@@ -115,6 +118,11 @@ class FlatFunction:
         return Raveled(self) if self.scalar_output else self
 
     def __call__(self, v: Any, *ctx: Any) -> Any:
+        if type(v) is np.ndarray:
+            # A plain array is the caller's x (or a kernel's base point, reused for the next
+            # evaluation): f gets a private copy it may mutate. Traced arrays (engine, autograd,
+            # JAX) are fresh per trace, and torch kernels clone, so they skip this copy.
+            v = v.copy()
         x = self.x_layout.unravel(v)
         if self.inplace_layout is not None:
             buffers = [
@@ -141,6 +149,8 @@ class FlatFunction:
             with self._lock:
                 if self.out_layout is None:
                     self._check_output_leaves(leaves)
+                    if self.scalar_output and td.is_leaf:
+                        self._check_scalar_dtype(dtype_of(y), dtype_of(v))
                     self.out_layout = Layout.of_leaves(td, leaves)
         if self.scalar_output:
             if not td.is_leaf or getattr(y, "shape", ()) != ():
@@ -167,6 +177,33 @@ class FlatFunction:
             dt = dtype_of(leaf)
             if not np.issubdtype(dt, np.number) and dt != np.bool_:
                 raise AnydiffValueError(f"f returned a non-numeric leaf of type {type(leaf)}.")
+
+    def _check_scalar_dtype(self, dt: np.dtype, v_dtype: np.dtype) -> None:
+        """gradient / hessian / hvp differentiate a real floating-point scalar: a complex one
+        would silently lose its imaginary part, an integer or boolean one has no derivative.
+        ``v_dtype`` is the dtype f was evaluated at: a complex v for a real x is a complex-step
+        evaluation, whose complex output says nothing about f's output at real points."""
+        if dt.kind == "f" or (
+            dt.kind == "c" and v_dtype.kind == "c" and self.x_layout.dtype.kind != "c"
+        ):
+            return
+        op = self.op_name or "this operator"
+        if dt.kind == "c":
+            hint = (
+                "For a complex-valued f use jacobian (or pullback with a complex cotangent); if "
+                "f is real-valued but computed in complex arithmetic, return its real part "
+                "(xp.real(...))."
+            )
+        else:
+            hint = (
+                "An integer or boolean output is piecewise constant and has no useful derivative; "
+                "return a floating-point value (no comparisons, casts to int or rounding on the "
+                "way), or use jacobian / pullback for non-scalar or non-real outputs."
+            )
+        raise AnydiffTypeError(
+            f"{op} needs f to return a real floating-point scalar, but f returned a scalar of "
+            f"dtype {dt}. {hint}"
+        )
 
     @staticmethod
     def _describe(y: Any, td: Any) -> str:
@@ -203,7 +240,8 @@ class Adapter:
         backend: the backend descriptor (e.g. ``AutoJax(mode=None)``).
         native_kind: the array kind ``f`` receives (``"numpy"``, ``"jax"``, ``"torch"``).
         accepts: further kinds :meth:`asarray` takes without a NumPy round trip.
-        cache_unprepared: reuse preparations across unprepared calls (for compiling backends).
+        cache_unprepared: unprepared calls ask :meth:`program_key` whether an earlier
+            preparation computes the same program (for compiling backends), and reuse it.
     """
 
     native_kind: str = "numpy"
@@ -263,17 +301,31 @@ class Adapter:
         """Map a framework exception to an anydiff error with a hint, or None to re-raise it."""
         return None
 
+    def program_key(self, F: FlatFunction, x: Any, ctx: tuple) -> Any:
+        """For an unprepared call: trace ``F`` (``f`` as it is now) at native ``x`` / ``ctx``
+        and return an ``anydiff._unprepared.Program`` (a fingerprint equal only for traces that
+        compute the same thing, constants compared by value, and a function computing the
+        traced program), or None to prepare afresh on every call (the default).
+
+        Contexts are arguments of the program, not constants: their values stay out of the
+        key. See :mod:`anydiff._unprepared`."""
+        return None
+
     def guarded(self, F: FlatFunction, thunk: Callable[[], Any]) -> Any:
         """Run ``thunk`` (a call of, or tracing through, ``F``) with ``translate_error`` applied."""
         try:
             return thunk()
-        except AnydiffError:
-            raise
         except Exception as exc:
+            self.raise_translated(exc, F)
+
+    def raise_translated(self, exc: Exception, F: FlatFunction) -> NoReturn:
+        """Raise ``exc`` as the anydiff error :meth:`translate_error` makes of it (original
+        chained), or unchanged: anydiff errors and f's own exceptions keep class and message."""
+        if not isinstance(exc, AnydiffError):
             translated = self.translate_error(exc, F)
-            if translated is None:
-                raise
-            raise translated from exc
+            if translated is not None:
+                raise translated from exc
+        raise exc
 
     # ---- primitives (required) ------------------------------------------------------------
     def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:

@@ -145,7 +145,7 @@ def test_agrees_with_autograd_to_1e12():
 
 def test_unsupported_operation_fails_loudly():
     with pytest.raises(ad.UnsupportedError, match="engine|backend"):
-        ad.gradient(lambda x: np.sum(np.fft.fft(x).real), "engine", X)
+        ad.gradient(lambda x: np.sum(np.linalg.qr(np.outer(x, x))[0]), "engine", X)
     with pytest.raises(ad.UnsupportedError):
         ad.gradient(lambda x: float(x[0]) * 2.0, "engine", X)
 

@@ -14,15 +14,25 @@ Public API (``x``: float/complex array of any shape; ``args``: non-differentiate
 * ``record(f, x, *args) -> Tape`` (``Tape.value_and_grad``, ``Tape.vjp``, ``Tape.value``)
 * ``empty_buffer(shape, dtype)``, ``is_traced(a)``, :class:`EngineError`
 
-Only NumPy is imported here; SciPy rules are added when scipy.special is already in use.
+Only NumPy is imported here; SciPy rules are added when SciPy is in use.
+
+Plain NumPy code as written: inside a traced call, arrays created by the user's code with
+``np.zeros``, ``np.empty``, ``np.ones``, ``np.full``, ``np.eye``, ``np.array``/``np.asarray``
+(also of lists holding traced scalars), ``np.r_``/``np.c_``, ``np.zeros_like`` & co. and
+``array_namespace(x).zeros`` accept traced writes (``y[i] += x[i] * i``, slices, fancy
+indices, ``y[k] = [a, b]``).  :mod:`._intercept` is the one place that says what is
+intercepted and why (only while tracing, only in the tracing thread, only for direct calls
+from user code; NumPy is restored when the trace ends or ``f`` raises).  SciPy functions that
+convert their input (``scipy.special.logsumexp``, ``scipy.stats.norm.logpdf``,
+``scipy.linalg.solve``, ``scipy.signal.convolve``, ...) are routed to rules when an argument
+is traced.
 
 Honest failures: an operation without a rule, or anything that would drop a derivative
-(``float(x)``, ``np.asarray(x)``, writing a traced value into a plain ``np.zeros`` array),
-raises :class:`EngineError` naming the operation and suggesting another backend.  Buffers that
-receive traced values must come from ``np.zeros_like(x)``/``np.empty_like(x)``/``np.full_like``,
-``np.zeros(n, like=x)`` or :func:`empty_buffer`.  Value-dependent control flow
-(``if x[0] > 0``, ``int(x)``) is fine when re-tracing and makes a recorded tape fall back to
-re-tracing (``Tape.replayable``).
+(``float(x)``, writing a traced value into an array created outside ``f``, SciPy compiled
+code without a rule), raises :class:`EngineError` naming the operation (the SciPy function,
+or the source line and what it did) and suggesting another backend.  Value-dependent control
+flow (``if x[0] > 0``, ``int(x)``) is fine when re-tracing and makes a recorded tape fall back
+to re-tracing (``Tape.replayable``).
 """
 
 from __future__ import annotations

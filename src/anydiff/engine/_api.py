@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._forward import jvp_batched
+from ._intercept import intercepted
 from ._reverse import backward, backward_plan, finish_grad, trace_reverse
 from ._rules import dtype_of, shape_of
 from ._tracer import Traced
@@ -39,7 +40,7 @@ def jvp(f: Callable, x: Any, tangents: list, *args: Any) -> tuple[Any, list]:
         T = np.stack([t if isinstance(t, Traced) else np.asarray(t) for t in tangents])
     if shape_of(T)[1:] != shape_of(x):
         raise ValueError(f"tangents must have the shape of x {shape_of(x)}, got {shape_of(T)[1:]}")
-    y, JT = jvp_batched(f, x, T, args)
+    y, JT = jvp_batched(intercepted(f), x, T, args)
     return y, [JT[i] for i in range(len(tangents))]
 
 
@@ -56,7 +57,7 @@ def vjp(f: Callable, x: Any, *args: Any) -> tuple[Any, Callable[[Any], Any]]:
         pull(np.ones(2))   # array([2., 4.])
     """
     x = _check_x(x)
-    trace, x_slot, y, y_slot = trace_reverse(f, x, args)
+    trace, x_slot, y, y_slot = trace_reverse(intercepted(f), x, args)
     plan, vals = backward_plan(trace.nodes), trace.vals
 
     def vjp_fn(w: Any) -> Any:
@@ -109,7 +110,7 @@ def jacobian(f: Callable, x: Any, *args: Any, mode: str = "forward") -> Any:
     n = int(np.prod(xs))
     if mode == "forward":
         eye = np.eye(n, dtype=dtype_of(x)).reshape((n,) + xs)
-        y, JT = jvp_batched(f, x, eye, args)
+        y, JT = jvp_batched(intercepted(f), x, eye, args)
         ys = shape_of(y)
         m = int(np.prod(ys))  # explicit: a -1 is ambiguous when x or y has size 0
         return np.reshape(np.moveaxis(np.reshape(JT, (n, m)), 0, -1), ys + xs)
@@ -133,7 +134,7 @@ def hvp(f: Callable, x: Any, t: Any, *args: Any) -> Any:
     """
     x = _check_x(x)
     T = np.reshape(t if isinstance(t, Traced) else np.asarray(t), (1,) + shape_of(x))
-    return jvp_batched(lambda z: grad(f, z, *args), x, T, ())[1][0]
+    return jvp_batched(intercepted(lambda z: grad(f, z, *args)), x, T, ())[1][0]
 
 
 def hessian(f: Callable, x: Any, *args: Any) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import operator
 import sys
-from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import EngineError, no_rule
+from ._intercept import original
 from ._tracer import Prim, Traced, ViewMap, bind
 
 HANDLERS: dict[Any, Callable] = {}
@@ -25,7 +25,9 @@ HANDLERS: dict[Any, Callable] = {}
 def implements(*funcs: Any) -> Callable:
     def deco(h: Callable) -> Callable:
         for f in funcs:
-            HANDLERS[f] = h
+            # NumPy dispatches with its own functions: register those even when this module
+            # is first imported during a trace, while np.zeros & co. are the wrappers
+            HANDLERS[original(f)] = h
         return h
 
     return deco
@@ -40,8 +42,33 @@ def _np_name(func: Any) -> str:
 def apply_function(func: Any, args: tuple, kwargs: dict) -> Any:
     h = HANDLERS.get(func)
     if h is None:
+        h = HANDLERS.get(original(func))  # like= dispatch passes the public np.zeros (a wrapper)
+    if h is None:
+        if not _carries_trace(args) and not _carries_trace(kwargs.values()):
+            # only constant buffers (np.zeros/np.array inside f): NumPy's own function on them
+            return func(*_plain(args), **dict(zip(kwargs, _plain(kwargs.values()))))
         raise no_rule(_np_name(func))
     return h(*args, **kwargs)
+
+
+def _carries_trace(values: Any) -> bool:
+    for a in values:
+        if type(a) is Traced and a._trace is not None:
+            return True
+        if isinstance(a, (list, tuple)) and _carries_trace(a):
+            return True
+    return False
+
+
+def _plain(values: Any) -> list:
+    out = []
+    for a in values:
+        if type(a) is Traced:
+            a = a._value
+        elif isinstance(a, (list, tuple)):
+            a = type(a)(_plain(a)) if type(a) in (list, tuple) else a
+        out.append(a)
+    return out
 
 
 # ---------------------------------------------------------------------------- ufuncs
@@ -59,24 +86,9 @@ def _scipy_rules() -> None:
     if sp is None or _scipy_done:
         return
     _scipy_done = True
-    sqrt_pi_2 = 2.0 / np.sqrt(np.pi)
+    from ._scipy_special import ufunc_rules
 
-    def polygamma1(x: Any, y: Any) -> Any:
-        if isinstance(x, Traced):
-            raise no_rule("third derivative of scipy.special.gammaln (polygamma)")
-        return sp.polygamma(1, x)
-
-    table = {
-        sp.expit: R.unary("expit", sp.expit, d=lambda x, y: y * (1 - y)),
-        sp.logit: R.unary("logit", sp.logit, h=lambda x, y: x * (1 - x)),
-        sp.erf: R.unary("erf", sp.erf, d=lambda x, y: sqrt_pi_2 * np.exp(-(x * x))),
-        sp.erfc: R.unary("erfc", sp.erfc, d=lambda x, y: -sqrt_pi_2 * np.exp(-(x * x))),
-        sp.ndtr: R.unary("ndtr", sp.ndtr, d=lambda x, y: np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)),
-        sp.gammaln: R.unary("gammaln", sp.gammaln, d=lambda x, y: sp.psi(x)),
-        sp.psi: R.unary("psi", sp.psi, d=polygamma1),
-        sp.xlogy: R.binary("xlogy", sp.xlogy, lambda a, b, z: np.log(b), lambda a, b, z: a / b),
-    }
-    _UFUNCS.update(table)
+    _UFUNCS.update(ufunc_rules(sp))
 
 
 def _reduce(
@@ -97,6 +109,8 @@ def _reduce(
 def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
     if method == "reduce":
         return _reduce(ufunc, *inputs, **kwargs)
+    if method == "at":
+        return _numpy_more.ufunc_at(ufunc, *inputs, **kwargs)
     if method != "__call__":
         raise no_rule(f"np.{ufunc.__name__}.{method}")
     out = kwargs.pop("out", None)
@@ -112,6 +126,9 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         if prim is None:
             _scipy_rules()
             prim = _UFUNCS.get(ufunc)
+        if prim is None and not _carries_trace(inputs):
+            r = ufunc(*_plain(inputs), **kwargs)  # constant buffers only: NumPy's own result
+            return r if out is None else _write_out(out[0] if isinstance(out, tuple) else out, r)
         if prim is None:
             mod = "np" if getattr(np, ufunc.__name__, None) is ufunc else "scipy.special"
             raise no_rule(f"{mod}.{ufunc.__name__}")
@@ -197,6 +214,8 @@ def getitem(x: Any, index: Any) -> Any:
 
 def setitem(y: Traced, index: Any, v: Any) -> None:
     tmpl, arrs, _ = split_index(index, y.ndim)
+    if isinstance(v, (list, tuple)) and _has_traced(v):  # y[k] = [a, b]
+        v = _build(v)
     r = bind(R.SETITEM, [y, v, *arrs], {"idx": tmpl})
     assign_inplace(y, r)
 
@@ -466,7 +485,7 @@ def _flip(m: Any, axis: Any = None) -> Any:
 
 @implements(np.concatenate)
 def concatenate(arrays: Any, axis: Any = 0, out: Any = None, dtype: Any = None, **kw: Any) -> Any:
-    arrays = list(arrays)
+    arrays = [_build(a) if isinstance(a, (list, tuple)) else a for a in arrays]  # [x[0], 1.0] pieces
     if axis is None:
         arrays = [reshape(a, (-1,)) for a in arrays]
         axis = 0
@@ -570,17 +589,6 @@ def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     return bind(R.CUMSUM, [a], {"axis": axis % R.ndim_of(a)})
 
 
-@implements(np.cumprod)
-def _cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-    if axis is None:
-        a = reshape(a, (-1,))
-        axis = 0
-    if dtype is not None:
-        a = astype(a, dtype)
-    r = bind(R.CUMPROD, [a], {"axis": axis % R.ndim_of(a)})
-    return r if out is None else _write_out(out, r)
-
-
 @implements(np.diff)
 def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:
     nd = R.ndim_of(a)
@@ -597,425 +605,8 @@ def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return bind(R.LOGSUMEXP, [a], {"axis": R._norm_axes(axis, R.ndim_of(a)), "keepdims": bool(keepdims)})
 
 
-# ---------------------------------------------------------------------------- elementwise
 
-
-@implements(np.where)
-def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    if x is None and y is None:
-        raise no_rule("np.where(condition) (data-dependent shape)")
-    return bind(WHERE, [condition, x, y], {})
-
-
-def _where_jvp(ts: list, xs: list, out: Any, p: dict) -> Any:
-    nd = R.ndim_of(out)
-    c = xs[0]
-    tx = 0 if ts[1] is None else R.bt(ts[1], nd)
-    ty = 0 if ts[2] is None else R.bt(ts[2], nd)
-    return np.where(c, tx, ty)
-
-
-WHERE = Prim(
-    "where",
-    np.where,
-    _where_jvp,
-    lambda g, xs, out, need, p: (
-        None,
-        np.where(xs[0], g, 0) if need[1] else None,
-        np.where(xs[0], 0, g) if need[2] else None,
-    ),
-)
-
-
-@implements(np.clip)
-def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Any:
-    a_min = kw.get("min", a_min)
-    a_max = kw.get("max", a_max)
-    if a_min is not None:
-        a = np.maximum(a, a_min)
-    if a_max is not None:
-        a = np.minimum(a, a_max)
-    return a if out is None else _write_out(out, a)
-
-
-@implements(np.real)
-def _real(val: Any) -> Any:
-    return bind(R.REAL, [val], {})
-
-
-@implements(np.imag)
-def _imag(val: Any) -> Any:
-    return bind(R.IMAG, [val], {})
-
-
-@implements(np.around, np.round)
-def _round(a: Any, decimals: int = 0, out: Any = None) -> Any:
-    return bind(R.nondiff("round", lambda x: np.round(x, decimals)), [a], {})
-
-
-def _nondiff_fn(func: Any) -> Callable:
-    prim = R.nondiff(func.__name__, func)
-
-    def h(*args: Any, **kw: Any) -> Any:
-        if kw:
-            return bind(R.nondiff(func.__name__, lambda *a: func(*a, **kw)), list(args), {})
-        return bind(prim, list(args), {})
-
-    return h
-
-
-for _f in (
-    np.argmax,
-    np.argmin,
-    np.argsort,
-    np.any,
-    np.all,
-    np.isclose,
-    np.count_nonzero,
-    np.sign,
-    np.floor,
-    np.ceil,
-    np.isnan,
-    np.isfinite,
-    np.isinf,
-):
-    HANDLERS[_f] = _nondiff_fn(_f)
-
-
-def _concrete(a: Any, why: str) -> Any:
-    """The plain value of ``a``, marking every enclosing tape non-replayable."""
-    while isinstance(a, Traced):
-        a._escape(why)
-        a = a._value
-    return a
-
-
-def _data_shaped(func: Any) -> Callable:
-    # results whose *shape* depends on the data: computed from plain values, and a tape that
-    # sees one re-traces (a replay could not know the new shape)
-    def h(*args: Any, **kw: Any) -> Any:
-        why = f"np.{func.__name__}(traced) (data-dependent shape)"
-        return func(*[_concrete(a, why) for a in args], **kw)
-
-    return h
-
-
-for _f in (np.nonzero, np.flatnonzero, np.argwhere, np.unique):
-    HANDLERS[_f] = _data_shaped(_f)
-HANDLERS[np.searchsorted] = _nondiff_fn(np.searchsorted)
-
-
-@implements(np.allclose)
-def _allclose(*args: Any, **kw: Any) -> Any:
-    return bool(np.all(np.isclose(*args, **kw)))
-
-
-@implements(np.array_equal)
-def _array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
-    return R.shape_of(a1) == R.shape_of(a2) and bool(np.all(np.equal(a1, a2)))
-
-
-@implements(np.take_along_axis)
-def _take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
-    if axis is None:
-        arr, axis = reshape(arr, (-1,)), 0
-    nd = R.ndim_of(arr)
-    axis %= nd
-    idx: list[Any] = []
-    ishape = R.shape_of(indices)
-    for d in range(nd):
-        if d == axis:
-            idx.append(indices)
-        else:
-            shp = [1] * nd
-            shp[d] = ishape[d]
-            idx.append(np.arange(ishape[d]).reshape(shp))
-    return arr[tuple(idx)]
-
-
-@implements(np.sort)
-def _sort(a: Any, axis: Any = -1, **kw: Any) -> Any:
-    if axis is None:
-        a, axis = reshape(a, (-1,)), 0
-    return _take_along_axis(a, np.argsort(a, axis=axis), axis)
-
-
-@implements(np.repeat)
-def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
-    if axis is None:
-        a, axis = reshape(a, (-1,)), 0
-    nd = R.ndim_of(a)
-    n = R.shape_of(a)[axis % nd]
-    idx = np.repeat(np.arange(n), repeats)
-    return a[(slice(None),) * (axis % nd) + (idx,)]
-
-
-@implements(np.tile)
-def _tile(A: Any, reps: Any) -> Any:
-    reps = (reps,) if isinstance(reps, int) else tuple(reps)
-    nd = max(R.ndim_of(A), len(reps))
-    A = reshape(A, (1,) * (nd - R.ndim_of(A)) + R.shape_of(A))
-    reps = (1,) * (nd - len(reps)) + reps
-    for ax, r in enumerate(reps):
-        if r != 1:
-            n = R.shape_of(A)[ax]
-            A = A[(slice(None),) * ax + (np.tile(np.arange(n), r),)]
-    return A
-
-
-@implements(np.roll)
-def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
-    if axis is None:
-        return reshape(_roll(reshape(a, (-1,)), shift, 0), R.shape_of(a))
-    nd = R.ndim_of(a)
-    n = R.shape_of(a)[axis % nd]
-    idx = (np.arange(n) - shift) % n if n else np.arange(0)
-    return a[(slice(None),) * (axis % nd) + (idx,)]
-
-
-@implements(np.split, np.array_split)
-def _split(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
-    nd = R.ndim_of(ary)
-    n = R.shape_of(ary)[axis % nd]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        k = int(indices_or_sections)
-        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
-        bounds = np.cumsum([0] + sizes).tolist()
-    else:
-        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
-    pre = (slice(None),) * (axis % nd)
-    return [ary[pre + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
-
-
-@implements(np.average)
-def _average(a: Any, axis: Any = None, weights: Any = None, **kw: Any) -> Any:
-    if weights is None:
-        return _mean(a, axis=axis)
-    return np.sum(a * weights, axis=axis) / np.sum(weights * np.ones_like(a), axis=axis)
-
-
-@implements(np.cross)
-def _cross(a: Any, b: Any, **kw: Any) -> Any:
-    if R.shape_of(a)[-1:] != (3,) or R.shape_of(b)[-1:] != (3,) or kw:
-        raise no_rule("np.cross other than 3-vectors along the last axis")
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return _stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
-
-
-@implements(np.take)
-def _take(a: Any, indices: Any, axis: Any = None, **kw: Any) -> Any:
-    if axis is None:
-        return reshape(a, (-1,))[indices]
-    nd = R.ndim_of(a)
-    return a[(slice(None),) * (axis % nd) + (indices,)]
-
-
-# ---------------------------------------------------------------------------- products
-
-
-def matmul(a: Any, b: Any) -> Any:
-    va, vb = R.ndim_of(a) == 1, R.ndim_of(b) == 1
-    if va:
-        a = reshape(a, (1,) + R.shape_of(a))
-    if vb:
-        b = reshape(b, R.shape_of(b) + (1,))
-    r = bind(R.MATMUL, [a, b], {})
-    s = R.shape_of(r)
-    if va and vb:
-        return reshape(r, s[:-2])
-    if va:
-        return reshape(r, s[:-2] + s[-1:])
-    if vb:
-        return reshape(r, s[:-1])
-    return r
-
-
-@implements(np.dot)
-def _dot(a: Any, b: Any, out: Any = None) -> Any:
-    na, nb = R.ndim_of(a), R.ndim_of(b)
-    if na == 0 or nb == 0:
-        r = np.multiply(a, b)
-    elif nb <= 2:
-        r = matmul(a, b) if na <= 2 or nb == 1 else _tensordot(a, b, axes=([na - 1], [0]))
-    else:
-        r = _tensordot(a, b, axes=([na - 1], [nb - 2]))
-    return r if out is None else _write_out(out, r)
-
-
-@implements(np.vdot)
-def _vdot(a: Any, b: Any) -> Any:
-    return matmul(np.conjugate(reshape(a, (-1,))), reshape(b, (-1,)))
-
-
-@implements(np.inner)
-def _inner(a: Any, b: Any) -> Any:
-    if R.ndim_of(a) == 0 or R.ndim_of(b) == 0:
-        return np.multiply(a, b)
-    return _tensordot(a, b, axes=([-1], [-1]))
-
-
-@implements(np.outer)
-def _outer(a: Any, b: Any, out: Any = None) -> Any:
-    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-@implements(np.tensordot)
-def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    na, nb = R.ndim_of(a), R.ndim_of(b)
-    if isinstance(axes, (int, np.integer)):
-        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
-    else:
-        ax_a, ax_b = axes
-        ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
-        ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
-    ax_a = [x % na for x in ax_a]
-    ax_b = [x % nb for x in ax_b]
-    la = list(_LETTERS[:na])
-    lb = list(_LETTERS[na : na + nb])
-    for i, j in zip(ax_a, ax_b):
-        lb[j] = la[i]
-    out = [c for i, c in enumerate(la) if i not in ax_a] + [c for j, c in enumerate(lb) if j not in ax_b]
-    return _einsum("".join(la) + "," + "".join(lb) + "->" + "".join(out), a, b)
-
-
-@implements(np.einsum)
-def _einsum(subscripts: Any, *operands: Any, optimize: Any = False, **kw: Any) -> Any:
-    if not isinstance(subscripts, str):
-        raise no_rule("np.einsum in the interleaved (operand, sublist) form")
-    spec = subscripts.replace(" ", "")
-    if "->" not in spec:
-        letters = spec.replace(",", "").replace(".", "")
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-        spec = spec + "->" + ("..." if "..." in spec else "") + out
-    return bind(R.EINSUM, list(operands), {"spec": spec})
-
-
-@implements(np.trace)
-def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> Any:
-    return np.sum(_diagonal(a, offset, axis1, axis2), axis=-1)
-
-
-@implements(np.diagonal)
-def _diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    nd = R.ndim_of(a)
-    a = _moveaxis(a, [axis1 % nd, axis2 % nd], [nd - 2, nd - 1])
-    n, m = R.shape_of(a)[-2:]
-    i = np.arange(max(0, -offset), min(n, m - offset)) if m - offset > 0 else np.arange(0)
-    return a[..., i, i + offset]
-
-
-@implements(np.diag)
-def _diag(v: Any, k: int = 0) -> Any:
-    if R.ndim_of(v) == 2:
-        return _diagonal(v, k)
-    n = R.shape_of(v)[0] + abs(k)
-    i = np.arange(R.shape_of(v)[0])
-    rows, cols = (i, i + k) if k >= 0 else (i - k, i)
-    return bind(R.INDEX_ADD, [v, rows, cols], {"idx": (R.ARR, R.ARR), "shape": (n, n), "adv": True})
-
-
-def _tri(keep: Callable) -> Callable:
-    def h(m: Any, k: int = 0) -> Any:
-        n, c = R.shape_of(m)[-2:]
-        mask = keep(np.ones((n, c), dtype=bool), k)
-        return np.where(mask, m, 0)
-
-    return h
-
-
-implements(np.tril)(_tri(np.tril))
-implements(np.triu)(_tri(np.triu))
-
-
-# ---------------------------------------------------------------------------- linalg
-
-
-def _square2d(a: Any, name: str) -> None:
-    if R.ndim_of(a) != 2:
-        raise no_rule(f"np.linalg.{name} of stacked (>2-D) matrices")
-
-
-@implements(np.linalg.solve)
-def _solve(a: Any, b: Any) -> Any:
-    _square2d(a, "solve")
-    if R.ndim_of(b) > 2:
-        raise no_rule("np.linalg.solve with stacked right-hand sides")
-    return bind(R.SOLVE, [a, b], {})
-
-
-@implements(np.linalg.inv)
-def _inv(a: Any) -> Any:
-    _square2d(a, "inv")
-    return bind(R.INV, [a], {})
-
-
-@implements(np.linalg.det)
-def _det(a: Any) -> Any:
-    _square2d(a, "det")
-    return bind(R.DET, [a], {})
-
-
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-
-
-@implements(np.linalg.slogdet)
-def _slogdet(a: Any) -> Any:
-    _square2d(a, "slogdet")
-    return SlogdetResult(bind(R.SLOGDET_SIGN, [a], {}), bind(R.LOGABSDET, [a], {}))
-
-
-@implements(np.linalg.cholesky)
-def _cholesky(a: Any, upper: bool = False) -> Any:
-    _square2d(a, "cholesky")
-    L = bind(R.CHOLESKY, [a], {})
-    return np.conjugate(L.T) if upper else L
-
-
-EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
-
-
-@implements(np.linalg.eigh)
-def _eigh(a: Any, UPLO: str = "L") -> Any:
-    _square2d(a, "eigh")
-    if R.dtype_of(a).kind == "c":
-        raise no_rule("np.linalg.eigh of complex matrices")
-    packed = bind(R.EIGH, [a], {"uplo": str(UPLO).upper()})
-    return EighResult(packed[:, 0], packed[:, 1:])
-
-
-@implements(np.linalg.eigvalsh)
-def _eigvalsh(a: Any, UPLO: str = "L") -> Any:
-    return _eigh(a, UPLO)[0]
-
-
-@implements(np.linalg.norm)
-def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    nd = R.ndim_of(x)
-    vector = (
-        (axis is None and nd == 1)
-        or isinstance(axis, (int, np.integer))
-        or (isinstance(axis, tuple) and len(axis) == 1)
-    )
-    ax = None if axis is None else axis
-    if ord is None or (ord in ("fro", 2) and not (ord == 2 and not vector)):
-        if R.dtype_of(x).kind == "c":
-            sq = np.real(x * np.conjugate(x))
-        else:
-            sq = x * x
-        return bind(R.ROOT, [np.sum(sq, axis=ax, keepdims=keepdims)], {"p": 2})  # 0 at x = 0
-    if vector and ord == 1:
-        return np.sum(np.abs(x), axis=ax, keepdims=keepdims)
-    if vector and ord in (np.inf, float("inf")):
-        return np.max(np.abs(x), axis=ax, keepdims=keepdims)
-    if vector and ord in (-np.inf,):
-        return np.min(np.abs(x), axis=ax, keepdims=keepdims)
-    if vector and isinstance(ord, (int, float)) and ord not in (0,):
-        return bind(R.ROOT, [np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims)], {"p": float(ord)})
-    raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")
-
-
-WHERE.fast = R._fast_where
+# the other handler modules (split by topic; they register into HANDLERS on import)
+from . import _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
+from ._numpy_elementwise import WHERE, _concrete, _take_along_axis  # noqa: E402,F401
+from ._numpy_products import _einsum, _tensordot, matmul  # noqa: E402,F401

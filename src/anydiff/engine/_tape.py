@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import EngineError
+from ._intercept import traced_call
 from ._reverse import ReverseTrace, backward, backward_plan, finish_grad
 from ._rules import POWER, dtype_of, shape_of
 from ._tracer import Traced, as_output
@@ -107,7 +108,7 @@ class Tape:
                 wrapped.append(a)
                 arg_slots.append(None)
                 sig.append(a.copy() if isinstance(a, np.ndarray) else a)
-        y = as_output(self.f(Traced(trace, x, x_slot), *wrapped))
+        y = as_output(traced_call(self.f, Traced(trace, x, x_slot), tuple(wrapped)))
         trace.check_dropped()
         from ._reverse import _unwrap_output
 

@@ -59,10 +59,9 @@ class Trace:
     def check_dropped(self) -> None:
         if self.dropped is not None:
             raise EngineError(
-                f"{self.dropped} of a traced array dropped its derivative (this is also what "
-                "happens when a traced value is written into an array created with np.zeros, "
-                "np.empty or np.ones). " + _ESCAPE_HELP + " Keep values as arrays (x[0], not "
-                "float(x[0])), or use backend 'finitediff', which accepts any Python code."
+                f"{self.dropped}: this dropped a derivative. " + _ESCAPE_HELP + " Keep values as "
+                "arrays (x[0], not float(x[0])), or use backend 'finitediff', which accepts "
+                "any Python code."
             )
 
 
@@ -135,35 +134,21 @@ def primal(a: Any) -> Any:
 
 
 _ESCAPE_HELP = (
-    "Arrays that receive traced values must be created from a traced array "
-    "(np.zeros_like(x), np.empty_like(x), np.full_like(x, v)), with like= "
-    "(np.zeros(n, like=x)) or with anydiff.engine.empty_buffer(shape, dtype); a plain "
-    "np.zeros(n) cannot hold derivatives. To build an array from traced pieces use "
-    "np.stack, np.concatenate or np.array([...], like=x)."
+    "Arrays created inside the traced function (np.zeros, np.empty, np.ones, np.full, "
+    "np.array, np.zeros_like(x), ...) accept traced values; arrays created elsewhere (globals, "
+    "closures, arguments, library results, or a creator imported as `from numpy import zeros`) "
+    "cannot hold derivatives: create the array inside the function with np.zeros(...), or use "
+    "anydiff.engine.empty_buffer(shape, dtype)."
 )
 
+def _describe(kind: str) -> str:
+    from ._conversions import describe_conversion
 
-def _library_caller() -> str:
-    """Name the SciPy function that converted the traced array, when one did (error text)."""
-    import sys
+    return describe_conversion(kind)  # it skips the engine's own frames
 
-    f = sys._getframe(2)
-    outer = None  # the outermost SciPy frame is the public function the user called
-    for _ in range(30):
-        if f is None:
-            break
-        if f.f_globals.get("__name__", "").startswith("scipy."):
-            outer = f
-        f = f.f_back
-    if outer is None:
-        return ""
-    name = outer.f_code.co_name
-    hint = (
-        f"; use anydiff.engine.special.{name} instead"
-        if name in ("logsumexp", "softmax", "log_softmax")
-        else ""
-    )
-    return f" (inside scipy's {name}, which converts its input instead of dispatching{hint})"
+
+# in-place ndarray methods a constant buffer does not forward to its value
+_MUTATORS = frozenset("put resize itemset partition setfield setflags byteswap sort fill".split())
 
 
 class ViewMap:
@@ -242,9 +227,7 @@ class Traced:
             self._escape("np.asarray(traced)")
             return np.asarray(self._value, dtype=dtype)
         raise EngineError(
-            "converting a traced array to a plain ndarray (np.asarray, np.array, or writing "
-            "it into an array created with np.zeros/np.empty/np.ones) would drop its "
-            "derivative" + _library_caller() + ". " + _ESCAPE_HELP
+            _describe("ndarray") + "; this would drop its derivative. " + _ESCAPE_HELP
         )
 
     # ----------------------------------------------------------------- escapes
@@ -272,11 +255,17 @@ class Traced:
             self._escape(what)
 
     def __float__(self) -> float:
-        self._drop("float(traced)")
+        if self._trace is not None and self.dtype.kind in "fc" and self._trace.carries(self):
+            self._drop(_describe("float"))
+        else:
+            self._escape("float(traced)")
         return float(self._value)
 
     def __complex__(self) -> complex:
-        self._drop("complex(traced)")
+        if self._trace is not None and self.dtype.kind in "fc" and self._trace.carries(self):
+            self._drop(_describe("complex"))
+        else:
+            self._escape("complex(traced)")
         return complex(self._value)
 
     def item(self, *args: Any) -> Any:
@@ -558,6 +547,10 @@ class Traced:
 
     def __getattr__(self, name: str) -> Any:
         # only reached for attributes Traced lacks: an ndarray method without a rule
+        if self._trace is None and name not in _MUTATORS and hasattr(self._value, name):
+            # a constant buffer (np.zeros inside f): NumPy's own attribute of its value; methods
+            # that write in place stay refused (they could change a value a tape recorded)
+            return getattr(self._value, name)
         if not name.startswith("__") and hasattr(np.ndarray, name):
             raise EngineError(
                 f"ndarray.{name} has no derivative rule in anydiff.engine; use backend 'jax', "

@@ -1,0 +1,119 @@
+"""Conversions between the caller's arrays and an adapter's native flat vectors, and the
+writing of results into caller buffers (``out=`` / ``y=``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._arrays import cast_native, dtype_of, from_numpy, kind_of, to_numpy
+from ._errors import AnydiffTypeError, AnydiffValueError
+from ._layout import Layout
+from ._protocol import Adapter
+from ._pytree import tree_flatten
+
+
+def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, flat: bool = False) -> Any:
+    """One caller leaf as a native array of ``dtype`` (raveled when ``flat``). Reshaping
+    happens on the NumPy side when a conversion is needed anyway, where it is free."""
+    if kind == adapter.native_kind or kind in adapter.accepts:
+        arr = adapter.asarray(a, dtype)
+        return arr.reshape(-1) if flat and len(arr.shape) != 1 else arr
+    arr = to_numpy(a, kind)
+    if flat and arr.ndim != 1:
+        arr = arr.reshape(-1)
+    return adapter.asarray(arr, dtype)
+
+
+def ravel_native(adapter: Adapter, layout: Layout, leaves: list[Any], dtype: np.dtype) -> Any:
+    natives = [
+        leaf_to_native(adapter, a, k, dtype, flat=True) for a, k in zip(leaves, layout.kinds)
+    ]
+    return natives[0] if len(natives) == 1 else adapter.concat(natives)
+
+
+def native_to_caller(
+    adapter: Adapter,
+    a: Any,
+    kind: str,
+    dtype: np.dtype,
+    template: Any,
+    shape: tuple[int, ...] | None = None,
+) -> Any:
+    """A native result as the caller's kind and dtype, reshaped to ``shape`` if given (on the
+    NumPy side when converting anyway)."""
+    if kind == adapter.native_kind or (kind in adapter.accepts and kind != "python"):
+        a = cast_native(a, dtype)
+        return a if shape is None or tuple(a.shape) == shape else a.reshape(shape)
+    arr = adapter.to_numpy(a)
+    if arr.dtype != dtype:
+        arr = arr.astype(dtype) if dtype.kind == "c" or arr.dtype.kind != "c" else arr.real.astype(
+            dtype
+        )
+    if shape is not None and arr.shape != shape:
+        arr = arr.reshape(shape)
+    return from_numpy(arr, kind if kind != "other" else "numpy", template)
+
+
+def write_out(buf: Any, value: Any, what: str) -> None:
+    """Copy a result into a caller's buffer (NumPy arrays and torch tensors, leaf by leaf).
+
+    ``what`` names the buffer in errors (``"out"``, ``"out[1]"``, ``"y"``). Before anything is
+    written, every leaf is checked: same shape as the result, a dtype the result casts to under
+    NumPy's ``same_kind`` rule (float64 into float32 is fine; float into int, or complex into
+    real, is an AnydiffTypeError), and writeable (else an AnydiffValueError)."""
+    bl, btd = tree_flatten(buf)
+    vl, vtd = tree_flatten(value)
+    if btd != vtd or len(bl) != len(vl):
+        raise AnydiffValueError(f"{what}= has structure {btd}, but the result has structure {vtd}.")
+    single = len(bl) == 1 and btd.is_leaf
+    for i, (b, v) in enumerate(zip(bl, vl)):
+        _check_buffer(b, v, f"{what}=" if single else f"{what}= (leaf {i})")
+    for b, v in zip(bl, vl):
+        if kind_of(b) == "torch":
+            import torch
+
+            b.copy_(v if isinstance(v, torch.Tensor) else torch.from_numpy(np.asarray(v)))
+        else:
+            np.copyto(b, to_numpy(v), casting="same_kind")
+
+
+def _check_buffer(b: Any, v: Any, label: str) -> None:
+    """Raise a clear anydiff error if result ``v`` cannot be written into buffer ``b``."""
+    kind = kind_of(b)
+    if kind == "jax":
+        raise AnydiffTypeError(
+            f"JAX arrays are immutable, so {label} cannot be filled in place. Drop it and "
+            "use the returned value (or pass a NumPy / torch buffer)."
+        )
+    if kind == "torch" or (kind == "numpy" and isinstance(b, np.ndarray)):
+        pass
+    else:
+        raise AnydiffTypeError(
+            f"{label} needs mutable arrays (NumPy arrays or torch tensors), got {type(b).__name__}."
+        )
+    shape = tuple(getattr(v, "shape", ()))
+    rdt = dtype_of(v)
+    if tuple(b.shape) != shape:
+        raise AnydiffValueError(
+            f"{label} buffer has shape {tuple(b.shape)}, but the result has shape {shape} "
+            f"(dtype {rdt})."
+        )
+    bdt = dtype_of(b)
+    if not np.can_cast(rdt, bdt, casting="same_kind"):
+        lost = "its imaginary part" if rdt.kind == "c" else "its fractional part"
+        raise AnydiffTypeError(
+            f"{label} buffer has dtype {bdt}, but the result has dtype {rdt}; writing it would "
+            f"lose {lost}. Pass a {rdt} buffer (e.g. np.empty({shape}, dtype=np.{rdt.name}))."
+        )
+    if kind == "numpy" and not b.flags.writeable:
+        raise AnydiffValueError(
+            f"{label} buffer is read-only (its 'writeable' flag is False, e.g. np.asarray of a "
+            "JAX array or a broadcast view): pass a writeable array, such as a copy np.array(buf)."
+        )
+    if kind == "torch" and b.requires_grad:
+        raise AnydiffValueError(
+            f"{label} tensor requires grad, so torch cannot write into it in place: pass a "
+            "tensor without requires_grad (e.g. buf.detach().clone())."
+        )

@@ -1,0 +1,73 @@
+"""Naming what converted a traced array into a plain value, for error messages (issue 8.11:
+the message says what actually happened — the SciPy/NumPy function, or the user's source line
+and whether it was a write into a plain array or a call such as ``float``/``math.exp``)."""
+
+from __future__ import annotations
+
+_LIB_TOPS = ("numpy", "scipy")
+
+
+def _library_caller() -> str:
+    """Name the SciPy/NumPy function that converted the traced array, when one did."""
+    import sys
+
+    f = sys._getframe(2)
+    outer = None  # the outermost library frame is the public function the user called
+    for _ in range(40):
+        if f is None:
+            break
+        name = f.f_globals.get("__name__", "")
+        if name.split(".", 1)[0] in _LIB_TOPS:
+            outer = f
+        elif not name.startswith("anydiff.engine"):
+            break  # the first user frame: whatever called the user's code is not the culprit
+        f = f.f_back
+    if outer is None:
+        return ""
+    mod = outer.f_globals.get("__name__", "").split(".")
+    pub = ".".join(m for m in mod if not m.startswith("_"))
+    return f"{pub}.{outer.f_code.co_name}"
+
+
+def describe_conversion(kind: str) -> str:
+    """What converted a traced array into a plain value, for error messages.
+
+    ``kind`` is the conversion (``"float"``, ``"complex"``, ``"ndarray"``).  The description
+    names the entry point: the SciPy/NumPy function that converted it (when the conversion
+    happened inside one), else the user's source line, telling a write into a plain array
+    (``y[i] = v``) apart from a call such as ``float(v)`` or ``math.exp(v)``.
+    """
+    import dis
+    import linecache
+    import sys
+
+    lib = _library_caller()
+    if lib:
+        top = lib.split(".")[0]
+        return (
+            f"{lib} (a {top} function without an engine rule) converted a traced array to a "
+            f"plain {'ndarray' if kind == 'ndarray' else kind} inside compiled or non-dispatching code"
+        )
+    f = sys._getframe(1)
+    while f is not None and f.f_globals.get("__name__", "").startswith("anydiff.engine"):
+        f = f.f_back
+    if f is None:  # pragma: no cover - always called from some frame
+        return f"{kind}(traced)"
+    code = f.f_code
+    op = dis.opname[code.co_code[f.f_lasti]] if 0 <= f.f_lasti < len(code.co_code) else ""
+    where = f"{code.co_filename}:{f.f_lineno}"
+    src = ""
+    try:
+        pos = list(code.co_positions())[f.f_lasti // 2]
+        if pos[0] is not None and pos[0] == pos[1]:
+            line = linecache.getline(code.co_filename, pos[0])
+            src = line[pos[2] : pos[3]].strip() if pos[2] is not None else line.strip()
+    except Exception:  # pragma: no cover - source unavailable
+        src = ""
+    shown = f"`{src}` ({where})" if src else where
+    if op.startswith("STORE_SUBSCR"):
+        return f"writing a traced value into a plain NumPy array at {shown}"
+    if src.startswith(f"{kind}("):
+        return f"{kind}(traced) at {shown}"
+    what = {"float": "a Python float", "complex": "a Python complex"}.get(kind, "a plain ndarray")
+    return f"{shown}, which converts a traced value to {what}"

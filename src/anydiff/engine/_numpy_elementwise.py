@@ -1,0 +1,235 @@
+"""Elementwise, selection and rearranging entry points (split out of :mod:`._numpy_api`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _rules as R
+from ._errors import no_rule
+from ._numpy_api import (
+    HANDLERS,
+    _mean,
+    _stack,
+    _write_out,
+    implements,
+    reshape,
+)
+from ._tracer import Prim, Traced, bind
+
+
+@implements(np.where)
+def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None and y is None:
+        raise no_rule("np.where(condition) (data-dependent shape)")
+    return bind(WHERE, [condition, x, y], {})
+
+
+def _where_jvp(ts: list, xs: list, out: Any, p: dict) -> Any:
+    nd = R.ndim_of(out)
+    c = xs[0]
+    tx = 0 if ts[1] is None else R.bt(ts[1], nd)
+    ty = 0 if ts[2] is None else R.bt(ts[2], nd)
+    return np.where(c, tx, ty)
+
+
+WHERE = Prim(
+    "where",
+    np.where,
+    _where_jvp,
+    lambda g, xs, out, need, p: (
+        None,
+        np.where(xs[0], g, 0) if need[1] else None,
+        np.where(xs[0], 0, g) if need[2] else None,
+    ),
+)
+
+
+@implements(np.clip)
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: Any) -> Any:
+    a_min = kw.get("min", a_min)
+    a_max = kw.get("max", a_max)
+    if a_min is not None:
+        a = np.maximum(a, a_min)
+    if a_max is not None:
+        a = np.minimum(a, a_max)
+    return a if out is None else _write_out(out, a)
+
+
+@implements(np.real)
+def _real(val: Any) -> Any:
+    return bind(R.REAL, [val], {})
+
+
+@implements(np.imag)
+def _imag(val: Any) -> Any:
+    return bind(R.IMAG, [val], {})
+
+
+@implements(np.around, np.round)
+def _round(a: Any, decimals: int = 0, out: Any = None) -> Any:
+    return bind(R.nondiff("round", lambda x: np.round(x, decimals)), [a], {})
+
+
+def _nondiff_fn(func: Any) -> Callable:
+    prim = R.nondiff(func.__name__, func)
+
+    def h(*args: Any, **kw: Any) -> Any:
+        if kw:
+            return bind(R.nondiff(func.__name__, lambda *a: func(*a, **kw)), list(args), {})
+        return bind(prim, list(args), {})
+
+    return h
+
+
+for _f in (
+    np.argmax,
+    np.argmin,
+    np.argsort,
+    np.any,
+    np.all,
+    np.isclose,
+    np.count_nonzero,
+    np.sign,
+    np.floor,
+    np.ceil,
+    np.isnan,
+    np.isfinite,
+    np.isinf,
+):
+    HANDLERS[_f] = _nondiff_fn(_f)
+
+
+def _concrete(a: Any, why: str) -> Any:
+    """The plain value of ``a``, marking every enclosing tape non-replayable."""
+    while isinstance(a, Traced):
+        a._escape(why)
+        a = a._value
+    return a
+
+
+def _data_shaped(func: Any) -> Callable:
+    # results whose *shape* depends on the data: computed from plain values, and a tape that
+    # sees one re-traces (a replay could not know the new shape)
+    def h(*args: Any, **kw: Any) -> Any:
+        why = f"np.{func.__name__}(traced) (data-dependent shape)"
+        return func(*[_concrete(a, why) for a in args], **kw)
+
+    return h
+
+
+for _f in (np.nonzero, np.flatnonzero, np.argwhere, np.unique):
+    HANDLERS[_f] = _data_shaped(_f)
+HANDLERS[np.searchsorted] = _nondiff_fn(np.searchsorted)
+HANDLERS[np.argpartition] = _nondiff_fn(np.argpartition)
+
+
+@implements(np.allclose)
+def _allclose(*args: Any, **kw: Any) -> Any:
+    return bool(np.all(np.isclose(*args, **kw)))
+
+
+@implements(np.array_equal)
+def _array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
+    return R.shape_of(a1) == R.shape_of(a2) and bool(np.all(np.equal(a1, a2)))
+
+
+@implements(np.take_along_axis)
+def _take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
+    if axis is None:
+        arr, axis = reshape(arr, (-1,)), 0
+    nd = R.ndim_of(arr)
+    axis %= nd
+    idx: list[Any] = []
+    ishape = R.shape_of(indices)
+    for d in range(nd):
+        if d == axis:
+            idx.append(indices)
+        else:
+            shp = [1] * nd
+            shp[d] = ishape[d]
+            idx.append(np.arange(ishape[d]).reshape(shp))
+    return arr[tuple(idx)]
+
+
+@implements(np.sort)
+def _sort(a: Any, axis: Any = -1, **kw: Any) -> Any:
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    return _take_along_axis(a, np.argsort(a, axis=axis), axis)
+
+
+@implements(np.repeat)
+def _repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    nd = R.ndim_of(a)
+    n = R.shape_of(a)[axis % nd]
+    idx = np.repeat(np.arange(n), repeats)
+    return a[(slice(None),) * (axis % nd) + (idx,)]
+
+
+@implements(np.tile)
+def _tile(A: Any, reps: Any) -> Any:
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    nd = max(R.ndim_of(A), len(reps))
+    A = reshape(A, (1,) * (nd - R.ndim_of(A)) + R.shape_of(A))
+    reps = (1,) * (nd - len(reps)) + reps
+    for ax, r in enumerate(reps):
+        if r != 1:
+            n = R.shape_of(A)[ax]
+            A = A[(slice(None),) * ax + (np.tile(np.arange(n), r),)]
+    return A
+
+
+@implements(np.roll)
+def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    if axis is None:
+        return reshape(_roll(reshape(a, (-1,)), shift, 0), R.shape_of(a))
+    nd = R.ndim_of(a)
+    n = R.shape_of(a)[axis % nd]
+    idx = (np.arange(n) - shift) % n if n else np.arange(0)
+    return a[(slice(None),) * (axis % nd) + (idx,)]
+
+
+@implements(np.split, np.array_split)
+def _split(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
+    nd = R.ndim_of(ary)
+    n = R.shape_of(ary)[axis % nd]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        bounds = np.cumsum([0] + sizes).tolist()
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    pre = (slice(None),) * (axis % nd)
+    return [ary[pre + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+@implements(np.average)
+def _average(a: Any, axis: Any = None, weights: Any = None, **kw: Any) -> Any:
+    if weights is None:
+        return _mean(a, axis=axis)
+    return np.sum(a * weights, axis=axis) / np.sum(weights * np.ones_like(a), axis=axis)
+
+
+@implements(np.cross)
+def _cross(a: Any, b: Any, **kw: Any) -> Any:
+    if R.shape_of(a)[-1:] != (3,) or R.shape_of(b)[-1:] != (3,) or kw:
+        raise no_rule("np.cross other than 3-vectors along the last axis")
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return _stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+@implements(np.take)
+def _take(a: Any, indices: Any, axis: Any = None, **kw: Any) -> Any:
+    if axis is None:
+        return reshape(a, (-1,))[indices]
+    nd = R.ndim_of(a)
+    return a[(slice(None),) * (axis % nd) + (indices,)]
+
+
+WHERE.fast = R._fast_where

@@ -1,0 +1,141 @@
+"""``np.linalg`` entry points: 2-D rules from :mod:`._rules`, stacked (>2-D) arrays one matrix
+at a time, ``norm`` by ``ord`` (split out of :mod:`._numpy_api`)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _rules as R
+from ._errors import no_rule
+from ._numpy_api import _broadcast_to, _stack, implements, reshape
+from ._tracer import bind
+
+
+def _square2d(a: Any, name: str) -> None:
+    if R.ndim_of(a) != 2:
+        raise no_rule(f"np.linalg.{name} of stacked (>2-D) matrices")
+
+
+def _per_matrix(fn: Callable, *arrays: Any) -> Any:
+    """``fn`` applied to each matrix of stacked ``(..., n, n)`` arrays, results stacked.
+
+    A composite of 2-D rules (one per matrix), so derivatives need nothing new; results that
+    are tuples (``slogdet``, ``eigh``) are stacked per field.
+    """
+    batch = R.shape_of(arrays[0])[:-2]
+    outs = [fn(*[a[idx] for a in arrays]) for idx in np.ndindex(*batch)]
+    if isinstance(outs[0], tuple):
+        fields = [_stack([o[k] for o in outs]) for k in range(len(outs[0]))]
+        return type(outs[0])(*[reshape(f, batch + R.shape_of(f)[1:]) for f in fields])
+    r = _stack(outs)
+    return reshape(r, batch + R.shape_of(r)[1:])
+
+
+@implements(np.linalg.solve)
+def _solve(a: Any, b: Any) -> Any:
+    if R.ndim_of(a) > 2:  # stacked: b is (..., n, k), or (n,) / (..., n) as NumPy 2 reads it
+        nb = R.ndim_of(b)
+        if nb == 1:
+            return _per_matrix(lambda m: _solve(m, b), a)
+        if nb == R.ndim_of(a) - 1:
+            return _per_matrix(
+                lambda m, v: _solve(m, v[:, None])[:, 0], a, _broadcast_to(b, R.shape_of(a)[:-1])
+            )
+        shp = np.broadcast_shapes(R.shape_of(a)[:-2], R.shape_of(b)[:-2])
+        return _per_matrix(
+            _solve, _broadcast_to(a, shp + R.shape_of(a)[-2:]), _broadcast_to(b, shp + R.shape_of(b)[-2:])
+        )
+    _square2d(a, "solve")
+    if R.ndim_of(b) > 2:
+        raise no_rule("np.linalg.solve with stacked right-hand sides")
+    return bind(R.SOLVE, [a, b], {})
+
+
+@implements(np.linalg.inv)
+def _inv(a: Any) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(_inv, a)
+    _square2d(a, "inv")
+    return bind(R.INV, [a], {})
+
+
+@implements(np.linalg.det)
+def _det(a: Any) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(_det, a)
+    _square2d(a, "det")
+    return bind(R.DET, [a], {})
+
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+@implements(np.linalg.slogdet)
+def _slogdet(a: Any) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(_slogdet, a)
+    _square2d(a, "slogdet")
+    return SlogdetResult(bind(R.SLOGDET_SIGN, [a], {}), bind(R.LOGABSDET, [a], {}))
+
+
+@implements(np.linalg.cholesky)
+def _cholesky(a: Any, upper: bool = False) -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(lambda m: _cholesky(m, upper), a)
+    _square2d(a, "cholesky")
+    L = bind(R.CHOLESKY, [a], {})
+    return np.conjugate(L.T) if upper else L
+
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+@implements(np.linalg.eigh)
+def _eigh(a: Any, UPLO: str = "L") -> Any:
+    if R.ndim_of(a) > 2:
+        return _per_matrix(lambda m: _eigh(m, UPLO), a)
+    _square2d(a, "eigh")
+    if R.dtype_of(a).kind == "c":
+        raise no_rule("np.linalg.eigh of complex matrices")
+    packed = bind(R.EIGH, [a], {"uplo": str(UPLO).upper()})
+    return EighResult(packed[:, 0], packed[:, 1:])
+
+
+@implements(np.linalg.eigvalsh)
+def _eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    return _eigh(a, UPLO)[0]
+
+
+@implements(np.linalg.norm)
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    nd = R.ndim_of(x)
+    vector = (
+        (axis is None and nd == 1)
+        or isinstance(axis, (int, np.integer))
+        or (isinstance(axis, tuple) and len(axis) == 1)
+    )
+    ax = None if axis is None else axis
+    if ord is None or (ord in ("fro", 2) and not (ord == 2 and not vector)):
+        if R.dtype_of(x).kind == "c":
+            sq = np.real(x * np.conjugate(x))
+        else:
+            sq = x * x
+        return bind(R.ROOT, [np.sum(sq, axis=ax, keepdims=keepdims)], {"p": 2})  # 0 at x = 0
+    if vector and ord == 1:
+        return np.sum(np.abs(x), axis=ax, keepdims=keepdims)
+    if vector and ord in (np.inf, float("inf")):
+        return np.max(np.abs(x), axis=ax, keepdims=keepdims)
+    if vector and ord in (-np.inf,):
+        return np.min(np.abs(x), axis=ax, keepdims=keepdims)
+    if vector and isinstance(ord, (int, float)) and ord not in (0,):
+        return bind(R.ROOT, [np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims)], {"p": float(ord)})
+    if not vector and ord in ("nuc", 2, -2) and axis is None and nd == 2 and not keepdims:
+        from ._rules_linalg2 import svdvals
+
+        s = svdvals(x)
+        return np.sum(s) if ord == "nuc" else np.max(s) if ord == 2 else np.min(s)
+    raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")

@@ -1,0 +1,126 @@
+"""More ``np.linalg``: singular values, general eigenvalues, matrix powers, spectral norms.
+
+* ``svd(a, compute_uv=False)`` / ``svdvals``: ``dσ_i = Re(u_iᴴ dA v_i)``, adjoint
+  ``U diag(g) Vᴴ`` (2-D, distinct nonzero singular values for a derivative that exists);
+* ``eigvals``: ``dλ_i = (V⁻¹ dA V)_ii``, adjoint ``V⁻ᴴ diag(g) Vᴴ`` (diagonalisable ``a``);
+* ``matrix_power``: repeated products (``inv`` first for negative powers);
+* ``norm(ord="nuc" | 2 | -2)`` of a matrix: sum / max / min of the singular values.
+
+The rules obtain ``U, V`` by calling ``np.linalg.svd`` / ``eig`` on their input, which on a
+traced input (a second derivative) reaches the handlers below and raises ``EngineError``:
+singular/eigen *vectors* have no rule yet, and a constant ``U`` would give a wrong answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _rules as R
+from ._errors import no_rule
+from ._numpy_api import HANDLERS, implements
+from ._tracer import Prim, Traced, bind
+
+
+def _vectors_of(a: Any, what: str) -> Any:
+    if isinstance(a, Traced):
+        raise no_rule(f"the second derivative of {what} (it needs derivatives of the vectors)")
+    return a
+
+
+def _svdvals_jvp(ts: list, xs: list, s: Any, p: dict) -> Any:
+    U, _, Vh = np.linalg.svd(_vectors_of(xs[0], "np.linalg.svd values"), full_matrices=False)
+    # (B, m, n) tangents: dσ_i = Re Σ_jk conj(U_ji) dA_jk V_ki
+    r = np.einsum("ji,bjk,ik->bi", np.conjugate(U), ts[0], np.conjugate(Vh))
+    return np.real(r)
+
+
+def _svdvals_vjp(g: Any, xs: list, s: Any, need: tuple, p: dict) -> tuple:
+    U, _, Vh = np.linalg.svd(_vectors_of(xs[0], "np.linalg.svd values"), full_matrices=False)
+    return ((U * g) @ Vh,)
+
+
+SVDVALS = Prim("linalg.svdvals", lambda a: np.linalg.svd(a, compute_uv=False), _svdvals_jvp, _svdvals_vjp)
+
+
+def svdvals(a: Any) -> Any:
+    """Singular values of ``a`` (``(m, n)`` -> ``(min(m, n),)``, descending)."""
+    if R.ndim_of(a) != 2:
+        raise no_rule("singular values of stacked (>2-D) matrices")
+    return bind(SVDVALS, [a], {})
+
+
+@implements(np.linalg.svd)
+def _svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    if compute_uv:
+        raise no_rule("np.linalg.svd with compute_uv=True (singular vectors)")
+    return svdvals(a)
+
+
+if hasattr(np.linalg, "svdvals"):
+    HANDLERS[np.linalg.svdvals] = lambda x: svdvals(x)
+
+
+def _eigvals_impl(a: Any) -> Any:
+    return np.linalg.eigvals(a)
+
+
+def _eigvals_jvp(ts: list, xs: list, w: Any, p: dict) -> Any:
+    _, V = np.linalg.eig(_vectors_of(xs[0], "np.linalg.eigvals"))
+    Vi = np.linalg.inv(V)
+    return np.einsum("ij,bjk,ki->bi", Vi, ts[0], V)
+
+
+def _eigvals_vjp(g: Any, xs: list, w: Any, need: tuple, p: dict) -> tuple:
+    _, V = np.linalg.eig(_vectors_of(xs[0], "np.linalg.eigvals"))
+    Vi = np.linalg.inv(V)
+    return (np.conjugate(Vi).T @ (g[:, None] * np.conjugate(V).T),)
+
+
+EIGVALS = Prim("linalg.eigvals", _eigvals_impl, _eigvals_jvp, _eigvals_vjp)
+
+
+@implements(np.linalg.eigvals)
+def _eigvals(a: Any) -> Any:
+    if R.ndim_of(a) != 2:
+        raise no_rule("np.linalg.eigvals of stacked (>2-D) matrices")
+    return bind(EIGVALS, [a], {})
+
+
+@implements(np.linalg.eig)
+def _eig(a: Any) -> Any:
+    raise no_rule("np.linalg.eig (eigenvectors; np.linalg.eigvals has a rule)")
+
+
+@implements(np.linalg.qr)
+def _qr(a: Any, mode: str = "reduced") -> Any:
+    raise no_rule("np.linalg.qr")
+
+
+@implements(np.linalg.pinv)
+def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
+    raise no_rule("np.linalg.pinv")
+
+
+#: registered only to raise a clear error (listed as unsupported in the docs)
+NO_RULE = (np.linalg.eig, np.linalg.qr, np.linalg.pinv)
+
+
+@implements(np.linalg.matrix_power)
+def _matrix_power(a: Any, n: int) -> Any:
+    n = int(n)
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    if n == 0:
+        eye = np.broadcast_to(np.eye(R.shape_of(a)[-1], dtype=R.dtype_of(a)), R.shape_of(a))
+        return eye + 0 * a
+    result = None
+    base = a
+    while n:  # binary powering, as NumPy
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result

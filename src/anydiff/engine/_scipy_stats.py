@@ -1,0 +1,230 @@
+"""``scipy.stats`` densities and distribution functions for traced arguments.
+
+``norm``, ``t``, ``gamma``, ``beta``, ``expon`` and ``logistic``: ``pdf``, ``logpdf``, ``cdf``,
+``logcdf``, ``sf``, ``logsf`` in ``x``, ``loc``, ``scale`` and the shape parameters where the
+derivative has a closed form (the others raise ``EngineError`` naming the argument, from the
+``scipy.special`` rule that computes it).  ``multivariate_normal``: ``logpdf``, ``pdf`` and
+``entropy`` in ``x``, ``mean`` and ``cov``.  SciPy's methods convert their input with
+``np.asarray``; :mod:`._intercept` routes calls with traced arguments here.
+
+Outside the support, ``logpdf`` is ``-inf`` and ``pdf``/``cdf``/``sf`` take their limits, with a
+zero derivative (as SciPy's values are constant there).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._errors import EngineError
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _sp() -> Any:
+    import scipy.special as sp
+
+    return sp
+
+
+# per distribution: (support test on z or None, logpdf(z, *shapes), cdf, sf, logcdf, logsf),
+# each a function of the standardised z = (x - loc) / scale and the shape parameters
+
+
+def _norm() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "logpdf": lambda z: -0.5 * z * z - _LOG_SQRT_2PI,
+        "cdf": lambda z: sp.ndtr(z),
+        "sf": lambda z: sp.ndtr(-z),
+        "logcdf": lambda z: sp.log_ndtr(z),
+        "logsf": lambda z: sp.log_ndtr(-z),
+    }
+
+
+def _t() -> dict[str, Callable]:
+    sp = _sp()
+
+    def logpdf(z: Any, df: Any) -> Any:
+        return (
+            sp.gammaln((df + 1) / 2)
+            - sp.gammaln(df / 2)
+            - 0.5 * np.log(df * np.pi)
+            - (df + 1) / 2 * np.log1p(z * z / df)
+        )
+
+    return {
+        "logpdf": logpdf,
+        "cdf": lambda z, df: sp.stdtr(df, z),
+        "sf": lambda z, df: sp.stdtr(df, -z),
+        "logcdf": lambda z, df: np.log(sp.stdtr(df, z)),
+        "logsf": lambda z, df: np.log(sp.stdtr(df, -z)),
+    }
+
+
+def _gamma() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "support": lambda z, a: z >= 0,
+        "safe": 1.0,
+        "logpdf": lambda z, a: sp.xlogy(a - 1, z) - z - sp.gammaln(a),
+        "cdf": lambda z, a: sp.gammainc(a, z),
+        "sf": lambda z, a: sp.gammaincc(a, z),
+        "logcdf": lambda z, a: np.log(sp.gammainc(a, z)),
+        "logsf": lambda z, a: np.log(sp.gammaincc(a, z)),
+        "below": {"cdf": 0.0, "sf": 1.0, "logcdf": -np.inf, "logsf": 0.0},
+    }
+
+
+def _beta() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "support": lambda z, a, b: (z >= 0) & (z <= 1),
+        "safe": 0.5,
+        "logpdf": lambda z, a, b: sp.xlogy(a - 1, z) + sp.xlog1py(b - 1, -z) - sp.betaln(a, b),
+        "cdf": lambda z, a, b: sp.betainc(a, b, z),
+        "sf": lambda z, a, b: sp.betaincc(a, b, z),
+        "logcdf": lambda z, a, b: np.log(sp.betainc(a, b, z)),
+        "logsf": lambda z, a, b: np.log(sp.betaincc(a, b, z)),
+        "below": {"cdf": 0.0, "sf": 1.0, "logcdf": -np.inf, "logsf": 0.0},
+        "above": {"cdf": 1.0, "sf": 0.0, "logcdf": 0.0, "logsf": -np.inf},
+    }
+
+
+def _expon() -> dict[str, Callable]:
+    return {
+        "support": lambda z: z >= 0,
+        "safe": 1.0,
+        "logpdf": lambda z: -z,
+        "cdf": lambda z: -np.expm1(-z),
+        "sf": lambda z: np.exp(-z),
+        "logcdf": lambda z: np.log(-np.expm1(-z)),
+        "logsf": lambda z: -z,
+        "below": {"cdf": 0.0, "sf": 1.0, "logcdf": -np.inf, "logsf": 0.0},
+    }
+
+
+def _logistic() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "logpdf": lambda z: sp.log_expit(z) + sp.log_expit(-z),
+        "cdf": lambda z: sp.expit(z),
+        "sf": lambda z: sp.expit(-z),
+        "logcdf": lambda z: sp.log_expit(z),
+        "logsf": lambda z: sp.log_expit(-z),
+    }
+
+
+_TABLES: dict[str, Callable[[], dict]] = {
+    "norm": _norm,
+    "t": _t,
+    "gamma": _gamma,
+    "beta": _beta,
+    "expon": _expon,
+    "logistic": _logistic,
+}
+_BUILT: dict[str, dict] = {}
+METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf")
+
+
+def supported(dist: Any) -> bool:
+    """Whether ``dist`` (an ``rv_continuous`` instance) has rules here."""
+    return getattr(dist, "name", None) in _TABLES
+
+
+def univariate(dist: Any, method: str, x: Any, args: tuple, kwds: dict) -> Any:
+    """``dist.<method>(x, *args, **kwds)`` for traced arguments (shape: the broadcast shape)."""
+    name = dist.name
+    tab = _BUILT.get(name)
+    if tab is None:
+        tab = _BUILT[name] = _TABLES[name]()
+    shapes, loc, scale = dist._parse_args(*args, **kwds)
+    z = (x - loc) / scale
+    kind = "logpdf" if method == "pdf" else method
+    if method in ("logpdf", "pdf"):
+        out_of = -np.inf
+    else:
+        out_of = None
+    support = tab.get("support")
+    if support is None:
+        r = tab[kind](z, *shapes)
+    else:
+        inside = support(z, *shapes)
+        zs = np.where(inside, z, tab["safe"])  # keeps the unused branch finite (no NaN cotangent)
+        r = tab[kind](zs, *shapes)
+        if out_of is not None:
+            r = np.where(inside, r, out_of)
+        else:
+            below = tab["below"][kind]
+            above = tab.get("above", tab["below"])[kind]
+            r = np.where(inside, r, np.where(z < tab["safe"], below, above))
+    if method == "logpdf":
+        r = r - np.log(scale)
+    elif method == "pdf":
+        r = np.exp(r) / scale
+    return r
+
+
+# ---------------------------------------------------------------------------- multivariate normal
+
+
+def _mvn_parts(x: Any, mean: Any, cov: Any) -> tuple[Any, Any, int]:
+    from ._rules import ndim_of, shape_of
+
+    if mean is None:
+        d = shape_of(x)[-1] if ndim_of(x) else 1
+        mean = np.zeros(d)
+    d = int(np.prod(shape_of(mean))) if ndim_of(mean) else 1
+    mean = np.reshape(mean, (d,))
+    if ndim_of(cov) == 0:
+        cov = cov * np.eye(d)
+    elif ndim_of(cov) == 1:
+        cov = np.diag(cov)
+    if x is not None:
+        if d == 1 and (ndim_of(x) == 0 or shape_of(x)[-1] != 1):
+            x = np.reshape(x, shape_of(x) + (1,))
+    return x, mean, cov, d
+
+
+def mvn_logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+    """``multivariate_normal.logpdf``: ``-(d log 2π + log det C + (x-m)ᵀ C⁻¹ (x-m)) / 2``.
+
+    ``x``: ``(..., d)``; the result has shape ``x.shape[:-1]`` (squeezed as SciPy does).
+    """
+    from ._rules import ndim_of, shape_of
+
+    x, mean, cov, d = _mvn_parts(x, mean, cov)
+    r = x - mean
+    flat = np.reshape(r, (-1, d))
+    sol = np.linalg.solve(cov, flat.T)  # (d, n)
+    maha = np.sum(flat.T * sol, axis=0)
+    logdet = np.linalg.slogdet(cov)[1]
+    out = -0.5 * (d * math.log(2 * math.pi) + logdet + maha)
+    out = np.reshape(out, shape_of(r)[:-1])
+    return np.squeeze(out) if ndim_of(out) else out
+
+
+def mvn_pdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+    """``exp(multivariate_normal.logpdf(...))``."""
+    return np.exp(mvn_logpdf(x, mean, cov, allow_singular))
+
+
+def mvn_entropy(mean: Any = None, cov: Any = 1) -> Any:
+    """``(d (1 + log 2π) + log det C) / 2`` (0-d)."""
+    if mean is None:
+        from ._rules import ndim_of, shape_of
+
+        mean = np.zeros(shape_of(cov)[0] if ndim_of(cov) == 2 else 1)
+    _, mean, cov, d = _mvn_parts(None, mean, cov)
+    return 0.5 * (d * (1 + math.log(2 * math.pi)) + np.linalg.slogdet(cov)[1])
+
+
+def unsupported(dist: Any, method: str) -> EngineError:
+    return EngineError(
+        f"scipy.stats.{getattr(dist, 'name', type(dist).__name__)}.{method} has no derivative rule "
+        f"in anydiff.engine (supported: {', '.join(sorted(_TABLES))} with {', '.join(METHODS)}, "
+        "and multivariate_normal logpdf/pdf/entropy); use backend 'finitediff' for this function"
+    )

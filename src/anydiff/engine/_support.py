@@ -1,0 +1,66 @@
+"""The list of supported functions, generated from the rule tables (the documentation page
+"supported operations" is built from it, so it cannot drift)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _name(func: Any) -> str:
+    mod = getattr(func, "__module__", None) or "numpy"
+    name = getattr(func, "__name__", repr(func))
+    if mod.startswith("numpy"):
+        sub = [p for p in mod.split(".")[1:] if not p.startswith("_")]
+        return ".".join(["np", *sub, name])
+    return f"{mod}.{name}"
+
+
+def supported() -> dict[str, list[str]]:
+    """``{"NumPy functions": [...], "NumPy ufuncs": [...], "scipy.special ufuncs": [...],
+    "SciPy functions": [...]}``, each sorted."""
+    import numpy as np
+
+    from . import _numpy_api as A
+    from ._rules import NONDIFF_UFUNCS
+    from ._rules_linalg2 import NO_RULE
+
+    funcs = sorted({_name(f) for f in A.HANDLERS if f not in NO_RULE})
+    ufuncs = sorted(
+        {f"np.{u.__name__}" for u in A._UFUNCS if getattr(np, u.__name__, None) is u}
+        | {f"np.{u.__name__}" for u in NONDIFF_UFUNCS}
+    )
+    out = {"NumPy functions": funcs, "NumPy ufuncs": ufuncs}
+    try:
+        import scipy.special as sp
+
+        from ._scipy_linalg import LINALG, SIGNAL
+        from ._scipy_special import FUNCTIONS, ufunc_rules
+        from ._scipy_stats import _TABLES, METHODS
+    except ImportError:  # pragma: no cover - SciPy absent
+        return out
+    out["scipy.special ufuncs"] = sorted(f"scipy.special.{u.__name__.lstrip('_')}" for u in ufunc_rules(sp))
+    out["SciPy functions"] = sorted(
+        [f"scipy.special.{n}" for n in FUNCTIONS]
+        + [f"scipy.linalg.{n}" for n in LINALG]
+        + [f"scipy.signal.{n}" for n in SIGNAL]
+        + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in METHODS]
+        + [f"scipy.stats.multivariate_normal.{m}" for m in ("logpdf", "pdf", "entropy")]
+    )
+    return out
+
+
+def unsupported() -> list[str]:
+    """Functions registered only to raise a clear ``EngineError``."""
+    from ._rules_linalg2 import NO_RULE
+
+    return sorted(_name(f) for f in NO_RULE)
+
+
+def markdown() -> str:
+    """The supported functions as Markdown (the docs' "supported operations" page)."""
+    lines = []
+    for title, names in supported().items():
+        lines.append(f"**{title}** ({len(names)}): " + ", ".join(f"`{n}`" for n in names))
+        lines.append("")
+    lines.append("**Registered to raise a clear error:** " + ", ".join(f"`{n}`" for n in unsupported()))
+    return "\n".join(lines).rstrip() + "\n"
