@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _coloring_patterns import arrowhead, banded, random_pattern
 
 import anydiff as ad
 from anydiff.sparse._coloring import (
@@ -16,8 +17,6 @@ from anydiff.sparse._coloring import (
     structurally_orthogonal,
 )
 from anydiff.sparse._orders import ORDERS, vertex_order
-
-from ._patterns import arrowhead, banded, random_pattern
 
 SEEDS = range(40)
 ALL_ORDERS = (*ORDERS, "best")

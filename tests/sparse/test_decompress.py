@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _coloring_patterns import arrowhead, banded, random_pattern, values_like
 
 import anydiff as ad
 from anydiff.sparse._coloring import GreedyColoring
 from anydiff.sparse._decompress import two_colored_forest
-
-from ._patterns import arrowhead, banded, random_pattern, values_like
 
 SEEDS = range(40)
 
