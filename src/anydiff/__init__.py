@@ -37,6 +37,13 @@ from ._errors import (
 from ._operators import PUBLIC as _PUBLIC
 from ._prep import Prep
 from ._registry import available_backends, check_available
+from .sparse import (
+    DenseSparsityDetector,
+    KnownSparsity,
+    TracerSparsityDetector,
+    hessian_sparsity,
+    jacobian_sparsity,
+)
 
 derivative = _PUBLIC["derivative"]
 value_and_derivative = _PUBLIC["value_and_derivative"]
@@ -77,6 +84,8 @@ __all__ = [
     "PreparationMismatchError", "UnsupportedError",
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
+    "DenseSparsityDetector", "KnownSparsity", "TracerSparsityDetector", "hessian_sparsity",
+    "jacobian_sparsity",
 ]
 
 
