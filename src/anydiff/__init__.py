@@ -44,6 +44,8 @@ from .sparse import (
     hessian_sparsity,
     jacobian_sparsity,
 )
+from .sparse._autosparse import AutoSparse
+from .sparse._coloring import GreedyColoring
 
 derivative = _PUBLIC["derivative"]
 value_and_derivative = _PUBLIC["value_and_derivative"]
@@ -84,6 +86,7 @@ __all__ = [
     "PreparationMismatchError", "UnsupportedError",
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
+    "AutoSparse", "GreedyColoring",
     "DenseSparsityDetector", "KnownSparsity", "TracerSparsityDetector", "hessian_sparsity",
     "jacobian_sparsity",
 ]
