@@ -1,0 +1,174 @@
+"""AutoSparse(dense) equals the dense backend's jacobian / hessian on every backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import anydiff as ad
+
+AD_BACKENDS = ["engine", ad.AutoEngine("forward"), "autograd", "jax", ad.AutoJax(mode="reverse"), "torch",
+               ad.AutoTorch(mode="reverse")]
+HESSIAN_BACKENDS = ["engine", "autograd", "jax", "torch", ad.SecondOrder("jax", "jax"),
+                    ad.SecondOrder(ad.AutoFiniteDiff(), "finitediff")]
+
+
+def _available(b):
+    return ad.check_available(b)
+
+
+def f_chain(x):
+    """Banded Jacobian (2-D periodic stencil in 1-D), written against the Array API."""
+    xp = ad.array_namespace(x)
+    left = xp.concat([x[-1:], x[:-1]])
+    right = xp.concat([x[1:], x[:1]])
+    return xp.concat([x * left - xp.sin(right), xp.exp(x[:3])])
+
+
+def rosenbrock(x):
+    xp = ad.array_namespace(x)
+    return xp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2) + xp.sum(x[:2] * x[-2:])
+
+
+X0 = np.linspace(0.3, 1.7, 12)
+X1 = np.cos(np.arange(12.0)) + 1.5
+
+
+def _dense_engine_jac(f, x):
+    return np.asarray(ad.jacobian(f, "engine", x)).reshape(-1, np.size(x))
+
+
+@pytest.mark.parametrize("backend", AD_BACKENDS, ids=repr)
+def test_jacobian_equals_dense(backend):
+    if not _available(backend):
+        pytest.skip("backend not installed")
+    sb = ad.AutoSparse(backend)
+    prep = ad.prepare_jacobian(f_chain, sb, X0)
+    J = prep(X1)  # prepared at X0, called at X1
+    assert isinstance(J, sp.csr_array) and J.shape == (15, 12)
+    np.testing.assert_allclose(J.toarray(), _dense_engine_jac(f_chain, X1), rtol=1e-12, atol=1e-12)
+    # One batched product over the colours: 3 colours for the cyclic tridiagonal part (columns)
+    # or rows; the pattern is kept with explicit zeros.
+    assert prep.ncolors == 3 if prep.coloring == "column" else prep.ncolors >= 3
+    assert prep.sparsity.shape == (15, 12) and J.nnz == prep.sparsity.nnz
+    assert prep.colors.shape == ((12,) if prep.coloring == "column" else (15,))
+    assert prep.compressed.shape[0] == prep.ncolors
+    y, J2 = ad.value_and_jacobian(f_chain, sb, X1, prep=prep)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(f_chain(X1)), rtol=1e-14)
+    np.testing.assert_allclose(J2.toarray(), J.toarray(), rtol=0, atol=0)
+
+
+def test_mode_choice_from_traits():
+    p_fwd = ad.prepare_jacobian(f_chain, ad.AutoSparse(ad.AutoEngine("forward")), X0)
+    p_rev = ad.prepare_jacobian(f_chain, ad.AutoSparse("engine"), X0)
+    assert p_fwd.coloring == "column" and p_rev.coloring == "row"
+    p = ad.prepare_jacobian(f_chain, ad.AutoSparse("engine", partition="column"), X0)
+    assert p.coloring == "column"
+    np.testing.assert_allclose(p(X1).toarray(), _dense_engine_jac(f_chain, X1), rtol=1e-12, atol=1e-12)
+
+
+def test_finitediff_curtis_powell_reid():
+    sb = ad.AutoSparse("finitediff")
+    prep = ad.prepare_jacobian(f_chain, sb, X0)
+    assert prep.coloring == "column" and prep.ncolors == 3
+    J = prep(X1)
+    np.testing.assert_allclose(J.toarray(), _dense_engine_jac(f_chain, X1), rtol=1e-7, atol=1e-7)
+    # Equal to the dense finite-difference Jacobian up to FD rounding (other perturbation pattern).
+    Jd = np.asarray(ad.jacobian(f_chain, "finitediff", X1))
+    np.testing.assert_allclose(J.toarray(), Jd, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", HESSIAN_BACKENDS, ids=repr)
+@pytest.mark.parametrize("decompression", ["direct", "substitution"])
+def test_hessian_equals_dense(backend, decompression):
+    if not _available(backend):
+        pytest.skip("backend not installed")
+    sb = ad.AutoSparse(backend, coloring=ad.GreedyColoring(decompression=decompression))
+    prep = ad.prepare_hessian(rosenbrock, sb, X0)
+    H = prep(X1)
+    Hd = np.asarray(ad.hessian(rosenbrock, "engine", X1))
+    fd = isinstance(backend, ad.SecondOrder) and backend.outer == ad.AutoFiniteDiff()
+    tol = 1e-4 if fd else 1e-12
+    assert isinstance(H, sp.csr_array) and H.shape == (12, 12)
+    np.testing.assert_allclose(H.toarray(), Hd, rtol=tol, atol=tol * 1e3 if fd else 1e-10)
+    assert prep.coloring == ("star" if decompression == "direct" else "acyclic")
+    y, g, H2 = ad.value_gradient_and_hessian(rosenbrock, sb, X1, prep=prep)
+    np.testing.assert_allclose(float(np.asarray(y)), float(rosenbrock(X1)), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(ad.gradient(rosenbrock, "engine", X1)),
+                               rtol=1e-6 if fd else 1e-12)
+    np.testing.assert_allclose(H2.toarray(), H.toarray(), rtol=1e-12, atol=1e-12 if not fd else 1e-3)
+
+
+def test_rosenbrock_hessian_uses_three_colours():
+    x = np.linspace(-1, 1, 200)
+    chain = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)  # noqa: E731
+    prep = ad.prepare_hessian(chain, ad.AutoSparse("engine"), x)
+    assert prep.coloring == "star" and prep.ncolors == 3
+    np.testing.assert_allclose(prep(x).toarray(), np.asarray(ad.hessian(chain, "engine", x)), rtol=1e-12,
+                               atol=1e-9)
+
+
+def test_pytrees_and_known_sparsity():
+    def f(d):
+        return {"a": d["u"] * d["v"], "b": d["u"][:1] ** 2}
+
+    x = {"u": np.array([1.0, 2.0, 3.0]), "v": np.array([4.0, 5.0, 6.0])}
+    x1 = {"u": np.array([0.5, -1.0, 2.0]), "v": np.array([1.0, 3.0, -2.0])}
+    dense = np.asarray(ad.jacobian(f, "engine", x1))
+    for det in (ad.TracerSparsityDetector(), ad.KnownSparsity(dense != 0)):
+        for b in ("engine", ad.AutoEngine("forward")):
+            J = ad.prepare_jacobian(f, ad.AutoSparse(b, sparsity_detector=det), x)(x1)
+            assert J.shape == (4, 6)
+            np.testing.assert_allclose(J.toarray(), dense, rtol=1e-12)
+
+
+def test_known_sparsity_of_wrong_shape_is_a_value_error():
+    with pytest.raises(ValueError, match="shape"):
+        ad.jacobian(f_chain, ad.AutoSparse("engine", sparsity_detector=ad.KnownSparsity(np.eye(12))), X0)
+    with pytest.raises(ValueError, match="shape"):
+        ad.hessian(rosenbrock, ad.AutoSparse("engine", sparsity_detector=ad.KnownSparsity(np.eye(3))), X0)
+
+
+def test_other_operators_raise_listing_jacobian_and_hessian():
+    sb = ad.AutoSparse("engine")
+    for call in (lambda: ad.gradient(rosenbrock, sb, X0), lambda: ad.pushforward(f_chain, sb, X0, X0),
+                 lambda: ad.pullback(f_chain, sb, X0, np.ones(15)), lambda: ad.hvp(rosenbrock, sb, X0, X0),
+                 lambda: ad.derivative(np.sin, sb, 1.0)):
+        with pytest.raises(ad.UnsupportedError, match="jacobian.*hessian"):
+            call()
+
+
+def test_mixedmode_and_bad_arguments():
+    with pytest.raises(ad.UnsupportedError, match="bicolouring"):
+        ad.AutoSparse(ad.MixedMode("jax", "engine"))
+    with pytest.raises(ValueError, match="partition"):
+        ad.AutoSparse("engine", partition="diagonal")
+    with pytest.raises(ValueError, match="GreedyColoring"):
+        ad.AutoSparse("engine", coloring="greedy")
+    assert ad.AutoSparse("engine") == ad.AutoSparse(ad.AutoEngine())
+    assert ad.AutoSparse("jax").forward_fast is ad.AutoJax().forward_fast
+
+
+def test_contexts_follow_x():
+    def f(x, c):
+        return x[1:] * x[:-1] * c
+
+    prep = ad.prepare_jacobian(f, ad.AutoSparse("engine"), X0, ad.Constant(2.0))
+    J = prep(X1, ad.Constant(3.0))
+    np.testing.assert_allclose(J.toarray(), np.asarray(ad.jacobian(f, "engine", X1, ad.Constant(3.0))),
+                               rtol=1e-12)
+
+
+def test_docstring_examples_of_autosparse_and_coloring():
+    import doctest
+
+    import anydiff.sparse._autosparse as autosparse
+
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tests = finder.find(autosparse, autosparse.__name__, globs={"ad": ad, "np": np})
+    assert sum(len(t.examples) for t in tests) >= 3
+    for t in tests:
+        runner.run(t)
+    assert runner.summarize(verbose=False).failed == 0
