@@ -95,7 +95,9 @@ def _ensure_asdex():
     except Exception as exc:  # noqa: BLE001 - any failure: fall back to the known numbers
         print(f"note: could not install asdex ({exc}); comparing with the known 8 colours at N = 32")
         return None
-    env = dict(os.environ, ANYDIFF_ASDEX_CHILD="1")
+    # The child sees this interpreter's packages (anydiff's dependencies) first, then the venv's asdex.
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    env = dict(os.environ, ANYDIFF_ASDEX_CHILD="1", PYTHONPATH=os.pathsep.join(paths))
     sys.exit(subprocess.run([py, *sys.argv], env=env).returncode)
 
 
