@@ -80,3 +80,16 @@ def test_buffer_hessian_with_zeros_like():
 
     x = np.random.default_rng(5).normal(size=5)
     np.testing.assert_array_equal(ad.hessian_sparsity(g, x).toarray(), dense_hessian_pattern(g, x))
+
+
+@needs_intercept
+def test_array_api_buffer_in_a_loop():
+    def f(x):
+        xp = ad.array_namespace(x)
+        y = xp.zeros(x.shape[0] - 1)
+        for i in range(x.shape[0] - 1):
+            y[i] = xp.sin(x[i]) * x[i + 1]
+        return y
+
+    x = np.random.default_rng(2).normal(size=5)
+    np.testing.assert_array_equal(ad.jacobian_sparsity(f, x).toarray(), dense_jacobian_pattern(f, x))

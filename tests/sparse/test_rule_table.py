@@ -190,3 +190,33 @@ def test_complex_and_float32(rng):
     assert P.nnz == 4
     P = ad.jacobian_sparsity(lambda x: x**2, np.float64(2.0))
     assert P.shape == (1, 1) and P.nnz == 1
+
+
+def _engine_has(name: str) -> bool:
+    from test_detectors_and_errors import _engine_prims
+
+    return name in _engine_prims()
+
+
+NEWER = {  # operations of newer engine versions: checked once the engine has their primitive
+    "fft.fftn": lambda x: np.real(np.fft.fft(x.reshape(2, 3), axis=1)).ravel(),
+    "fft.rfft": lambda x: np.abs(np.fft.rfft(x.reshape(2, 3), axis=0)).ravel(),
+    "linalg.svdvals": lambda x: np.linalg.svd(x.reshape(2, 3), compute_uv=False),
+    "erfinv": lambda x: sps.erfinv(x / 10),
+    "xlog1py": lambda x: sps.xlog1py(x[:3], x[3:]),
+    "logaddexp2": lambda x: np.logaddexp2(x[:3], x[3:]),
+    "stacked_inv": lambda x: np.linalg.inv(np.stack([x[:4], x[2:]]).reshape(2, 2, 2) + 3 * np.eye(2)).ravel(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEWER))
+def test_newer_engine_operations(name, rng):
+    if name == "stacked_inv":
+        try:
+            ad.engine.jacobian(NEWER[name], np.ones(6))
+        except ad.engine.EngineError:
+            pytest.skip("this engine has no stacked np.linalg.inv")
+    elif not _engine_has(name):
+        pytest.skip(f"this engine has no primitive {name}")
+    no_hessian = ("stacked_inv", "linalg.svdvals")  # the engine has no dense second derivative of these
+    _check(NEWER[name], rng.uniform(0.5, 1.5, size=6), exact=False, hessian=name not in no_hessian)

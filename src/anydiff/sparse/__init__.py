@@ -14,10 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._contexts import Context
 from ._detectors import DenseSparsityDetector, KnownSparsity, TracerSparsityDetector
-from ._tracing import split_contexts
 
 _DEFAULT = TracerSparsityDetector()
+
+
+def split_contexts(detector: Any, contexts: tuple, default: Any) -> tuple[Any, tuple]:
+    """``jacobian_sparsity(f, x, ad.Constant(c))`` passes a context where the detector goes."""
+    if isinstance(detector, Context):
+        return default, (detector, *contexts)
+    return (default if detector is None else detector), contexts
 
 
 def jacobian_sparsity(f: Callable, x: Any, detector: Any = None, *contexts: Any) -> Any:

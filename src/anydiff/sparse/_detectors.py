@@ -17,7 +17,19 @@ from typing import Any
 import numpy as np
 
 from .._errors import AnydiffValueError
-from . import _tracing
+
+
+class _Lazy:
+    """``_tracing`` (which imports the engine and scipy.sparse) loaded on first use, so that
+    ``import anydiff`` stays light."""
+
+    def __getattr__(self, name: str) -> Any:
+        from . import _tracing as mod
+
+        return getattr(mod, name)
+
+
+_tracing = _Lazy()
 
 
 @dataclass(frozen=True)

@@ -135,9 +135,25 @@ def _everything(c: Call, which: tuple[int, ...] = (0,)) -> Any:
 
 
 def _dense(c: Call) -> Any:
+    """A matrix function of operand 0: every output of a matrix depends on every entry of it.
+
+    Stacked matrices ``(..., n, n)`` whose result keeps the leading (batch) axes are grouped by
+    batch element; otherwise every output depends on everything.
+    """
+    xshape, yshape = c.shape(0), c.yshape
+    batch = xshape[:-2]
+    size = int(np.prod(yshape, dtype=np.int64))
+    if batch and yshape[: len(batch)] == batch:
+        nb = int(np.prod(batch, dtype=np.int64))
+        g_in = np.broadcast_to(ix.positions(batch + (1, 1)), xshape).ravel()
+        rest = (1,) * (len(yshape) - len(batch))
+        g_out = np.broadcast_to(ix.positions(batch + rest), yshape).ravel()
+        U = ix.scatter(c.Ps[0], g_in, nb)
+        c.pair(U, U)
+        return ix.gather(U, g_out)
     U = _everything(c)
     c.pair(U, U)
-    return ix.gather(U, _np.zeros(int(np.prod(c.yshape, dtype=np.int64)), dtype=np.int64))
+    return ix.gather(U, _np.zeros(size, dtype=np.int64))
 
 
 def _dense_all(c: Call) -> Any:
@@ -166,6 +182,8 @@ def _keep(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
 def _solve(c: Call) -> Any:
     # y = a⁻¹ b: column j of y depends on all of a and on column j of b
     bshape = c.shape(1)
+    if len(c.shape(0)) > 2:  # stacked systems: a safe superset, everything on everything
+        return _dense_all(c)
     size = int(np.prod(c.yshape, dtype=np.int64))
     U = _everything(c, (0,))
     rows = [None if U is None else ix.gather(U, _np.zeros(size, dtype=np.int64))]
@@ -184,8 +202,9 @@ def _solve(c: Call) -> Any:
 def _cholesky(c: Call) -> Any:
     # L is lower triangular: its strict upper triangle is exactly zero
     R = _dense(c)
-    n = c.yshape[0]
-    return ix.mask_rows(R, np.tril(_np.ones((n, n), dtype=bool)).ravel())
+    n = c.yshape[-1]
+    lower = np.broadcast_to(np.tril(_np.ones((n, n), dtype=bool)), c.yshape)
+    return ix.mask_rows(R, lower.ravel())
 
 
 RULES: dict[str, Callable[[Call], Any]] = {

@@ -54,13 +54,6 @@ def _context_value(trace: SparsityTrace, c: Context) -> Any:
     return tree_unflatten(td, out)
 
 
-def split_contexts(detector: Any, contexts: tuple, default: Any) -> tuple[Any, tuple]:
-    """``jacobian_sparsity(f, x, ad.Constant(c))`` passes a context where the detector goes."""
-    if isinstance(detector, Context):
-        return default, (detector, *contexts)
-    return (default if detector is None else detector), contexts
-
-
 def y_rows(trace: SparsityTrace, y: Any) -> tuple[Any, int]:
     """The stacked pattern of every leaf of ``y`` (``None`` rows for constants) and ``y.size``."""
     leaves, _ = tree_flatten(y)
