@@ -44,8 +44,6 @@ from .sparse import (
     hessian_sparsity,
     jacobian_sparsity,
 )
-from .sparse._autosparse import AutoSparse
-from .sparse._coloring import GreedyColoring
 
 derivative = _PUBLIC["derivative"]
 value_and_derivative = _PUBLIC["value_and_derivative"]
@@ -94,6 +92,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Subpackages load on first access so that `import anydiff` stays light.
+    if name in ("AutoSparse", "GreedyColoring"):
+        # Colouring needs scipy.sparse: it loads on first use, so that `import anydiff` stays light.
+        from .sparse import _autosparse
+
+        return getattr(_autosparse, name)
     if name in ("engine", "testing"):
         import importlib
 

@@ -172,3 +172,13 @@ def test_docstring_examples_of_autosparse_and_coloring():
     for t in tests:
         runner.run(t)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_import_anydiff_does_not_load_colouring():
+    import subprocess
+    import sys
+
+    mods = "('anydiff.sparse._coloring', 'anydiff.sparse._autosparse', 'anydiff.sparse._decompress')"
+    code = f"import sys, anydiff; print([m for m in {mods} if m in sys.modules]); anydiff.AutoSparse('engine')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -24,6 +24,8 @@ from .._errors import AnydiffValueError, UnsupportedError
 from .._protocol import Adapter, FlatFunction, Kernel, Spec
 from ._coloring import ColoringProblem, GreedyColoring, as_pattern, color
 
+__all__ = ["AutoSparse", "GreedyColoring", "SparseAdapter"]
+
 
 def _default_detector() -> Any:
     from ._detectors import TracerSparsityDetector
