@@ -179,6 +179,40 @@ def test_import_anydiff_does_not_load_colouring():
     import sys
 
     mods = "('anydiff.sparse._coloring', 'anydiff.sparse._autosparse', 'anydiff.sparse._decompress')"
-    code = f"import sys, anydiff; print([m for m in {mods} if m in sys.modules]); anydiff.AutoSparse('engine')"
+    code = (f"import sys, anydiff; print([m for m in {mods} if m in sys.modules]); "
+            "anydiff.AutoSparse('engine')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("backend", ["engine", ad.AutoEngine("forward"), "jax", "torch"], ids=repr)
+def test_complex_jacobian_rows_and_columns(backend):
+    # Pullbacks give J^H w: row colouring must conjugate the compressed rows back.
+    def f(x):
+        return x[1:] * x[:-1] + 1j * x[1:] ** 2
+
+    x = np.array([1.0 + 0.5j, 2.0 - 1j, 0.3 + 0.2j, -1.0 + 0.1j])
+    dense = np.asarray(ad.jacobian(f, "engine", x))
+    det = ad.KnownSparsity(dense != 0)
+    J = ad.jacobian(f, ad.AutoSparse(backend, sparsity_detector=det), x)
+    assert J.dtype == np.complex128
+    np.testing.assert_allclose(J.toarray(), dense, rtol=1e-14)
+
+
+def test_float32_pytree_hessian_and_nd_x():
+    x32 = np.linspace(1, 2, 6).astype(np.float32)
+    J = ad.jacobian(lambda x: x[1:] * x[:-1], ad.AutoSparse("jax"), x32)
+    assert J.dtype == np.float32
+    H = ad.hessian(lambda x: np.sum(x[1:] * x[:-1] ** 2), ad.AutoSparse("engine"), x32)
+    assert H.dtype == np.float32
+
+    def h(d):
+        return np.sum(d["a"] ** 2 * d["b"][0])
+
+    d = {"a": np.array([1.0, 2.0, 3.0]), "b": np.array([2.0])}
+    H = ad.hessian(h, ad.AutoSparse("engine"), d)
+    np.testing.assert_allclose(H.toarray(), np.asarray(ad.hessian(h, "engine", d)), rtol=1e-14)
+    # x of shape (2, 3): the sparse Jacobian is 2-D (y.size, x.size), not y.shape + x.shape.
+    J = ad.jacobian(lambda x: x ** 2, ad.AutoSparse("jax"), np.full((2, 3), 2.0))
+    assert J.shape == (6, 6)
+    np.testing.assert_allclose(J.toarray(), 4.0 * np.eye(6))
