@@ -103,7 +103,7 @@ def main() -> None:
         x1 = rng.uniform(0.5, 1.5, (n, n, 2))
         asd = _asdex_row(brusselator, x0)
         for b in backends:
-            prep, t_prep = _timed(lambda b=b: ad.prepare_jacobian(brusselator, ad.AutoSparse(b), x0))
+            prep, t_prep = _timed(lambda b=b, x0=x0: ad.prepare_jacobian(brusselator, ad.AutoSparse(b), x0))
             sparse_ms = 1e3 * _median_call(prep, x1)
             dense_ms = float("nan")
             if n <= 32 and not (b in ("finitediff", "autograd", "torch", "engine") and n > 24):
@@ -117,14 +117,15 @@ def main() -> None:
         for b in backends:
             if b == "finitediff":
                 b = ad.SecondOrder("finitediff", "finitediff")
-            prep, t_prep = _timed(lambda b=b: ad.prepare_hessian(rosenbrock, ad.AutoSparse(b), x0))
+            prep, t_prep = _timed(lambda b=b, x0=x0: ad.prepare_hessian(rosenbrock, ad.AutoSparse(b), x0))
             sparse_ms = 1e3 * _median_call(prep, x1)
             dense_ms = float("nan")
             if n <= 100:
                 dprep = ad.prepare_hessian(rosenbrock, b, x0)
                 dense_ms = 1e3 * _median_call(dprep, x1, budget=0.5, max_calls=20)
             name = b if isinstance(b, str) else "fd(fd)"
-            _print(f"rosenbrock H n={n}", name, prep, t_prep, sparse_ms, dense_ms, asd if b == "jax" else None)
+            _print(f"rosenbrock H n={n}", name, prep, t_prep, sparse_ms, dense_ms,
+                   asd if b == "jax" else None)
 
 
 def _print(problem, b, prep, t_prep, sparse_ms, dense_ms, asd):

@@ -101,7 +101,7 @@ def _load_adapter(b: AbstractBackend) -> Adapter:
     if b.name == "sparse":  # AutoSparse: wraps the dense backend's adapter (anydiff.sparse)
         from .sparse._autosparse import SparseAdapter
 
-        return SparseAdapter(b, get_adapter(b.dense))
+        return SparseAdapter.create(b, get_adapter)
     if getattr(b, "not_a_backend", None):
         raise AnydiffTypeError(b.not_a_backend)
     if b.name not in BACKEND_CLASSES:

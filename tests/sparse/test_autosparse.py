@@ -140,8 +140,10 @@ def test_other_operators_raise_listing_jacobian_and_hessian():
 
 
 def test_mixedmode_and_bad_arguments():
-    with pytest.raises(ad.UnsupportedError, match="bicolouring"):
-        ad.AutoSparse(ad.MixedMode("jax", "engine"))
+    with pytest.raises(ad.UnsupportedError, match="same array type"):
+        ad.jacobian(f_chain, ad.AutoSparse(ad.MixedMode("jax", "engine")), X0)
+    with pytest.raises(ad.UnsupportedError, match="Jacobians only"):
+        ad.hessian(rosenbrock, ad.AutoSparse(ad.MixedMode(ad.AutoEngine("forward"), "engine")), X0)
     with pytest.raises(ValueError, match="partition"):
         ad.AutoSparse("engine", partition="diagonal")
     with pytest.raises(ValueError, match="GreedyColoring"):
@@ -216,3 +218,30 @@ def test_float32_pytree_hessian_and_nd_x():
     J = ad.jacobian(lambda x: x ** 2, ad.AutoSparse("jax"), np.full((2, 3), 2.0))
     assert J.shape == (6, 6)
     np.testing.assert_allclose(J.toarray(), 4.0 * np.eye(6))
+
+
+def _arrow(x):
+    """Dense first row and first column plus a diagonal: column and row colouring need n colours."""
+    xp = ad.array_namespace(x)
+    return xp.concat([xp.sum(x ** 2, keepdims=True), x[1:] * x[0] + xp.sin(x[1:])])
+
+
+@pytest.mark.parametrize("mixed", [ad.MixedMode(ad.AutoEngine("forward"), "engine"),
+                                   ad.MixedMode(ad.AutoJax(mode="forward"), ad.AutoJax(mode="reverse")),
+                                   ad.MixedMode(ad.AutoTorch(mode="forward"), ad.AutoTorch(mode="reverse"))],
+                         ids=repr)
+def test_mixedmode_bicolouring(mixed):
+    if not ad.check_available(mixed):
+        pytest.skip("backend not installed")
+    x0 = np.linspace(0.5, 1.5, 30)
+    x1 = x0 ** 2
+    dense = np.asarray(ad.jacobian(_arrow, "engine", x1))
+    prep = ad.prepare_jacobian(_arrow, ad.AutoSparse(mixed, coloring=ad.GreedyColoring(order="best")), x0)
+    J = prep(x1)
+    np.testing.assert_allclose(J.toarray(), dense, rtol=1e-12, atol=1e-12)
+    assert prep.coloring == "bidirectional" and prep.ncolors <= 4  # vs 30 for columns or rows alone
+    cc, rc = prep.colors
+    assert cc.shape == (30,) and rc.shape == (30,)
+    y, J2 = prep.value_and_jacobian(x1)
+    np.testing.assert_allclose(np.asarray(y), _arrow(x1), rtol=1e-14)
+    np.testing.assert_allclose(J2.toarray(), dense, rtol=1e-12, atol=1e-12)

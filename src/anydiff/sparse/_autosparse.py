@@ -37,7 +37,9 @@ def _default_detector() -> Any:
 class AutoSparse(AbstractBackend):
     """Sparse ``jacobian`` / ``hessian`` (and their value forms) through a dense backend.
 
-    ``dense``: any backend (name or object), a ``SecondOrder`` pair for Hessians.
+    ``dense``: any backend (name or object), a ``SecondOrder`` pair for Hessians, or
+    ``MixedMode(forward, reverse)`` for a bicoloured Jacobian (a few pushforwards of ``forward``
+    plus a few pullbacks of ``reverse``; both must use the same array type).
     ``sparsity_detector``: ``TracerSparsityDetector()`` (default), ``DenseSparsityDetector(...)`` or
     ``KnownSparsity(pattern)``. ``coloring``: :class:`GreedyColoring`. ``partition``: ``"column"``
     (pushforwards) or ``"row"`` (pullbacks) for Jacobians; ``None`` picks from the dense backend's
@@ -48,7 +50,8 @@ class AutoSparse(AbstractBackend):
     ``(x.size, x.size)`` (Hessian), whatever the array type of ``x`` (JAX and torch callers get a
     SciPy array too). The value parts (``y``, gradient) come back as for the dense backend.
     Preps expose ``sparsity``, ``colors``, ``ncolors``, ``coloring`` (``"column"``, ``"row"``,
-    ``"star"``, ``"acyclic"``) and ``compressed`` (the compressed matrix of the last call).
+    ``"bidirectional"``, ``"star"``, ``"acyclic"``), ``compressed`` (the compressed matrix of the last
+    call; a pair (pushforward block, pullback block) when bidirectional) and ``coloring_result``.
 
     Example:
         >>> import numpy as np, anydiff as ad
@@ -68,11 +71,6 @@ class AutoSparse(AbstractBackend):
 
         if isinstance(self.dense, AutoSparse):
             raise AnydiffValueError("AutoSparse(AutoSparse(...)): pass the dense backend once.")
-        if isinstance(self.dense, MixedMode):
-            raise UnsupportedError(
-                "AutoSparse(MixedMode(forward, reverse)) needs bicolouring, which is not implemented yet; "
-                "use AutoSparse(forward) (column colouring) or AutoSparse(reverse) (row colouring)."
-            )
         object.__setattr__(self, "dense", resolve(self.dense))
         if not isinstance(self.coloring, GreedyColoring):
             raise AnydiffValueError(
@@ -130,8 +128,11 @@ class _SparseKernel:
 
     @property
     def colors(self):
+        """Colour per column / row / vertex; for bicolourings ``(column_colors, row_colors)``."""
         r = self.plan.result
-        return None if r is None else r.colors
+        if r is None:
+            return None
+        return (r.column_colors, r.row_colors) if r.kind == "bidirectional" else r.colors
 
     @property
     def ncolors(self):
@@ -152,6 +153,15 @@ class _SparseKernel:
                     plan.result = self._color(x, ctx)
         r = plan.result
         dense = self.adapter.dense
+        dt = self.spec.dtype
+        if r.kind == "bidirectional":
+            rev = self.adapter.reverse
+            fwd_k = dense.make_pushforward(self.F, self.spec.with_batch(r.nforward), self.need_value)
+            rev_k = rev.make_pullback(self.F, self.spec.with_batch(r.nreverse), False)
+            self._seeds = (dense.asarray(r.column_seeds.astype(dt), dt),
+                           rev.asarray(r.row_seeds.astype(dt), dt))
+            self._inner = (fwd_k, rev_k)
+            return
         seeds = dense.asarray(r.seed_matrix.astype(self.spec.dtype), self.spec.dtype)
         spec = self.spec.with_batch(r.ncolors)
         if self.hessian:
@@ -177,6 +187,9 @@ class _SparseKernel:
             (Cache if role == "cache" else Constant)(_numpy_or_same(dense, c)) for role, c in zip(roles, ctx)
         )
         n = F.n
+        if self.hessian and self.adapter.reverse is not None:
+            raise UnsupportedError("AutoSparse(MixedMode(...)) computes Jacobians only (bicolouring); "
+                                   "for hessian pass one backend or a SecondOrder pair.")
         if self.hessian:
             pattern = sb.sparsity_detector.hessian_sparsity(F.f, xt, contexts)
             pattern = as_pattern(pattern, (n, n))
@@ -185,6 +198,10 @@ class _SparseKernel:
         if pattern.shape != (F.m, n):
             raise AnydiffValueError(f"the sparsity pattern has shape {pattern.shape}, but the Jacobian has "
                                     f"shape {(F.m, n)} (y.size, x.size)")
+        if self.adapter.reverse is not None:
+            from ._bicoloring import bicolor
+
+            return bicolor(pattern, sb.coloring)
         partition = sb.partition
         if partition is None:
             fwd, rev = sb.dense.forward_fast, sb.dense.reverse_fast
@@ -204,6 +221,8 @@ class _SparseKernel:
             self._prepare(x, ctx)
         r = self.plan.result
         dense = self.adapter.dense
+        if r.kind == "bidirectional":
+            return self._call_bidirectional(r, x, ctx)
         if r.ncolors == 0:
             first, b = self._value(x, ctx), np.zeros((0, r.compressed_dim), dtype=self.spec.dtype)
         else:
@@ -220,6 +239,24 @@ class _SparseKernel:
         # The hvp kernel gives the gradient; y costs one more evaluation of f.
         y = self.adapter.guarded(self.F, lambda: self.F(x, *ctx))
         return (y, first, matrix)
+
+    def _call_bidirectional(self, r, x: Any, ctx: tuple) -> tuple:
+        m, n = r.shape
+        fwd_k, rev_k = self._inner
+        sf, sr = self._seeds
+        first, bf = None, np.zeros((0, m), dtype=self.spec.dtype)
+        if r.nforward:
+            first, out = fwd_k(x, sf, ctx)
+            bf = np.asarray(self.adapter.dense.to_numpy(out))
+        br = np.zeros((0, n), dtype=bf.dtype)
+        if r.nreverse:
+            br = np.asarray(self.adapter.reverse.to_numpy(rev_k(x, sr, ctx)[1]))
+            if np.iscomplexobj(br):
+                br = br.conj()  # pullbacks give J^H w
+        if first is None and self.need_value:
+            first = self.F(x, *ctx)
+        self.compressed = (bf, br)
+        return (first if self.need_value else None, r.decompress(bf, br))
 
     def _value(self, x: Any, ctx: tuple) -> Any:
         if not self.need_value:
@@ -247,11 +284,27 @@ class SparseAdapter(Adapter):
     compile_on_prepare = True
     jacobian_needs_output = True
 
-    def __init__(self, backend: AutoSparse, dense: Adapter) -> None:
+    def __init__(self, backend: AutoSparse, dense: Adapter, reverse: Adapter | None = None) -> None:
         super().__init__(backend)
         self.dense = dense
+        self.reverse = reverse  # MixedMode: the pullback backend (dense runs the pushforwards)
         for attr in ("native_kind", "accepts", "kernels_accept_numpy"):
             setattr(self, attr, getattr(dense, attr))
+
+    @classmethod
+    def create(cls, backend: AutoSparse, get_adapter) -> SparseAdapter:
+        """The adapter of ``backend``, its dense adapter(s) from the registry's ``get_adapter``."""
+        dense = backend.dense
+        if isinstance(dense, MixedMode):
+            fwd, rev = get_adapter(dense.forward), get_adapter(dense.reverse)
+            if fwd.native_kind != rev.native_kind:
+                raise UnsupportedError(
+                    f"AutoSparse(MixedMode({dense.forward!r}, {dense.reverse!r})): both backends must "
+                    f"use the same array type (got {fwd.native_kind!r} and {rev.native_kind!r}); e.g. "
+                    "MixedMode(AutoEngine('forward'), AutoEngine('reverse')) or two AutoJax modes."
+                )
+            return cls(backend, fwd, rev)
+        return cls(backend, get_adapter(dense))
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self.__dict__["dense"], item)
