@@ -84,7 +84,7 @@ __all__ = [
     "PreparationMismatchError", "UnsupportedError",
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
-    "AutoSparse", "GreedyColoring",
+    "AutoSparse", "GreedyColoring", "plot_sparsity",
     "DenseSparsityDetector", "KnownSparsity", "TracerSparsityDetector", "hessian_sparsity",
     "jacobian_sparsity",
 ]
@@ -92,6 +92,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Subpackages load on first access so that `import anydiff` stays light.
+    if name == "plot_sparsity":
+        from .sparse._plot import plot_sparsity
+
+        return plot_sparsity
     if name in ("AutoSparse", "GreedyColoring"):
         # Colouring needs scipy.sparse: it loads on first use, so that `import anydiff` stays light.
         from .sparse import _autosparse

@@ -245,3 +245,18 @@ def test_mixedmode_bicolouring(mixed):
     y, J2 = prep.value_and_jacobian(x1)
     np.testing.assert_allclose(np.asarray(y), _arrow(x1), rtol=1e-14)
     np.testing.assert_allclose(J2.toarray(), dense, rtol=1e-12, atol=1e-12)
+
+
+def test_plot_sparsity_colours_by_group():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    prep = ad.prepare_jacobian(f_chain, ad.AutoSparse(ad.AutoEngine("forward")), X0)
+    ax = ad.plot_sparsity(prep)
+    offsets = ax.collections[0].get_offsets()
+    assert len(offsets) == prep.sparsity.nnz
+    colours = ax.collections[0].get_array()
+    # Entry (i, j) carries column j's colour.
+    np.testing.assert_array_equal(colours, prep.colors[prep.sparsity.indices])
+    assert "3 colours (column)" in ax.get_title()
+    with pytest.raises(TypeError, match="AutoSparse prep"):
+        ad.plot_sparsity(ad.prepare_jacobian(f_chain, "engine", X0))
