@@ -90,17 +90,21 @@ __all__ = [
 ]
 
 
+# Public names whose modules load on first access (colouring needs scipy.sparse and is not needed
+# by `import anydiff`); scripts/gen_stubs.py reads this dict for the type stub.
+_LAZY_ATTRIBUTES = {
+    "AutoSparse": "sparse._autosparse",
+    "GreedyColoring": "sparse._autosparse",
+    "plot_sparsity": "sparse._plot",
+}
+
+
 def __getattr__(name: str) -> Any:
     # Subpackages load on first access so that `import anydiff` stays light.
-    if name == "plot_sparsity":
-        from .sparse._plot import plot_sparsity
+    if name in _LAZY_ATTRIBUTES:
+        import importlib
 
-        return plot_sparsity
-    if name in ("AutoSparse", "GreedyColoring"):
-        # Colouring needs scipy.sparse: it loads on first use, so that `import anydiff` stays light.
-        from .sparse import _autosparse
-
-        return getattr(_autosparse, name)
+        return getattr(importlib.import_module(f"anydiff.{_LAZY_ATTRIBUTES[name]}"), name)
     if name in ("engine", "testing"):
         import importlib
 

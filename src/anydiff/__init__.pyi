@@ -25,6 +25,14 @@ from ._errors import UnsupportedError as UnsupportedError
 from ._prep import Prep as Prep
 from ._registry import available_backends as available_backends
 from ._registry import check_available as check_available
+from .sparse import DenseSparsityDetector as DenseSparsityDetector
+from .sparse import KnownSparsity as KnownSparsity
+from .sparse import TracerSparsityDetector as TracerSparsityDetector
+from .sparse import hessian_sparsity as hessian_sparsity
+from .sparse import jacobian_sparsity as jacobian_sparsity
+from .sparse._autosparse import AutoSparse as AutoSparse
+from .sparse._autosparse import GreedyColoring as GreedyColoring
+from .sparse._plot import plot_sparsity as plot_sparsity
 from . import engine as engine
 from . import testing as testing
 
@@ -759,6 +767,11 @@ __all__ = [
     "Prep",
     "available_backends",
     "check_available",
+    "DenseSparsityDetector",
+    "KnownSparsity",
+    "TracerSparsityDetector",
+    "hessian_sparsity",
+    "jacobian_sparsity",
     "derivative",
     "value_and_derivative",
     "prepare_derivative",

@@ -17,6 +17,13 @@ def plot_sparsity(obj: Any, ax: Any = None, markersize: float | None = None) -> 
     ``i``'s, star / acyclic colourings by column ``j``'s; bicolourings by the pushforward colour of
     column ``j`` or the pullback colour of row ``i`` (after the pushforward colours), whichever the
     entry is read from. Needs matplotlib; returns the matplotlib ``Axes``.
+
+    Example:
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import numpy as np, anydiff as ad
+        >>> prep = ad.prepare_jacobian(lambda x: x[1:] * x[:-1], ad.AutoSparse("engine"), np.ones(5))
+        >>> ad.plot_sparsity(prep).get_title()
+        '4×5, 8 non-zeros, 2 colours (row)'
     """
     result = getattr(obj, "coloring_result", obj)
     if not hasattr(result, "pattern") or not hasattr(result, "kind"):
