@@ -260,3 +260,22 @@ def test_plot_sparsity_colours_by_group():
     assert "3 colours (column)" in ax.get_title()
     with pytest.raises(TypeError, match="AutoSparse prep"):
         ad.plot_sparsity(ad.prepare_jacobian(f_chain, "engine", X0))
+
+
+def test_check_catches_a_pattern_that_misses_a_non_zero():
+    dense = _dense_engine_jac(f_chain, X0)
+    wrong = dense != 0
+    wrong[3, 4] = False
+    for b in ("engine", "jax"):
+        with pytest.raises(ValueError, match=r"misses 1 non-zero.*\(3, 4\)"):
+            sb = ad.AutoSparse(b, sparsity_detector=ad.KnownSparsity(wrong), check=True)
+            ad.prepare_jacobian(f_chain, sb, X0)
+        # Without check the (documented) cost is not paid and the entry is dropped.
+        J = ad.jacobian(f_chain, ad.AutoSparse(b, sparsity_detector=ad.KnownSparsity(wrong)), X0)
+        assert J[3, 4] == 0 and dense[3, 4] != 0
+    H = np.asarray(ad.hessian(rosenbrock, "engine", X0)) != 0
+    H[0, 1] = H[1, 0] = False
+    with pytest.raises(ValueError, match="Hessian"):
+        ad.hessian(rosenbrock, ad.AutoSparse("engine", sparsity_detector=ad.KnownSparsity(H), check=True), X0)
+    right = ad.AutoSparse("engine", sparsity_detector=ad.KnownSparsity(dense != 0), check=True)
+    np.testing.assert_allclose(ad.jacobian(f_chain, right, X0).toarray(), dense, rtol=1e-14)

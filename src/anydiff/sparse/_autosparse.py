@@ -44,7 +44,10 @@ class AutoSparse(AbstractBackend):
     ``KnownSparsity(pattern)``. ``coloring``: :class:`GreedyColoring`. ``partition``: ``"column"``
     (pushforwards) or ``"row"`` (pullbacks) for Jacobians; ``None`` picks from the dense backend's
     traits (column when its forward mode is fast and reverse is not, row in the opposite case, the
-    one with fewer colours when both are fast; ties go to column).
+    one with fewer colours when both are fast; ties go to column). ``check``: at preparation,
+    compute one dense Jacobian / Hessian with ``dense`` and raise ``ValueError`` if the pattern
+    misses a non-zero of it (costs one dense derivative, once; use it with ``KnownSparsity`` or a
+    local detector).
 
     Results are ``scipy.sparse.csr_array`` of shape ``(y.size, x.size)`` (Jacobian) or
     ``(x.size, x.size)`` (Hessian), whatever the array type of ``x`` (JAX and torch callers get a
@@ -64,6 +67,7 @@ class AutoSparse(AbstractBackend):
     sparsity_detector: Any = field(default_factory=_default_detector)
     coloring: GreedyColoring = field(default_factory=GreedyColoring)
     partition: str | None = None
+    check: bool = False
     name: ClassVar[str] = "sparse"
 
     def __post_init__(self) -> None:
@@ -193,11 +197,15 @@ class _SparseKernel:
         if self.hessian:
             pattern = sb.sparsity_detector.hessian_sparsity(F.f, xt, contexts)
             pattern = as_pattern(pattern, (n, n))
+            if sb.check:
+                self._check_pattern(pattern, x, ctx)
             return color(pattern, ColoringProblem("symmetric"), sb.coloring)
         pattern = as_pattern(sb.sparsity_detector.jacobian_sparsity(F.f, xt, contexts))
         if pattern.shape != (F.m, n):
             raise AnydiffValueError(f"the sparsity pattern has shape {pattern.shape}, but the Jacobian has "
                                     f"shape {(F.m, n)} (y.size, x.size)")
+        if sb.check:
+            self._check_pattern(pattern, x, ctx)
         if self.adapter.reverse is not None:
             from ._bicoloring import bicolor
 
@@ -214,6 +222,25 @@ class _SparseKernel:
                 return row if row.ncolors < col.ncolors else col
             partition = "row" if rev and not fwd else "column"
         return color(pattern, ColoringProblem("nonsymmetric", partition), sb.coloring)
+
+    def _check_pattern(self, pattern, x: Any, ctx: tuple) -> None:
+        """Raise if ``pattern`` misses a non-zero of the dense derivative at ``x`` (``check=True``)."""
+        dense = self.adapter.dense
+        spec = self.spec
+        if self.hessian:
+            full = dense.make_hessian(self.F, spec, False)(x, None, ctx)[2]
+        else:
+            full = dense.make_jacobian(self.F, spec, False)(x, None, ctx)[1]
+        full = np.asarray(dense.to_numpy(full)).reshape(pattern.shape)
+        missing = (full != 0) & ~pattern.toarray()
+        if missing.any():
+            where = [tuple(int(v) for v in ij) for ij in np.argwhere(missing)[:5]]
+            raise AnydiffValueError(
+                f"the sparsity pattern misses {int(missing.sum())} non-zero(s) of the dense "
+                f"{'Hessian' if self.hessian else 'Jacobian'} at the prepared point, e.g. at {where}; "
+                "the sparse result would silently drop them. Fix the KnownSparsity pattern or use "
+                "TracerSparsityDetector()."
+            )
 
     # -- call -------------------------------------------------------------------------------------
     def __call__(self, x: Any, T: Any, ctx: tuple) -> tuple:
