@@ -279,3 +279,11 @@ def test_check_catches_a_pattern_that_misses_a_non_zero():
         ad.hessian(rosenbrock, ad.AutoSparse("engine", sparsity_detector=ad.KnownSparsity(H), check=True), X0)
     right = ad.AutoSparse("engine", sparsity_detector=ad.KnownSparsity(dense != 0), check=True)
     np.testing.assert_allclose(ad.jacobian(f_chain, right, X0).toarray(), dense, rtol=1e-14)
+
+
+def test_compressed_is_read_only_and_results_are_fresh():
+    prep = ad.prepare_jacobian(f_chain, ad.AutoSparse(ad.AutoEngine("forward")), X0)
+    J1 = prep(X1)
+    assert not prep.compressed.flags.writeable
+    J1.data[:] = 0.0
+    np.testing.assert_allclose(prep(X1).toarray(), _dense_engine_jac(f_chain, X1), rtol=1e-12, atol=1e-12)

@@ -257,8 +257,8 @@ class _SparseKernel:
             b = np.asarray(dense.to_numpy(out))
             if r.kind == "row" and np.iscomplexobj(b):
                 b = b.conj()  # pullbacks give J^H w: the compressed rows are conj(w^T J)
-        self.compressed = b
         matrix = r.decompress(b)
+        self.compressed = _read_only(b)
         if not self.hessian:
             return (first if self.need_value else None, matrix)
         if not self.need_value:
@@ -282,7 +282,7 @@ class _SparseKernel:
                 br = br.conj()  # pullbacks give J^H w
         if first is None and self.need_value:
             first = self.F(x, *ctx)
-        self.compressed = (bf, br)
+        self.compressed = (_read_only(bf), _read_only(br))
         return (first if self.need_value else None, r.decompress(bf, br))
 
     def _value(self, x: Any, ctx: tuple) -> Any:
@@ -292,6 +292,13 @@ class _SparseKernel:
             g = self.adapter.dense.make_gradient(self.F, self.spec, False)
             return g(x, None, ctx)[1]
         return self.F(x, *ctx)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view: ``prep.compressed`` must not be a writable alias of the kernel's state."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def _numpy_or_same(dense: Adapter, value: Any) -> Any:
