@@ -1,19 +1,25 @@
-"""Finite differences on NumPy: ``AutoFiniteDiff(method, rel_step, abs_step)``.
+"""Finite differences on NumPy: ``AutoFiniteDiff(method, rel_step, abs_step, order, error)``.
 
 Steps follow careful finite-difference codes (e.g. SciPy's ``approx_derivative``): per
-coordinate ``h_i = c * s_i`` with ``c = eps^(1/2)`` for one-sided differences, ``eps^(1/3)``
-for central ones and ``eps^(1/4)`` for second-order stencils, ``eps`` being the machine epsilon
-of x's dtype, and ``s_i = 2^floor(log2 max(1, |x_i|))`` (``max(1, |x_i|)`` rounded down to a
-power of two); each step is then rounded so that ``x_i + h_i`` is exact. Rounding the scale to a
-power of two makes the step a piecewise-constant function of x: an AD system that traces these
-kernels (``SecondOrder(AutoEngine(), AutoFiniteDiff())``) then differentiates the difference
-quotient itself, with no spurious ``dh/dx`` term.
+coordinate ``h_i = c * s_i`` with ``c = eps^(1/(p+1))`` for a first-derivative stencil of order
+p (``eps^(1/2)`` forward / backward order 1, ``eps^(1/3)`` central order 2, ``eps^(1/5)``
+central order 4, ...) and ``eps^(1/4)`` for second-order stencils, ``eps`` being the machine
+epsilon of x's dtype, and ``s_i = 2^floor(log2 max(1, |x_i|))`` (``max(1, |x_i|)`` rounded down
+to a power of two); each step is then rounded so that ``x_i + h_i`` is exact. Rounding the scale
+to a power of two makes the step a piecewise-constant function of x: an AD system that traces
+these kernels (``SecondOrder(AutoEngine(), AutoFiniteDiff())``) then differentiates the
+difference quotient itself, with no spurious ``dh/dx`` term. Stencil weights, Richardson
+extrapolation and error estimates live in :mod:`._fd_stencils`; estimates are read back through
+``prep.error_estimate`` (:mod:`._fd_errors`).
 
-Costs (evaluations of ``f``): Jacobian / gradient ``n + 1`` (forward, backward, complex step;
-the value comes free), ``2n`` (central; ``+1`` with the value). Complex ``x`` doubles them (real
+Costs (evaluations of ``f``): a directional derivative costs the stencil's points: ``p``
+(central order p), ``p + 1`` (one-sided order p, ``f(x)`` shared by all directions). Jacobian /
+gradient: ``n p + 1`` one-sided and complex step (the value comes free), ``n p`` central (``+1``
+with the value); ``error=True`` adds the points of the stencil at ``2h`` not already evaluated
+(and ``f(x)``); Richardson costs ``1 + 2 n K`` for K steps. Complex ``x`` doubles them (real
 and imaginary directions). Pullbacks build the Jacobian. Hessians use the four-point stencil
 ``(f(x+a+b) - f(x+a-b) - f(x-a+b) + f(x-a-b)) / 4ab``: 2 n(n+1) evaluations. Second-order
-operators always use central stencils, whatever ``method``.
+operators always use central stencils, whatever ``method`` and ``order``.
 
 The complex step (``method="complex"``) reads ``f'(x) t`` from ``Im f(x + i h t) / h`` with
 ``h = 1e-20 * s``, which is right only for ``f`` real-analytic in x with real y. Its kernels
@@ -43,6 +49,9 @@ import numpy as np
 from anydiff._protocol import Adapter as _Base
 from anydiff._protocol import FlatFunction, Kernel, Raveled, Spec, unsupported
 from anydiff._second_order import analytic_checked
+from anydiff.backends import _fd_stencils as st
+from anydiff.backends._fd_errors import last_error
+from anydiff.backends._fd_errors import record as _record
 
 _COMPLEX_STEP = 1e-20
 _CAPABLE = ["AutoFiniteDiff(method='central')", "jax", "torch", "engine"]
@@ -129,7 +138,9 @@ class Adapter(_Base):
             return _COMPLEX_STEP
         if b.rel_step is not None:
             return b.rel_step
-        return eps ** (1 / 3) if b.method == "central" else eps ** 0.5
+        if b.method == "richardson":
+            return st.RICHARDSON_STEP
+        return st.base_step(b.order, eps)
 
     def _work_real(self, x: Any, order: int) -> np.dtype:
         """The real dtype steps and quotients are computed in (float32 for float16 x under the
@@ -166,21 +177,30 @@ class Adapter(_Base):
         real = self._work_real(x, order)
         xn = _scale(np.max(np.abs(x.real)).astype(real)) if x.size else real.type(1)
         base = self._base(real, order)
-        if noise > 0 and order == 1 and self.backend.rel_step is None and not self._complex_step:
-            base = max(base, noise ** (1 / 3 if self.backend.method == "central" else 1 / 2))
+        if noise > 0 and order == 1 and self.backend.rel_step is None and self._stencil_order:
+            base = max(base, noise ** (1 / (self._stencil_order + 1)))
         return base * xn / max(tn, 1e-300)
 
     def derivative_noise(self, dtype: np.dtype) -> float:
         """Relative error of this backend's first derivatives in ``dtype`` (the step error
-        balance: ``eps^(2/3)`` central, ``eps^(1/2)`` one-sided, ``eps`` complex step), which an
-        outer finite difference of them must allow for."""
+        balance: ``eps^(p/(p+1))`` for a stencil of order p, ``eps^(6/7)`` for Richardson,
+        ``eps`` complex step), which an outer finite difference of them must allow for."""
         eps = float(np.finfo(self._work_real(np.empty(0, dtype), 1)).eps)
+        b = self.backend
         if self._complex_step:
             return eps
-        if self.backend.rel_step is not None or self.backend.abs_step is not None:
-            h = self.backend.rel_step or self.backend.abs_step
-            return max(eps / h, h) if self.backend.method != "central" else max(eps / h, h * h)
-        return eps ** (2 / 3) if self.backend.method == "central" else eps ** 0.5
+        if b.method == "richardson":
+            return eps ** (6 / 7)
+        p = b.order
+        if b.rel_step is not None or b.abs_step is not None:
+            h = b.rel_step or b.abs_step
+            return max(eps / h, h ** p)
+        return eps ** (p / (p + 1))
+
+    @property
+    def _stencil_order(self) -> int:
+        """The stencil's order for central / forward / backward, else 0."""
+        return self.backend.order if self.backend.order is not None else 0
 
     # ---- evaluation -------------------------------------------------------------------------
     @staticmethod
@@ -199,6 +219,10 @@ class Adapter(_Base):
         method = self.backend.method
         if method == "complex":
             return self._complex_directional(F, x, d, h, ctx)
+        if self.backend.order != st.DEFAULT_ORDER[method]:
+            memo = {0: f0}
+            return st.stencil(lambda o: memo[o] if o in memo else self._call(F, x + (o * h) * d, ctx),
+                              h, method, self.backend.order)[0]
         if method == "central":
             return (self._call(F, x + h * d, ctx) - self._call(F, x - h * d, ctx)) / (2 * h)
         if method == "forward":
@@ -241,7 +265,9 @@ class Adapter(_Base):
             if np.iscomplexobj(f0):
                 raise self._complex_y(f0)
             return f0
-        if need_value or self.backend.method in ("forward", "backward"):
+        if need_value or self.backend.method in ("forward", "backward", "richardson") or (
+            self.backend.error
+        ):
             return self._call(F, x, ctx)
         return None
 
@@ -294,27 +320,123 @@ class Adapter(_Base):
                 f"give {c1.flat[i]:.6g}. Use method='central'.", _CAPABLE,
             )
 
+    # ---- directions, with error estimates --------------------------------------------------
+    @property
+    def _estimates(self) -> bool:
+        return self.backend.method == "richardson" or self.backend.error
+
+    def _block(
+        self, F: FlatFunction, x: Any, dirs: list, hs: list, ctx: tuple, f0: Any
+    ) -> tuple[list, list | None]:
+        """Derivatives of F at x along each direction of ``dirs`` (steps ``hs``), and their
+        elementwise error estimates (None unless the backend estimates)."""
+        b = self.backend
+        if b.method == "richardson":
+            if not _is_plain(x):
+                raise unsupported(
+                    "AutoFiniteDiff(method='richardson') chooses its steps by comparing values, "
+                    "which an outer backend tracing it cannot differentiate. Use a stencil, e.g. "
+                    "AutoFiniteDiff(order=4), as the inner backend.", _CAPABLE,
+                )
+            return self._richardson(F, x, dirs, hs, ctx, f0)
+        if not b.error:
+            at = self._at(x, f0)
+            return [self._directional(F, at, d, h, ctx, f0) for d, h in zip(dirs, hs)], None
+        vals, errs = [], []
+        for d, h in zip(dirs, hs):
+            v, e = self._estimated(F, x, d, h, ctx, f0)
+            vals.append(v)
+            errs.append(e)
+        return vals, errs
+
+    def _eps(self, x: Any) -> float:
+        return float(np.finfo(_real(x.dtype)).eps)
+
+    def _estimated(
+        self, F: FlatFunction, x: Any, d: Any, h: Any, ctx: tuple, f0: Any
+    ) -> tuple[Any, Any]:
+        """One stencil quotient D(h) with its error estimate from D(2h) (and, for central
+        stencils, the kink measure); shared points are evaluated once."""
+        method, p = self.backend.method, self.backend.order
+        memo = {0: f0}
+
+        def at(o: int) -> Any:
+            if o not in memo:
+                memo[o] = self._call(F, x + (o * h) * d, ctx)
+            return memo[o]
+
+        D1, s1 = st.stencil(at, h, method, p, 1, with_scale=True)
+        D2, _ = st.stencil(at, h, method, p, 2)
+        eps = self._eps(x)
+        kink: Any = 0.0
+        if method == "central":
+            # g(h), g(2h) (and g(4h) for p >= 4, whose points D(2h) has: its larger steps leave
+            # an h^3 term that two values would not remove), coarse to fine.
+            mults = (4, 2, 1) if p >= 4 else (2, 1)
+            g = [(at(o) - 2 * f0 + at(-o)) / (2 * o * h) for o in mults]
+            scale = np.abs(at(1)) + 2 * np.abs(f0) + np.abs(at(-1))
+            kink = st.kink(g, 8 * st.F_ULPS * eps * scale / np.abs(h))
+        return D1, st.stencil_error(D1, D2, s1, h, p, eps, kink)
+
+    def _richardson(
+        self, F: FlatFunction, x: Any, dirs: list, hs: list, ctx: tuple, f0: Any
+    ) -> tuple[list, list]:
+        """Richardson extrapolation along all directions at once (one sweep of 2 evaluations
+        per direction per step; the tableau is vectorised over the block)."""
+        f0r = np.asarray(f0)
+
+        habs = np.array([abs(h) for h in hs], dtype=float)
+        steps = np.array(hs)
+
+        def row(k: int) -> tuple[Any, Any, Any]:
+            # One sweep: f at x +- h_k d for every direction; the quotients, rounding scales
+            # and kink sequence are then computed for the whole block at once.
+            hk = steps / 2.0 ** k
+            FP = np.stack([self._call(F, x + h * d, ctx) for d, h in zip(dirs, hk)])
+            FM = np.stack([self._call(F, x - h * d, ctx) for d, h in zip(dirs, hk)])
+            h2 = (2 * hk).reshape((-1,) + (1,) * (FP.ndim - 1))
+            return (FP - FM) / h2, (np.abs(FP) + np.abs(FM)) / 2, (FP - 2 * f0r + FM) / h2
+
+        value, err, _ = st.richardson(row, habs, self._eps(x))
+        if value.dtype != np.result_type(x, f0r):
+            value = value.astype(np.result_type(x, f0r))
+        return list(value), list(err)
+
     def _columns(
         self, F: FlatFunction, x: Any, ctx: tuple, f0: Any, cplx: bool, imaginary: bool = False
-    ) -> Any:
+    ) -> tuple[Any, Any]:
         """All partial derivatives, as columns of an (m, n) matrix (imaginary directions if
-        asked)."""
+        asked), and their error estimates (or None)."""
         h = self._coord_steps(x, 1, cplx)
-        n, at = x.shape[0], self._at(x, f0)
-        cols = []
+        n = x.shape[0]
+        dirs = []
         for j in range(n):
             d = np.zeros(n, dtype=x.dtype if imaginary else _real(x.dtype))
             d[j] = 1j if imaginary else 1
-            cols.append(self._directional(F, at, d, h[j], ctx, f0))
-        return np.stack(cols, axis=-1)
+            dirs.append(d)
+        if n == 0:
+            m = np.asarray(f0 if f0 is not None else self._call(F, x, ctx)).shape
+            J = np.zeros(m + (0,), dtype=np.result_type(x, *([f0] if f0 is not None else [])))
+            return J, (np.zeros(J.shape) if self._estimates else None)
+        vals, errs = self._block(F, x, dirs, list(h), ctx, f0)
+        J = np.stack(vals, axis=-1)
+        return J, (np.stack(errs, axis=-1) if errs is not None else None)
 
     def _jacobians(
         self, F: FlatFunction, x: Any, ctx: tuple, need_value: bool, cplx: bool
     ) -> tuple:
         f0 = self._start(F, x, ctx, need_value)
-        J = self._columns(F, x, ctx, f0, cplx)
-        J_im = self._columns(F, x, ctx, f0, cplx, imaginary=True) if cplx else None
-        return f0, J, J_im
+        J, E = self._columns(F, x, ctx, f0, cplx)
+        J_im, E_im = self._columns(F, x, ctx, f0, cplx, imaginary=True) if cplx else (None, None)
+        return f0, J, J_im, E, E_im
+
+    @staticmethod
+    def _adjoint_error(W: Any, E: Any, E_im: Any) -> Any:
+        """Bound on the error of J^H w from the elementwise bounds E (and E_im) on J."""
+        aW = np.abs(W)
+        if E_im is None:
+            return aW @ E
+        return np.hypot(aW @ E, aW @ E_im)
 
     @staticmethod
     def _adjoint(W: Any, J: Any, J_im: Any, cplx: bool, x: Any) -> Any:
@@ -344,18 +466,22 @@ class Adapter(_Base):
 
         def kernel(x: Any, T: np.ndarray, ctx: tuple) -> tuple:
             f0 = self._start(F, x, ctx, need_value)
-            rows, at = [], self._at(x, f0)
-            for t in T:
-                if not np.any(t):
-                    rows.append(None)
-                    continue
-                h = self._dir_step(x, t, 1, noise)
-                rows.append(self._directional(F, at, t, h, ctx, f0))
-            shape = next((r for r in rows if r is not None), None)
-            if shape is None:
-                shape = f0 if f0 is not None else self._call(F, x, ctx)
-            rows = [np.zeros_like(shape, dtype=np.result_type(shape, T)) if r is None else r
-                    for r in rows]
+            live = [i for i, t in enumerate(T) if np.any(t)]
+            vals, errs = self._block(
+                F, x, [T[i] for i in live], [self._dir_step(x, T[i], 1, noise) for i in live],
+                ctx, f0,
+            )
+            shape = vals[0] if vals else (f0 if f0 is not None else self._call(F, x, ctx))
+            rows: list[Any] = [None] * len(T)
+            erows: list[Any] = [None] * len(T)
+            for j, i in enumerate(live):
+                rows[i] = vals[j]
+                if errs is not None:
+                    erows[i] = errs[j]
+            zero = np.zeros_like(shape, dtype=np.result_type(shape, T))
+            rows = [zero if r is None else r for r in rows]
+            if errs is not None:
+                _record(F, np.stack([np.zeros(zero.shape) if e is None else e for e in erows]))
             if need_value and f0 is None:
                 f0 = self._call(F, x, ctx)
             return f0, np.stack(rows)
@@ -366,7 +492,9 @@ class Adapter(_Base):
         cplx = self._check_spec(spec)
 
         def kernel(x: Any, W: Any, ctx: tuple) -> tuple:
-            f0, J, J_im = self._jacobians(F, x, ctx, need_value, cplx)
+            f0, J, J_im, E, E_im = self._jacobians(F, x, ctx, need_value, cplx)
+            if E is not None:
+                _record(F, self._adjoint_error(W, E, E_im))
             return (f0 if need_value else None), self._adjoint(W, J, J_im, cplx, x)
 
         return kernel
@@ -377,7 +505,9 @@ class Adapter(_Base):
 
         def kernel(x: Any, _T: Any, ctx: tuple) -> tuple:
             f0 = self._start(F, x, ctx, need_value)
-            J = self._columns(F, x, ctx, f0, cplx)
+            J, E = self._columns(F, x, ctx, f0, cplx)
+            if E is not None:
+                _record(F, E)
             if need_value and f0 is None:
                 f0 = self._call(F, x, ctx)
             return (f0 if need_value else None), J
@@ -389,8 +519,10 @@ class Adapter(_Base):
         cplx = self._check_spec(spec)
 
         def kernel(x: Any, _T: Any, ctx: tuple) -> tuple:
-            f0, J, J_im = self._jacobians(Ff, x, ctx, need_value, cplx)
+            f0, J, J_im, E, E_im = self._jacobians(Ff, x, ctx, need_value, cplx)
             g = self._adjoint(np.ones((1, 1), dtype=_real(J.dtype)), J, J_im, cplx, x)[0]
+            if E is not None:
+                _record(F, E[0] if E_im is None else np.hypot(E[0], E_im[0]))
             return (f0.reshape(()) if need_value else None), g
 
         return kernel
@@ -400,6 +532,9 @@ class Adapter(_Base):
 
         def kernel(x: Any, _T: Any, ctx: tuple) -> tuple:
             y, J = jac(x, None, ctx)
+            E = last_error(F)
+            if E is not None and E.ndim == 2:
+                _record(F, E[:, 0])
             return y, J[:, 0]
 
         return kernel

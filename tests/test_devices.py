@@ -24,12 +24,7 @@ HERE = Path(__file__).resolve().parent
 JAX_BACKENDS = ["AutoJax(mode=None, jit=True)", "AutoJax(mode='forward', jit=False)"]
 CASES = ["1-D mesh, P('d')", "1-D mesh, 2-D x, P('d', None)",
          "2x2 mesh, P('a', 'b')"]
-KNOWN_BAD = {
-    # Results are computed on the flat (n,) vector and reshaped: XLA then shards the reshaped
-    # array along the first mesh axis only. Needs the conversion back to the caller (core) to
-    # re-apply x.sharding; strict, so the test says when it is fixed.
-    "2x2 mesh, P('a', 'b')": "x sharded along two mesh axes comes back sharded along the first only",
-}
+KNOWN_BAD: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

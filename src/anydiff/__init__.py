@@ -37,6 +37,7 @@ from ._errors import (
 from ._operators import PUBLIC as _PUBLIC
 from ._prep import Prep
 from ._registry import available_backends, check_available
+from .bridge import custom_derivative, differentiate_with
 from .sparse import (
     DenseSparsityDetector,
     KnownSparsity,
@@ -84,6 +85,7 @@ __all__ = [
     "PreparationMismatchError", "UnsupportedError",
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
+    "custom_derivative", "differentiate_with",
     "AutoSparse", "GreedyColoring", "plot_sparsity",
     "DenseSparsityDetector", "KnownSparsity", "TracerSparsityDetector", "hessian_sparsity",
     "jacobian_sparsity",

@@ -25,6 +25,8 @@ from ._errors import UnsupportedError as UnsupportedError
 from ._prep import Prep as Prep
 from ._registry import available_backends as available_backends
 from ._registry import check_available as check_available
+from .bridge import custom_derivative as custom_derivative
+from .bridge import differentiate_with as differentiate_with
 from .sparse import DenseSparsityDetector as DenseSparsityDetector
 from .sparse import KnownSparsity as KnownSparsity
 from .sparse import TracerSparsityDetector as TracerSparsityDetector
@@ -767,6 +769,8 @@ __all__ = [
     "Prep",
     "available_backends",
     "check_available",
+    "custom_derivative",
+    "differentiate_with",
     "DenseSparsityDetector",
     "KnownSparsity",
     "TracerSparsityDetector",

@@ -45,7 +45,8 @@ def native_to_caller(
     NumPy side when converting anyway)."""
     if kind == adapter.native_kind or (kind in adapter.accepts and kind != "python"):
         a = cast_native(a, dtype)
-        return a if shape is None or tuple(a.shape) == shape else a.reshape(shape)
+        a = a if shape is None or tuple(a.shape) == shape else a.reshape(shape)
+        return _keep_sharding(a, template) if kind == "jax" else a
     arr = adapter.to_numpy(a)
     if arr.dtype != dtype:
         arr = arr.astype(dtype) if dtype.kind == "c" or arr.dtype.kind != "c" else arr.real.astype(
@@ -54,6 +55,23 @@ def native_to_caller(
     if shape is not None and arr.shape != shape:
         arr = arr.reshape(shape)
     return from_numpy(arr, kind if kind != "other" else "numpy", template)
+
+
+def _keep_sharding(a: Any, template: Any) -> Any:
+    """A JAX result shaped like the caller's (multi-device) ``template`` gets its sharding.
+
+    Results are computed on flat vectors and reshaped, after which XLA shards along the first
+    mesh axis only; re-applying the caller's sharding keeps "arrays stay where they are" for
+    arrays sharded along several mesh axes (a device-to-device move, never a host round trip).
+    """
+    s = getattr(template, "sharding", None)
+    if s is None or getattr(s, "num_devices", 1) <= 1 or tuple(a.shape) != tuple(template.shape):
+        return a
+    if a.sharding == s:
+        return a
+    import jax
+
+    return jax.device_put(a, s)
 
 
 def write_out(buf: Any, value: Any, what: str) -> None:

@@ -105,6 +105,15 @@ class Prep:
     def operator(self) -> str:
         return self.op.name
 
+    @property
+    def error_estimate(self) -> Any:
+        """Finite differences (``AutoFiniteDiff(method="richardson")`` or ``error=True``):
+        elementwise error estimate of this thread's last result, shaped like it (NumPy).
+        See ``anydiff.backends._fd_errors.error_estimate`` and docs/finite_differences.md."""
+        from .backends._fd_errors import error_estimate
+
+        return error_estimate(self)
+
     def __repr__(self) -> str:
         extra = ", same_point=True" if self.same_point else ""
         tape = getattr(self._kernels.get(False), "tape", None)
@@ -234,9 +243,14 @@ class Prep:
         # retry there, which would evaluate f (and run its side effects) a second time.
         fail = adapter.raise_translated
         F = self.F
+        # A JAX x sharded over several devices takes the general path, which gives results
+        # like x the caller's sharding back (flat kernels shard along one mesh axis only).
+        sharded = kind == "jax"
         if t0 is None:
             def hot(x: Any, *args: Any) -> Any:
                 if args or type(x) is not xtype or x.shape != xshape or x.dtype != xdtype:
+                    return _MISS
+                if sharded and x.sharding.num_devices > 1:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
                 xv = xv if numpy_ok else as_native(xv, lay.dtype)
@@ -255,6 +269,8 @@ class Prep:
                     return _MISS
                 t = args[0]
                 if type(t) is not ttype or t.shape != tshape or t.dtype != tdtype:
+                    return _MISS
+                if sharded and x.sharding.num_devices > 1:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
                 T = t.reshape(tflat)

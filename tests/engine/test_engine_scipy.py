@@ -430,3 +430,25 @@ def test_scipy_first_imported_inside_f(tmp_path) -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_scipy_signal_imported_after_the_first_trace_is_routed() -> None:
+    # scipy.signal imports scipy.special, whose import hook fired while scipy.signal was still
+    # half-initialised: its functions were skipped for good and convolve then raised.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from anydiff import engine as E\n"
+        "E.grad(lambda z: np.sum(z ** 2), np.ones(2))\n"  # first trace: installs the hook
+        "import scipy.signal as ss\n"
+        "k = np.array([1.0, -2.0, 0.5])\n"
+        "g = E.grad(lambda z: np.sum(ss.convolve(z, k) ** 2), np.arange(4.0))\n"
+        "h = 1e-6; e = np.eye(4)\n"
+        "fd = [(np.sum(np.convolve(np.arange(4.0) + h * e[i], k) ** 2)"
+        " - np.sum(np.convolve(np.arange(4.0) - h * e[i], k) ** 2)) / (2 * h) for i in range(4)]\n"
+        "assert np.allclose(g, fd, rtol=1e-6), (g, fd)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -62,6 +62,7 @@ replays never run ``f``, so they need none.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 import types
@@ -72,8 +73,13 @@ import numpy as np
 
 from ._tracer import Traced
 
-#: module-name prefixes whose calls always get NumPy's own result (library internals)
-LIBRARY = ("numpy", "scipy", "anydiff.engine", "anydiff._", "anydiff.backends", "importlib")
+#: module-name prefixes whose calls always get NumPy's own result (library internals). The
+#: rest of anydiff is library code too, except ``anydiff.testing``, whose scenario functions
+#: stand for user code. Any module installed in site-packages or the standard library (jax,
+#: torch, pandas, ...) counts as a library as well (:func:`_library_file`): their work arrays go
+#: to compiled code, and a traced write into one still raises rather than drops.
+LIBRARY = ("numpy", "scipy", "importlib", "anydiff")
+USER_IN_LIBRARY = ("anydiff.testing",)
 
 _tls = threading.local()
 _lock = threading.Lock()
@@ -106,8 +112,36 @@ def _is_library(name: str) -> bool:
     lib = _library.get(name)
     if lib is None:
         # importlib: module code run by an import statement inside f is not f's own code
-        lib = name.split(".", 1)[0] in ("numpy", "scipy", "importlib") or name.startswith(LIBRARY[2:5])
+        lib = name.split(".", 1)[0] in LIBRARY and not name.startswith(USER_IN_LIBRARY)
         _library[name] = lib
+    return lib
+
+
+_library_files: dict[str, bool] = {}  # code file -> whether it is installed library code (memo)
+
+
+def _installed_roots() -> tuple[str, ...]:
+    import site
+    import sysconfig
+
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots.update(site.getsitepackages())
+    user = site.getusersitepackages()
+    if isinstance(user, str):
+        roots.add(user)
+    return tuple(sorted(os.path.join(os.path.realpath(r), "") for r in roots if r))
+
+
+_ROOTS: tuple[str, ...] | None = None
+
+
+def _library_file(filename: str) -> bool:
+    lib = _library_files.get(filename)
+    if lib is None:
+        global _ROOTS
+        if _ROOTS is None:
+            _ROOTS = _installed_roots()
+        lib = _library_files[filename] = os.path.realpath(filename).startswith(_ROOTS)
     return lib
 
 
@@ -121,7 +155,7 @@ def _from_user(name: str, depth: int = 2) -> bool:
     source text names ``name``.
     """
     f = sys._getframe(depth)
-    if _is_library(f.f_globals.get("__name__", "")):
+    if _is_library(f.f_globals.get("__name__", "")) or _library_file(f.f_code.co_filename):
         return False
     key = (f.f_code, f.f_lasti, name)
     direct = _direct.get(key)
@@ -469,10 +503,16 @@ def _scipy_build(sub: str) -> None:
         setattr(mod, name, w)
 
 
+def _initializing(mod: Any) -> bool:
+    return bool(getattr(getattr(mod, "__spec__", None), "_initializing", False))
+
+
 def _scipy_install() -> None:
     mods = sys.modules
     for sub in ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats"):
-        if sub not in _scipy_loaded and sub in mods:
+        # A submodule still being imported (scipy.signal imports scipy.special, whose import
+        # hook fires first) lacks its functions: it is built when its own import finishes.
+        if sub not in _scipy_loaded and sub in mods and not _initializing(mods[sub]):
             _scipy_loaded.add(sub)
             _scipy_build(sub)
     main = mods.get("__main__")

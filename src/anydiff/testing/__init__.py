@@ -26,6 +26,7 @@ from ._catalogue import (
     scenarios_of,
     sparse_scenarios,
 )
+from ._check import CheckReport, check_derivatives
 from ._random_programs import Program, program_scenarios, random_program, random_programs
 from ._reference import compiles_on_prepare, default_tolerances, installed, installed_backends
 from ._report import CaseResult, DifferentiationReport
@@ -40,7 +41,8 @@ from ._runner import (
 from ._scenario import OPERATORS, Scenario
 
 __all__ = [
-    "ALL_VARIANTS", "BenchmarkRow", "BenchmarkTable", "CATALOGUES", "CaseResult",
+    "ALL_VARIANTS", "BenchmarkRow", "BenchmarkTable", "CATALOGUES", "CaseResult", "CheckReport",
+    "check_derivatives",
     "DifferentiationReport", "OPERATORS", "Problem", "Program", "Scenario", "all_scenarios",
     "benchmark_differentiation", "cases", "compare", "compiles_on_prepare", "complex_scenarios",
     "default_scenarios", "default_tolerances", "installed", "installed_backends", "long_run",

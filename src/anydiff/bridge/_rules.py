@@ -1,0 +1,196 @@
+"""The two kinds of rule: anydiff's prepared operators on a backend, and hand-written rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._backend_types import AutoJax
+from .._contexts import Batch, Constant
+from .._errors import UnsupportedError
+from .._pytree import tree_flatten, tree_unflatten
+from ._core import Rule, Signature, materialize_check
+
+
+class BackendRule(Rule):
+    """``differentiate_with(f, backend)``: derivatives from anydiff's operators on ``backend``.
+
+    Preparations are made once per (input signature, operator, number of stacked tangents)
+    and reused from every thread; a new signature prepares again.
+    """
+
+    def __init__(self, f: Any, backend: Any) -> None:
+        super().__init__(f)
+        from .._registry import resolve
+
+        self.backend = resolve(backend)
+        self._adapter: Any = None
+        self._wsum = _weighted_sum(f)  # one object, so that hvp preps keep matching it
+
+    @property
+    def adapter(self) -> Any:
+        if self._adapter is None:
+            from .._registry import get_adapter
+
+            self._adapter = get_adapter(self.backend)
+        return self._adapter
+
+    def describe_rule(self) -> str:
+        return f"differentiate_with(..., {self.backend!r})"
+
+    def value_tree(self, sig: Signature, x: np.ndarray) -> Any:
+        if isinstance(self.backend, AutoJax):
+            return self.cached(sig, "jax_value", lambda: _jax_value(self.f, self.backend, sig))(
+                sig.unflatten_np(x)
+            )
+        a = self.adapter
+        leaves, td = tree_flatten(sig.unflatten_np(x))
+        y = self.f(tree_unflatten(td, [a.asarray(v) for v in leaves]))
+        yl, ytd = tree_flatten(y)
+        return tree_unflatten(ytd, [np.asarray(a.to_numpy(v)) if hasattr(v, "shape") else np.asarray(v)
+                                    for v in yl])
+
+    def _prep(self, sig: Signature, op: str, k: int, build: Any) -> Any:
+        return self.cached(sig, (op, k), build)
+
+    def pushforward_flat(self, sig: Signature, osig: Signature, x: np.ndarray, T: np.ndarray) -> Any:
+        from .._operators import PUBLIC
+
+        xt = sig.unflatten_np(x)
+        k = T.shape[0]
+        tans = [sig.unflatten_np(T[j]) for j in range(k)]
+        tan = tans[0] if k == 1 else Batch(*tans)
+        prep = self._prep(sig, "pushforward", k,
+                          lambda: PUBLIC["prepare_pushforward"](self.f, self.backend, xt, tan))
+        res = prep(xt, tan)
+        rows = [res] if k == 1 else list(res)
+        name = f"pushforward of {self.fname} on {self.backend!r}"
+        return np.stack([osig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, osig.size))
+
+    def pullback_flat(self, sig: Signature, osig: Signature, x: np.ndarray, W: np.ndarray) -> Any:
+        from .._operators import PUBLIC
+
+        xt = sig.unflatten_np(x)
+        k = W.shape[0]
+        cots = [osig.unflatten_np(W[j]) for j in range(k)]
+        cot = cots[0] if k == 1 else Batch(*cots)
+        prep = self._prep(sig, "pullback", k,
+                          lambda: PUBLIC["prepare_pullback"](self.f, self.backend, xt, cot))
+        res = prep(xt, cot)
+        rows = [res] if k == 1 else list(res)
+        name = f"pullback of {self.fname} on {self.backend!r}"
+        return np.stack([sig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, sig.size))
+
+    def hvp_flat(
+        self, sig: Signature, osig: Signature, x: np.ndarray, w: np.ndarray, V: np.ndarray
+    ) -> Any:
+        from .._operators import PUBLIC
+
+        if sig.dtype.kind == "c" or osig.dtype.kind == "c":
+            raise UnsupportedError(
+                f"second derivatives through differentiate_with(..., {self.backend!r}) of a complex "
+                "function are not supported; use first derivatives, or differentiate the whole "
+                "function with one backend."
+            )
+        xt = sig.unflatten_np(x)
+        wt = Constant(osig.unflatten_np(w))
+        k = V.shape[0]
+        tans = [sig.unflatten_np(V[j]) for j in range(k)]
+        tan = tans[0] if k == 1 else Batch(*tans)
+        try:
+            prep = self._prep(sig, "hvp", k,
+                              lambda: PUBLIC["prepare_hvp"](self._wsum, self.backend, xt, tan, wt))
+            res = prep(xt, tan, wt)
+        except UnsupportedError as e:
+            raise UnsupportedError(
+                f"second derivatives through differentiate_with(..., {self.backend!r}) need "
+                f"{self.backend!r}'s hvp, which failed: {e}"
+            ) from e
+        rows = [res] if k == 1 else list(res)
+        name = f"hvp of {self.fname} on {self.backend!r}"
+        return np.stack([sig.flatten_np(r, name) for r in rows])
+
+
+def _jax_value(f: Any, backend: AutoJax, sig: Signature) -> Any:
+    """``f`` for JAX: jitted like the backend's kernels, and in float64 when x is (x64 on for
+    the call, as the JAX backend does); NumPy results."""
+    import jax
+
+    fn = jax.jit(f) if backend.jit else f
+    wide = any(np.dtype(d).itemsize >= 8 and np.dtype(d).kind == "f" or np.dtype(d) == np.complex128
+               for d in sig.dtypes)
+
+    def run(xt: Any) -> Any:
+        with jax.enable_x64(wide):
+            y = fn(xt)
+        ys, td = tree_flatten(y)
+        return tree_unflatten(td, [np.asarray(v) for v in ys])
+
+    return run
+
+
+def _weighted_sum(f: Any) -> Any:
+    """``s(x, w) = Σ_leaves sum(w_leaf * f(x)_leaf)``: its Hessian is ``Σ_i w_i ∇²f_i``."""
+
+    def weighted_sum(x: Any, w: Any) -> Any:
+        ys, _ = tree_flatten(f(x))
+        ws, _ = tree_flatten(w)
+        total = 0.0
+        for yl, wl in zip(ys, ws):
+            term = wl * yl
+            total = total + (term.sum() if hasattr(term, "sum") else term)
+        return total
+
+    weighted_sum.__name__ = f"weighted_sum_of_{getattr(f, '__name__', 'f')}"
+    return weighted_sum
+
+
+class CustomRule(Rule):
+    """``custom_derivative(f, pushforward=..., pullback=...)``: hand-written NumPy rules.
+
+    ``pushforward(x, t) -> J t`` and ``pullback(x, w) -> Jᴴ w`` take and return pytrees of
+    NumPy arrays shaped like x / y, one tangent at a time. A missing mode is materialised
+    from the given rule when that takes at most ``MATERIALIZE_LIMIT`` calls.
+    """
+
+    def __init__(self, f: Any, pushforward: Any, pullback: Any) -> None:
+        super().__init__(f)
+        self.pf, self.pb = pushforward, pullback
+
+    def describe_rule(self) -> str:
+        return f"custom_derivative({self.fname}, ...)"
+
+    def value_tree(self, sig: Signature, x: np.ndarray) -> Any:
+        return self.f(sig.unflatten_np(x))
+
+    def check_mode(self, mode: str, sig: Signature, osig: Signature) -> None:
+        super().check_mode(mode, sig, osig)
+        if mode == "pushforward" and self.pf is None:
+            materialize_check("pullback", "pushforward", osig.size)
+        if mode == "pullback" and self.pb is None:
+            materialize_check("pushforward", "pullback", sig.size)
+
+    def _rows(self, rule: Any, name: str, xt: Any, src: Signature, dst: Signature, R: np.ndarray) -> Any:
+        out = [dst.flatten_np(rule(xt, src.unflatten_np(R[j])), name) for j in range(R.shape[0])]
+        return np.stack(out) if out else np.zeros((0, dst.size), dtype=dst.dtype)
+
+    def pushforward_flat(self, sig: Signature, osig: Signature, x: np.ndarray, T: np.ndarray) -> Any:
+        xt = sig.unflatten_np(x)
+        if self.pf is not None:
+            return self._rows(self.pf, f"pushforward rule of {self.fname}", xt, sig, osig, T)
+        materialize_check("pullback", "pushforward", osig.size)
+        # rows of Jᴴ from m pullbacks of the unit vectors, then J T = T Jᵀ
+        JH = self._rows(self.pb, f"pullback rule of {self.fname}", xt, osig, sig,
+                        np.eye(osig.size, dtype=osig.dtype))
+        return T @ np.conj(JH).T
+
+    def pullback_flat(self, sig: Signature, osig: Signature, x: np.ndarray, W: np.ndarray) -> Any:
+        xt = sig.unflatten_np(x)
+        if self.pb is not None:
+            return self._rows(self.pb, f"pullback rule of {self.fname}", xt, osig, sig, W)
+        materialize_check("pushforward", "pullback", sig.size)
+        # columns of J from n pushforwards of the unit vectors, then Jᴴ W = W conj(J)
+        JT = self._rows(self.pf, f"pushforward rule of {self.fname}", xt, sig, osig,
+                        np.eye(sig.size, dtype=sig.dtype))
+        return W @ np.conj(JT.T)

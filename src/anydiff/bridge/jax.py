@@ -1,0 +1,267 @@
+"""JAX host: a bridged function as three JAX primitives with jvp, transpose and batching rules.
+
+* ``anydiff_bridge(x) -> y``: the value; jvp ``ty = pushforward(x, t)``.
+* ``anydiff_bridge_pf(x, T) -> J T`` (``T``: ``(k, n)``), linear in ``T``; transpose = pullback.
+* ``anydiff_bridge_pb(x, W) -> Jᴴ W`` (``W``: ``(k, m)``), linear in ``W``; transpose = pushforward
+  (with conjugations for complex); its jvp in ``x`` is the second-order ``anydiff_bridge_hw``.
+* ``anydiff_bridge_hw(x, w, V) -> (Σ w_i ∇²f_i) V``, symmetric, so its own transpose.
+
+Batching rules stack vmapped tangents into the ``k`` axis, so ``jax.vmap`` / ``jacfwd`` /
+``jacrev`` send ONE ``(k, n)`` block to the rule; a batched primal ``x`` runs ``lax.map``.
+Every primitive lowers to ``jax.pure_callback`` on NumPy arrays (so ``jax.jit`` works), with the
+dtypes of the traced values (x64 respected: float32 stays float32).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.extend.core import Primitive
+from jax.interpreters import ad, batching, mlir
+
+from .._errors import UnsupportedError
+from .._pytree import tree_unflatten
+from ._core import Rule, Signature, signature_of
+
+try:  # jax.core.ShapedArray moved around between releases
+    from jax.core import ShapedArray
+except ImportError:  # pragma: no cover
+    from jax._src.core import ShapedArray
+
+
+def _sds(shape: tuple, dtype: Any) -> Any:
+    return jax.ShapeDtypeStruct(shape, dtype)
+
+
+def _ndarray(a: Any) -> np.ndarray:
+    return np.asarray(a)
+
+
+# --------------------------------------------------------------------------- callbacks
+def _cb_value(x: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+    return jax.pure_callback(lambda v: rule.value(sig, _ndarray(v)), _sds((osig.size,), osig.dtype), x)
+
+
+def _cb_pf(x: Any, T: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+    out = _sds((T.shape[0], osig.size), osig.dtype)
+    return jax.pure_callback(lambda v, t: rule.pushforward(sig, _ndarray(v), _ndarray(t)), out, x, T)
+
+
+def _cb_pb(x: Any, W: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+    out = _sds((W.shape[0], sig.size), sig.dtype)
+    return jax.pure_callback(lambda v, w: rule.pullback(sig, _ndarray(v), _ndarray(w)), out, x, W)
+
+
+def _cb_hw(x: Any, w: Any, V: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+    out = _sds((V.shape[0], sig.size), sig.dtype)
+    return jax.pure_callback(
+        lambda v, ww, vv: rule.hvp_w(sig, _ndarray(v), _ndarray(ww), _ndarray(vv)), out, x, w, V
+    )
+
+
+def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
+    p = Primitive(name)
+
+    def impl(*args: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+        # eager (concrete arrays): call the rule directly, no callback to compile
+        return jnp.asarray(getattr(rule, method)(sig, *[_ndarray(a) for a in args]))
+
+    p.def_impl(impl)
+    p.def_abstract_eval(lambda *avals, **params: ShapedArray(*shape(*avals, **params)))
+    mlir.register_lowering(p, mlir.lower_fun(cb, multiple_results=False))
+    return p
+
+
+value_p = _primitive("anydiff_bridge", _cb_value, lambda x, rule, sig, osig: ((osig.size,), osig.dtype),
+                     "value")
+pf_p = _primitive("anydiff_bridge_pf", _cb_pf,
+                  lambda x, T, rule, sig, osig: ((T.shape[0], osig.size), osig.dtype), "pushforward")
+pb_p = _primitive("anydiff_bridge_pb", _cb_pb,
+                  lambda x, W, rule, sig, osig: ((W.shape[0], sig.size), sig.dtype), "pullback")
+hw_p = _primitive("anydiff_bridge_hw", _cb_hw,
+                  lambda x, w, V, rule, sig, osig: ((V.shape[0], sig.size), sig.dtype), "hvp_w")
+
+
+def _is_zero(t: Any) -> bool:
+    return type(t) is ad.Zero
+
+
+def _instantiate(t: Any, like: Any) -> Any:
+    return jnp.zeros(like.shape, like.dtype) if _is_zero(t) else t
+
+
+# --------------------------------------------------------------------------- jvp rules
+def _value_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
+    (x,), (tx,) = primals, tangents
+    y = value_p.bind(x, **p)
+    if _is_zero(tx):
+        return y, ad.Zero.from_primal_value(y)
+    p["rule"].check_mode("pushforward", p["sig"], p["osig"])
+    return y, pf_p.bind(x, tx[None], **p)[0]
+
+
+def _pf_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
+    (x, T), (tx, tT) = primals, tangents
+    out = pf_p.bind(x, T, **p)
+    dout = jnp.zeros_like(out) if _is_zero(tT) else pf_p.bind(x, tT, **p)
+    if not _is_zero(tx):
+        p["rule"].check_mode("hvp", p["sig"], p["osig"])
+        # d(J T)/dx · v: row j, output i = T_j · (∇²f_i v); one second-order call per output i
+        osig = p["osig"]
+        if osig.size > 64:
+            raise UnsupportedError(
+                f"forward-over-forward second derivatives through {p['rule'].fname} with {osig.size} "
+                "outputs (more than 64 second-order calls); use jax.hessian (forward over reverse) "
+                "or a scalar-valued function."
+            )
+        eye = jnp.eye(osig.size, dtype=osig.dtype)
+        Hv = jnp.stack([hw_p.bind(x, eye[i], tx[None], **p)[0] for i in range(osig.size)])
+        dout = dout + (T @ Hv.T).astype(out.dtype)
+    return out, dout
+
+
+def _pb_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
+    (x, W), (tx, tW) = primals, tangents
+    out = pb_p.bind(x, W, **p)
+    dout = jnp.zeros_like(out) if _is_zero(tW) else pb_p.bind(x, tW, **p)
+    if not _is_zero(tx):
+        p["rule"].check_mode("hvp", p["sig"], p["osig"])
+        rows = [hw_p.bind(x, W[j], tx[None], **p)[0] for j in range(W.shape[0])]
+        dout = dout + jnp.stack(rows)
+    return out, dout
+
+
+def _hw_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
+    (x, w, V), (tx, tw, tV) = primals, tangents
+    if not (_is_zero(tx) and _is_zero(tw)):
+        raise UnsupportedError(
+            f"third derivatives through {p['rule'].fname} (bridged by anydiff) are not supported"
+        )
+    out = hw_p.bind(x, w, V, **p)
+    return out, (jnp.zeros_like(out) if _is_zero(tV) else hw_p.bind(x, w, tV, **p))
+
+
+ad.primitive_jvps[value_p] = _value_jvp
+ad.primitive_jvps[pf_p] = _pf_jvp
+ad.primitive_jvps[pb_p] = _pb_jvp
+ad.primitive_jvps[hw_p] = _hw_jvp
+
+
+# --------------------------------------------------------------------------- transposes
+def _undefined(a: Any) -> bool:
+    return ad.is_undefined_primal(a)
+
+
+def _pf_transpose(ct: Any, x: Any, T: Any, **p: Any) -> Any:
+    if _undefined(x):
+        raise UnsupportedError("transposing a bridged pushforward with respect to x")
+    ct = _instantiate(ct, T.aval if _undefined(T) else T)
+    ct = jnp.zeros((T.aval.shape[0], p["osig"].size), p["osig"].dtype) if _is_zero(ct) else ct
+    # JAX transposes (Jᵀ); the rule gives the adjoint Jᴴ: Jᵀ c = conj(Jᴴ conj(c))
+    p["rule"].check_mode("pullback", p["sig"], p["osig"])
+    if jnp.iscomplexobj(ct):
+        return None, jnp.conj(pb_p.bind(x, jnp.conj(ct), **p))
+    return None, pb_p.bind(x, ct, **p)
+
+
+def _pb_transpose(ct: Any, x: Any, W: Any, **p: Any) -> Any:
+    if _undefined(x):
+        raise UnsupportedError("transposing a bridged pullback with respect to x")
+    if _is_zero(ct):
+        return None, ad.Zero(W.aval)
+    p["rule"].check_mode("pushforward", p["sig"], p["osig"])
+    if jnp.iscomplexobj(ct):
+        return None, jnp.conj(pf_p.bind(x, jnp.conj(ct), **p))
+    return None, pf_p.bind(x, ct, **p)
+
+
+def _hw_transpose(ct: Any, x: Any, w: Any, V: Any, **p: Any) -> Any:
+    if _undefined(x) or _undefined(w):
+        raise UnsupportedError("transposing a bridged second-order rule with respect to x or w")
+    if _is_zero(ct):
+        return None, None, ad.Zero(V.aval)
+    return None, None, hw_p.bind(x, w, ct, **p)  # Σ w_i ∇²f_i is symmetric
+
+
+ad.primitive_transposes[pf_p] = _pf_transpose
+ad.primitive_transposes[pb_p] = _pb_transpose
+ad.primitive_transposes[hw_p] = _hw_transpose
+
+
+# --------------------------------------------------------------------------- batching
+def _moved(a: Any, d: Any, size: int) -> Any:
+    """``a`` with its batch axis ``d`` first (broadcast when unbatched)."""
+    if d is None:
+        return jnp.broadcast_to(a, (size,) + a.shape)
+    return jnp.moveaxis(a, d, 0)
+
+
+def _size(args: Any, dims: Any) -> int:
+    return next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+
+
+def _value_batch(args: Any, dims: Any, **p: Any) -> Any:
+    (x,), (d,) = args, dims
+    return jax.lax.map(lambda xi: value_p.bind(xi, **p), jnp.moveaxis(x, d, 0)), 0
+
+
+def _stacked_batch(prim: Primitive, nlin: int) -> Any:
+    """Batching rule of a primitive whose last argument is a ``(k, ·)`` stack of linear inputs:
+    when only that stack (and other linear args) is batched, B stacks become one ``(B·k, ·)``."""
+
+    def rule(args: Any, dims: Any, **p: Any) -> Any:
+        B = _size(args, dims)
+        primal_dims = dims[: len(args) - nlin]
+        if all(d is None for d in primal_dims) and nlin == 1:
+            L, d = args[-1], dims[-1]
+            L = jnp.moveaxis(L, d, 0)
+            k = L.shape[1]
+            out = prim.bind(*args[:-1], L.reshape((B * k,) + L.shape[2:]), **p)
+            return out.reshape((B, k) + out.shape[1:]), 0
+        if prim is hw_p and dims[0] is None and dims[1] is None:
+            V = jnp.moveaxis(args[2], dims[2], 0)
+            k = V.shape[1]
+            out = prim.bind(args[0], args[1], V.reshape((B * k,) + V.shape[2:]), **p)
+            return out.reshape((B, k) + out.shape[1:]), 0
+        moved = [_moved(a, d, B) for a, d in zip(args, dims)]
+        return jax.lax.map(lambda xs: prim.bind(*xs, **p), tuple(moved)), 0
+
+    return rule
+
+
+batching.primitive_batchers[value_p] = _value_batch
+batching.primitive_batchers[pf_p] = _stacked_batch(pf_p, 1)
+batching.primitive_batchers[pb_p] = _stacked_batch(pb_p, 1)
+batching.primitive_batchers[hw_p] = _stacked_batch(hw_p, 1)
+
+
+# --------------------------------------------------------------------------- entry point
+def _np_dtype(a: Any) -> np.dtype:
+    return np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+
+
+def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
+    """``f(x)`` for JAX leaves (tracers or arrays), differentiable by every JAX transform."""
+    for v in leaves:
+        if _np_dtype(v).kind not in "fc":
+            raise TypeError(
+                f"{rule.fname} (bridged by anydiff) needs floating-point leaves; got {_np_dtype(v)}"
+            )
+    sig = signature_of(leaves, td, _np_dtype)
+    concrete = None
+    if not any(isinstance(v, jax.core.Tracer) for v in leaves):  # e.g. constants under jit
+        concrete = np.concatenate([np.asarray(v).reshape(-1).astype(sig.dtype) for v in leaves])
+    flat = jnp.concatenate([jnp.ravel(jnp.asarray(v)).astype(sig.dtype) for v in leaves]) \
+        if leaves else jnp.zeros(0, sig.dtype)
+    # the probe (inside jit) must run eagerly, not be staged into the caller's trace
+    with jax.ensure_compile_time_eval():
+        osig = rule.out_signature(sig, concrete)
+    y = value_p.bind(flat, rule=rule, sig=sig, osig=osig)
+    out, start = [], 0
+    for shape, dt, size in zip(osig.shapes, osig.dtypes, osig.sizes):
+        out.append(y[start:start + size].reshape(shape).astype(dt))
+        start += size
+    return tree_unflatten(osig.treedef, out)
