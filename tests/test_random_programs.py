@@ -26,10 +26,10 @@ from anydiff.testing import (
 from anydiff.testing._random_programs import programs
 
 LONG = long_run()
-N_PROGRAMS = 2000 if LONG else 200
+N_PROGRAMS = 2000 if LONG else 400
 # Compiling backends pay ~0.1 s per new function: fewer programs outside long runs.
-N_COMPILED = N_PROGRAMS if LONG else 25
-N_SECOND_ORDER = 300 if LONG else 30
+N_COMPILED = N_PROGRAMS if LONG else 60
+N_SECOND_ORDER = 300 if LONG else 80
 
 PROGRAMS = random_programs(N_PROGRAMS, seed=20_240)
 BACKENDS = installed_backends()
@@ -54,7 +54,7 @@ def test_first_order_agrees(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_second_order_agrees(backend):
-    count = min(N_SECOND_ORDER, 10 if compiles_on_prepare(backend) and not LONG else 10**9)
+    count = min(N_SECOND_ORDER, 20 if compiles_on_prepare(backend) and not LONG else 10**9)
     _run(backend, program_scenarios(PROGRAMS[:count], ops=("hessian", "hvp")))
 
 
@@ -67,6 +67,36 @@ def test_generator_is_reproducible_and_shapes_are_right():
         assert y.shape == p.output_shape
         assert np.all(np.isfinite(y)), p.source()
         assert np.asarray(p.scalar()(p.x)).shape == ()
+
+
+def test_generator_has_no_constant_programs_and_no_dead_code():
+    # The old `v - v` guard let `-v0 + v0` (and v - v through aliases) through: 12 of 2000
+    # programs were constant in x, so every backend "agreed" on a zero derivative.
+    from anydiff.testing._random_programs import Instr, Program
+
+    zero = Program(0, np.ones(3), [Instr("neg", (0,)), Instr("add", (1, 0))], [(3,)] * 3)
+    assert zero.is_constant() and zero.is_affine()
+    linear = Program(0, np.ones(3), [Instr("scale", (0,), 2.0), Instr("add", (1, 0))], [(3,)] * 3)
+    assert not linear.is_constant() and linear.is_affine()
+    curved = Program(0, np.ones(3), [Instr("sin", (0,))], [(3,), (3,)])
+    assert not curved.is_constant() and not curved.is_affine()
+    for p in PROGRAMS:
+        assert not p.is_constant() and not p.scalar().is_constant(), p.source()
+        used = {a for ins in p.instrs for a in ins.args}
+        # every value but the output feeds a later instruction: no dead code
+        assert set(range(len(p.instrs))) <= used, p.source()
+
+
+def test_program_scenarios_drop_what_tests_nothing():
+    scen = program_scenarios(PROGRAMS[:200], ops=("jacobian", "hessian"))
+    by_name = {p.name: p for p in PROGRAMS[:200]}
+    for s in scen:
+        p = by_name[s.f.name.replace("-scalar", "")]
+        if s.op == "jacobian":
+            assert p.output_shape != (), s.name  # a scalar output's Jacobian is a gradient
+        else:
+            assert not p.scalar().is_affine(), s.name  # affine: a zero Hessian
+    assert {s.op for s in scen} == {"jacobian", "hessian"}
 
 
 def test_generator_covers_the_operation_families():

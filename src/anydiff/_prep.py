@@ -539,7 +539,7 @@ def prepare(
     pending = None
     if cached and adapter.cache_unprepared and not same_point:
         # Unprepared call: f is traced as it is now; compiled code is reused only for an equal
-        # program (API §3 "Fresh unprepared calls"; see _unprepared).
+        # program (fresh unprepared calls; see _unprepared).
         signature = (op.name, b, x_layout, tangent_sig, y_layout, ctx_sigs)
         pending = _unprepared.lookup(signature, prep, xv, ctxv)
         if isinstance(pending, Prep):

@@ -707,7 +707,7 @@ def test_nan_propagates():
 
 
 def test_unprepared_calls_trace_f_once_per_call():
-    # API §3 "Fresh unprepared calls": each unprepared call traces f as it is now, exactly once
+    # Fresh unprepared calls: each unprepared call traces f as it is now, exactly once
     # (compiled code is reused for an equal program; tests/backends/test_jax_fresh.py counts
     # the compiles).
     traces = []

@@ -1,4 +1,4 @@
-"""Unprepared JAX calls compute with f as it is now (API §3 "Fresh unprepared calls") and reuse
+"""Unprepared JAX calls compute with f as it is now  and reuse
 compiled code only for an equal traced program; preps may freeze closures. Also the clear error
 for JAX code that writes into a NumPy buffer (issue 8, item 11)."""
 

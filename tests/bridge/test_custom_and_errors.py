@@ -153,7 +153,7 @@ def test_import_anydiff_imports_no_framework():
 
 @pytest.mark.parametrize("kind", ["custom_derivative", "differentiate_with"])
 def test_complex_holomorphic_pushforward_and_pullback(kind):
-    # J t for pushforwards, Jᴴ w for pullbacks (API §2), in each host's own convention
+    # J t for pushforwards, Jᴴ w for pullbacks, in each host's own convention
     jax = pytest.importorskip("jax")
     torch = pytest.importorskip("torch")
     if kind == "custom_derivative":

@@ -1,4 +1,4 @@
-"""Plain NumPy buffers inside a traced call (API.md §2 "Plain NumPy code as written").
+"""Plain NumPy buffers inside a traced call.
 
 Each function builds its result the way NumPy code is written (``np.zeros`` then writes in a
 loop, ``np.array`` of traced scalars, ``np.r_``, ...).  References: analytic Jacobians, central

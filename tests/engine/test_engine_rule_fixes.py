@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+import anydiff as ad
 from anydiff import engine as E
 
 pytestmark = pytest.mark.filterwarnings(
@@ -420,3 +421,26 @@ def test_hessians_of_the_touched_rules_match_autograd(name: str) -> None:
     x = np.array([0.3, -1.2, 2.0])
     ref = autograd.hessian(lambda v: f_ref(anp, v))(x)
     np.testing.assert_allclose(E.hessian(lambda v: f(np, v), x), ref, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: np.reshape(x, (3, 2), order="F") * np.arange(6.0).reshape(3, 2),
+        lambda x: x.reshape((3, 2), order="F")[:, 0] * x[:3],
+        lambda x: np.ravel(x.reshape(2, 3), order="F") * np.arange(6.0),
+        lambda x: x.reshape(2, 3).flatten(order="F") ** 2,
+        lambda x: np.reshape(np.asfortranarray(np.ones((2, 3))) * 0 + x.reshape(2, 3), -1, order="A"),
+    ],
+    ids=["np.reshape-F", "method-F", "ravel-F", "flatten-F", "order-A"],
+)
+def test_reshape_in_column_major_order_follows_numpy(mode, fn):
+    # order="F" was ignored: the value and the Jacobian were those of a row-major reshape.
+    x = np.linspace(0.3, 1.8, 6)
+    J = ad.jacobian(fn, ad.AutoEngine(mode=mode), x)
+    np.testing.assert_allclose(ad.jacobian(fn, "engine", x).reshape(J.shape), J, rtol=1e-14)
+    y = fn(x)
+    np.testing.assert_array_equal(np.asarray(ad.value_and_jacobian(fn, ad.AutoEngine(mode=mode), x)[0]), y)
+    Jfd = ad.jacobian(fn, "finitediff", x)
+    np.testing.assert_allclose(J, Jfd, rtol=1e-7, atol=1e-8)

@@ -1,4 +1,4 @@
-"""SciPy called directly inside engine-traced functions (API.md §2 "Plain NumPy code as written").
+"""SciPy called directly inside engine-traced functions.
 
 Table-driven: each function at several shapes (0-d, 1-D, 2-D, broadcasting), in forward and
 reverse mode, against central differences and, where autograd implements it, autograd.

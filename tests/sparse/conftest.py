@@ -1,31 +1,9 @@
-"""Helpers for the sparsity tests: patterns read off dense engine Jacobians/Hessians."""
+"""Fixtures of the sparsity tests."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import anydiff as ad
-
-
-def dense_jacobian_pattern(f, x, *contexts):
-    """Non-zeros of the dense Jacobian (engine, forward mode) as a (y.size, x.size) bool array."""
-    J = np.asarray(ad.jacobian(f, "engine", x, *contexts))
-    n = sum(np.size(leaf) for leaf in (x.values() if isinstance(x, dict) else [x]))
-    return J.reshape(-1, n) != 0
-
-
-def dense_hessian_pattern(f, x, *contexts):
-    H = np.asarray(ad.hessian(f, "engine", x, *contexts))
-    n = np.size(x)
-    return H.reshape(n, n) != 0
-
-
-def assert_superset(big, small):
-    big = big.toarray() if hasattr(big, "toarray") else np.asarray(big)
-    small = small.toarray() if hasattr(small, "toarray") else np.asarray(small)
-    missing = small & ~big
-    assert not missing.any(), f"pattern misses {int(missing.sum())} entries, e.g. {np.argwhere(missing)[:5]}"
 
 
 @pytest.fixture

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.special  # noqa: F401  (the engine builds its scipy.special rules once scipy is in use)
+from sparse_helpers import engine_prims as _engine_prims
 
 import anydiff as ad
-import anydiff.engine as engine
 from anydiff.engine._tracer import Prim, bind
 from anydiff.sparse._rules import RULES
-
-
-def _engine_prims() -> dict[str, Prim]:
-    """Every Prim object reachable from the engine's modules (module globals and rule tables)."""
-    from anydiff.engine import _numpy_api
-
-    _numpy_api._scipy_rules()
-    found: dict[str, Prim] = {}
-    for m in pkgutil.iter_modules(engine.__path__):
-        mod = importlib.import_module(f"anydiff.engine.{m.name}")
-        for v in vars(mod).values():
-            items = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else [v]
-            for p in items:
-                if isinstance(p, Prim):
-                    found[p.name] = p
-    return found
 
 
 def test_every_differentiable_engine_prim_has_a_dependency_rule():
@@ -135,3 +117,18 @@ def test_import_anydiff_imports_no_ad_framework():
     code = f"import sys, anydiff; print([m for m in {mods} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_dense_detector_pytrees_and_contexts_with_jax():
+    pytest.importorskip("jax")
+    f = lambda t, c: {"y": t["a"] * c + t["b"][:2] ** 2}  # noqa: E731
+    x = {"a": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0, 5.0])}
+    c = ad.Constant(np.array([1.0, 0.0]))
+    P = ad.jacobian_sparsity(f, x, ad.DenseSparsityDetector("jax"), c).toarray()
+    np.testing.assert_array_equal(P, [[1, 0, 1, 0, 0], [0, 0, 0, 1, 0]])  # c[1] = 0 is zero at this c
+    G = ad.jacobian_sparsity(f, x, ad.TracerSparsityDetector(), c).toarray()
+    np.testing.assert_array_equal(G, [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0]])  # a Constant's zeros may change
+    H = ad.hessian_sparsity(lambda t: np.sum(t["a"] * t["b"][1:]), x, ad.DenseSparsityDetector("jax"))
+    np.testing.assert_array_equal(
+        H.toarray(), ad.hessian_sparsity(lambda t: np.sum(t["a"] * t["b"][1:]), x).toarray()
+    )

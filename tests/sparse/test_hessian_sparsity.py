@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_superset, dense_hessian_pattern
+from sparse_helpers import assert_superset, dense_hessian_pattern
 
 import anydiff as ad
 

@@ -11,7 +11,7 @@ import importlib.util
 
 import numpy as np
 import pytest
-from conftest import dense_hessian_pattern, dense_jacobian_pattern
+from sparse_helpers import dense_hessian_pattern, dense_jacobian_pattern
 from test_jacobian_sparsity import brusselator
 
 import anydiff as ad

@@ -8,7 +8,7 @@ second random point (a global pattern holds at every x).  Programs the engine ca
 from __future__ import annotations
 
 import numpy as np
-from conftest import assert_superset
+from sparse_helpers import assert_superset
 
 import anydiff as ad
 from anydiff.testing import random_program

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.special as sps
-from conftest import assert_superset, dense_hessian_pattern, dense_jacobian_pattern
+from sparse_helpers import assert_superset, dense_hessian_pattern, dense_jacobian_pattern, engine_prims
 
 import anydiff as ad
 
@@ -193,9 +193,7 @@ def test_complex_and_float32(rng):
 
 
 def _engine_has(name: str) -> bool:
-    from test_detectors_and_errors import _engine_prims
-
-    return name in _engine_prims()
+    return name in engine_prims()
 
 
 NEWER = {  # operations of newer engine versions: checked once the engine has their primitive

@@ -507,12 +507,14 @@ def _initializing(mod: Any) -> bool:
     return bool(getattr(getattr(mod, "__spec__", None), "_initializing", False))
 
 
-def _scipy_install() -> None:
+def _scipy_install(finished: str | None = None) -> None:
+    """Wrap the SciPy submodules imported so far (``finished``: one whose import has just run
+    to its end, still flagged as initialising by importlib)."""
     mods = sys.modules
     for sub in ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats"):
         # A submodule still being imported (scipy.signal imports scipy.special, whose import
         # hook fires first) lacks its functions: it is built when its own import finishes.
-        if sub not in _scipy_loaded and sub in mods and not _initializing(mods[sub]):
+        if sub not in _scipy_loaded and sub in mods and (sub == finished or not _initializing(mods[sub])):
             _scipy_loaded.add(sub)
             _scipy_build(sub)
     main = mods.get("__main__")
@@ -561,7 +563,7 @@ class _ScipyImportHook:
 
             def exec_module(module: Any) -> None:
                 run(module)
-                _scipy_install()
+                _scipy_install(module.__name__)
 
             loader.exec_module = exec_module
         return spec

@@ -389,6 +389,9 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kw: Any) -> Any:
         known = int(np.prod([s for s in shape if s != -1]))
         shape = tuple(n // known if s == -1 else s for s in shape)
     old = R.shape_of(a)
+    order = _reshape_order(a, order)
+    if order == "F":  # column-major: reverse the axes, reshape row-major, reverse again
+        return transpose(reshape(transpose(a), shape[::-1]))
     if shape == old:
         return a
     r = bind(R.RESHAPE, [a], {"shape": shape})
@@ -428,7 +431,22 @@ def _moveaxis(a: Any, source: Any, destination: Any) -> Any:
 
 @implements(np.ravel)
 def _ravel(a: Any, order: str = "C") -> Any:
-    return reshape(a, (-1,))
+    return reshape(a, (-1,), order=order)
+
+
+def _reshape_order(a: Any, order: Any) -> str:
+    """``"C"`` or ``"F"``: NumPy's index order for reshape / ravel ("A" and "K" follow the
+    memory layout of the value, as NumPy does for these)."""
+    order = "C" if order is None else str(order).upper()
+    if order in ("A", "K"):
+        v = a
+        while isinstance(v, Traced):
+            v = v._value
+        flags = getattr(v, "flags", None)
+        order = "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous else "C"
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A' or 'K' (got {order!r})")
+    return order
 
 
 @implements(np.squeeze)

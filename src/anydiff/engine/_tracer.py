@@ -472,7 +472,7 @@ class Traced:
     def reshape(self, *shape: Any, order: str = "C") -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
-        return np.reshape(self, shape)
+        return np.reshape(self, shape, order=order)
 
     def transpose(self, *axes: Any) -> Any:
         if len(axes) == 1 and not isinstance(axes[0], int):
@@ -483,10 +483,10 @@ class Traced:
         return np.swapaxes(self, a, b)
 
     def ravel(self, order: str = "C") -> Any:
-        return np.ravel(self)
+        return np.ravel(self, order=order)
 
     def flatten(self, order: str = "C") -> Any:
-        return np.copy(np.ravel(self))  # a copy in numpy too: not a view of self
+        return np.copy(np.ravel(self, order=order))  # a copy in numpy too: not a view of self
 
     def squeeze(self, axis: Any = None) -> Any:
         return np.squeeze(self, axis)

@@ -65,26 +65,35 @@ def _concat(c: Call) -> Any:
 _MAX_CHOICES = 4096  # value-dependent integer indices: how many candidate positions are enumerated
 
 
-def _getitem(c: Call) -> Any:
-    pm = ix.positions(c.shape(0))
-    unknown = [i for i in range(1, len(c.xs)) if not c.usable[i]]
+def _over_candidates(c: Call, start: int, rule: Callable[[tuple], Any]) -> Any:
+    """``rule(index_arrays)``, or in global mode, where some index arrays are computed from x
+    (np.sort, take_along_axis of argsort, ``x[argmax(x)]``, ``y[argmax(x)] = v``), the union of
+    ``rule`` over every value those indices could take along the axes they address."""
+    unknown = [i for i in range(start, len(c.xs)) if not c.usable[i]]
     if not unknown:
-        return ix.gather(c.Ps[0], pm[build_index(c.params["idx"], _index_arrays(c, 1))].ravel())
-    # global mode, indices computed from x (np.sort, take_along_axis of argsort, x[argmax(x)]): an
-    # element may read any position along the axes those indices address, so the pattern is the
-    # union over every candidate value of them
+        return rule(_index_arrays(c, start))
     axes = _axes_of(c.params["idx"], len(c.shape(0)))
-    sizes = [c.shape(0)[axes[i - 1]] for i in unknown]
-    if any(np.asarray(c.xs[i]).dtype.kind == "b" for i in unknown) or int(np.prod(sizes)) > _MAX_CHOICES:
-        _index_arrays(c, 1)  # raises, naming the cause
-    arrs = [np.asarray(a) for a in c.xs[1:]]
+    sizes = [c.shape(0)[axes[i - start]] for i in unknown]
+    boolean = any(_np.asarray(c.xs[i]).dtype.kind == "b" for i in unknown)
+    if boolean or int(np.prod(sizes)) > _MAX_CHOICES:
+        _index_arrays(c, start)  # raises, naming the cause
+    arrs = [_np.asarray(a) for a in c.xs[start:]]
     out = None
     for combo in np.ndindex(*sizes):
         for i, k in zip(unknown, combo):
-            arrs[i - 1] = np.full(np.shape(c.xs[i]), k, dtype=np.int64)
-        rows = ix.gather(c.Ps[0], pm[build_index(c.params["idx"], tuple(arrs))].ravel())
+            arrs[i - start] = _np.zeros(np.shape(c.xs[i]), dtype=np.int64) + k
+        rows = rule(tuple(arrs))
         out = rows if out is None else out + rows
     return out
+
+
+def _getitem(c: Call) -> Any:
+    pm = ix.positions(c.shape(0))
+
+    def read(arrs: tuple) -> Any:
+        return ix.gather(c.Ps[0], pm[build_index(c.params["idx"], arrs)].ravel())
+
+    return _over_candidates(c, 1, read)
 
 
 def _axes_of(tmpl: tuple, ndim: int) -> list[int]:
@@ -102,12 +111,15 @@ def _axes_of(tmpl: tuple, ndim: int) -> list[int]:
 
 
 def _setitem(c: Call) -> Any:
-    idx = build_index(c.params["idx"], _index_arrays(c, 2))
     ys, vs = c.shape(0), c.shape(1)
-    pm = ix.positions(ys).copy()
-    pm[idx] = ix.positions(vs, _size(ys))  # NumPy broadcasts v over the selection, as the write does
     stacked = ix.rows_of([(c.Ps[0], _size(ys)), (c.Ps[1], _size(vs))], c.n_in)
-    return ix.gather(stacked, pm.ravel())
+
+    def write(arrs: tuple) -> Any:
+        pm = ix.positions(ys).copy()
+        pm[build_index(c.params["idx"], arrs)] = ix.positions(vs, _size(ys))  # v broadcasts, as in the write
+        return ix.gather(stacked, pm.ravel())
+
+    return _over_candidates(c, 2, write)
 
 
 def _index_add(c: Call) -> Any:

@@ -20,34 +20,49 @@ from ._catalogue import (
     CATALOGUES,
     Problem,
     all_scenarios,
+    closure_scenarios,
     complex_scenarios,
     default_scenarios,
+    edge_scenarios,
+    error_scenarios,
+    mutation_scenarios,
     pytree_scenarios,
+    raising_scenarios,
     scenarios_of,
     sparse_scenarios,
 )
 from ._check import CheckReport, check_derivatives
+from ._compare import compare
 from ._random_programs import Program, program_scenarios, random_program, random_programs
-from ._reference import compiles_on_prepare, default_tolerances, installed, installed_backends
+from ._reference import (
+    TOLERANCES,
+    accuracy_class,
+    compiles_on_prepare,
+    default_tolerances,
+    installed,
+    installed_backends,
+)
 from ._report import CaseResult, DifferentiationReport
 from ._runner import (
     ALL_VARIANTS,
     cases,
-    compare,
     parametrize,
     run_differentiation,
     test_differentiation,
 )
-from ._scenario import OPERATORS, Scenario
+from ._scenario import OPERATORS, FailingFunction, FunctionError, Scenario
 
 __all__ = [
     "ALL_VARIANTS", "BenchmarkRow", "BenchmarkTable", "CATALOGUES", "CaseResult", "CheckReport",
-    "check_derivatives",
-    "DifferentiationReport", "OPERATORS", "Problem", "Program", "Scenario", "all_scenarios",
-    "benchmark_differentiation", "cases", "compare", "compiles_on_prepare", "complex_scenarios",
-    "default_scenarios", "default_tolerances", "installed", "installed_backends", "long_run",
-    "parametrize", "program_scenarios", "pytree_scenarios", "random_program", "random_programs",
-    "run_differentiation", "scenarios_of", "sparse_scenarios", "test_differentiation",
+    "DifferentiationReport", "FailingFunction", "FunctionError", "OPERATORS", "Problem",
+    "Program", "Scenario", "TOLERANCES", "accuracy_class", "all_scenarios",
+    "benchmark_differentiation", "check_derivatives", "cases", "closure_scenarios", "compare",
+    "compiles_on_prepare",
+    "complex_scenarios", "default_scenarios", "default_tolerances", "edge_scenarios",
+    "error_scenarios", "installed", "installed_backends", "long_run", "mutation_scenarios",
+    "parametrize", "program_scenarios", "pytree_scenarios", "raising_scenarios",
+    "random_program", "random_programs", "run_differentiation", "scenarios_of",
+    "sparse_scenarios", "test_differentiation",
 ]
 
 

@@ -102,6 +102,30 @@ class Program:
     def __repr__(self) -> str:
         return f"Program({self.name}, {len(self.instrs)} ops)"
 
+    def _samples(self, k: int) -> list[np.ndarray]:
+        # Points in [-1, 1], where the generator's magnitude bounds hold.
+        rng = np.random.default_rng(self.seed + 99_991)
+        return [rng.uniform(-1.0, 1.0, size=self.x.shape) for _ in range(k)]
+
+    def is_constant(self) -> bool:
+        """Whether f is (numerically) the same at random points: its derivative is identically
+        zero (``-v0 + v0``, ``v - v`` through aliases, ``cos(v)**2 + sin(v)**2``, ...)."""
+        ys = [np.asarray(self(p), dtype=np.float64) for p in self._samples(4)]
+        scale = 1.0 + max(float(np.max(np.abs(y), initial=0.0)) for y in ys)
+        return all(np.max(np.abs(y - ys[0]), initial=0.0) <= 1e-12 * scale for y in ys[1:])
+
+    def is_affine(self) -> bool:
+        """Whether f is (numerically) affine in x: midpoints map to midpoints at random pairs
+        of points, so its second derivatives vanish identically."""
+        pts = self._samples(6)
+        for a, b in zip(pts[::2], pts[1::2]):
+            ya, yb = np.asarray(self(a)), np.asarray(self(b))
+            ym = np.asarray(self((a + b) / 2))
+            scale = 1.0 + float(np.max(np.abs(np.stack([ya, yb])), initial=0.0))
+            if np.max(np.abs(ym - (ya + yb) / 2), initial=0.0) > 1e-10 * scale:
+                return False
+        return True
+
 
 def _name(i: int) -> str:
     return f"v{i}"
@@ -197,7 +221,11 @@ def random_program(
     scalar_output: bool = False,
     x_shape: Shape | None = None,
 ) -> Program:
-    """A reproducible random program.
+    """A reproducible random program whose output (and summed output) is not constant in x.
+
+    Drawn programs that are numerically constant at random points (``-v0 + v0``, ...) are
+    redrawn from the same generator; programs have no dead code (instructions whose value the
+    output does not use are dropped).
 
     Args:
         seed: seed of the generator.
@@ -216,6 +244,21 @@ def random_program(
         True
     """
     rng = np.random.default_rng(seed)
+    for _ in range(50):
+        p = _draw(rng, seed, n_ops, max_ops, scalar_output, x_shape)
+        if not p.is_constant() and not p.scalar().is_constant():
+            return p
+    raise RuntimeError(f"random_program({seed}): no non-constant program in 50 draws")
+
+
+def _draw(
+    rng: np.random.Generator,
+    seed: int,
+    n_ops: int | None,
+    max_ops: int,
+    scalar_output: bool,
+    x_shape: Shape | None,
+) -> Program:
     if x_shape is None:
         if rng.random() < 0.6:
             x_shape = (int(rng.integers(2, 6)),)
@@ -304,8 +347,23 @@ def random_program(
     if not instrs:  # fall back to one smooth op so every program differentiates something
         instrs.append(Instr("sin", (0,)))
         shapes.append(shapes[0])
-    # The last value must depend on x through the chosen chain; ensure it is the last computed.
-    return Program(seed, x, instrs, shapes, scalar_output)
+    return _prune(Program(seed, x, instrs, shapes, scalar_output))
+
+
+def _prune(p: Program) -> Program:
+    """Drop instructions whose values the output does not use (dead code), renumbering."""
+    live = {len(p.instrs)}
+    for k in range(len(p.instrs), 0, -1):
+        if k in live:
+            live.update(p.instrs[k - 1].args)
+    new_index = {0: 0}
+    instrs, shapes = [], [p.shapes[0]]
+    for k, ins in enumerate(p.instrs, start=1):
+        if k in live:
+            instrs.append(Instr(ins.op, tuple(new_index[a] for a in ins.args), ins.param))
+            shapes.append(p.shapes[k])
+            new_index[k] = len(instrs)
+    return Program(p.seed, p.x, instrs, shapes, p.scalar_output)
 
 
 def random_programs(count: int, seed: int = 0, **kw: Any) -> list[Program]:
@@ -319,12 +377,20 @@ def program_scenarios(
 ) -> list[Scenario]:
     """Scenarios (without references: the harness computes them with the most accurate
     installed backend) for every program and operator. Scalar operators use ``sum`` of the
-    program's output."""
+    program's output.
+
+    Programs that would test nothing are left out per operator: scalar-output programs for
+    ``jacobian`` / ``pushforward`` / ``pullback`` (that is a gradient), and programs affine in
+    x for ``hessian`` / ``hvp`` (zero second derivatives)."""
     out = []
     for p in programs:
         rng = np.random.default_rng(p.seed + 10_000)
         for op in ops:
             prog = p.scalar() if op in ("gradient", "hessian", "hvp") else p
+            if op in ("jacobian", "pushforward", "pullback") and p.output_shape == ():
+                continue
+            if op in ("hessian", "hvp") and prog.is_affine():
+                continue
             tangent = None
             if op in ("pushforward", "hvp"):
                 tangent = rng.uniform(-1, 1, size=p.x.shape)

@@ -51,6 +51,11 @@ def _leaves(b: Any) -> list[Any]:
     return [leaf for s in subs for leaf in _leaves(s)]
 
 
+def frameworks_of(backend: Any) -> tuple[str, ...]:
+    """Names of the AD systems a backend runs on (both parts of a ``SecondOrder``)."""
+    return tuple(sorted({leaf.name for leaf in _leaves(resolve(backend))}))
+
+
 def installed_backends() -> list[str]:
     """Names of the backends whose AD system and adapter are both importable."""
     return [n for n in ad.available_backends() if installed(n)[0]]
@@ -66,12 +71,58 @@ def compiles_on_prepare(backend: Any) -> bool:
 
 
 def uses_finite_differences(backend: Any, order: int) -> bool:
-    """Whether the derivative of this order is computed (partly) by finite differences."""
+    """Whether the derivative of this order is computed (partly) by finite differences
+    (complex step excluded: it is exact to rounding)."""
+    kind = accuracy_class(backend, order)
+    return kind != "exact" and kind != "fd1:complex"
+
+
+def _fd_method(b: Any) -> str | None:
+    return getattr(b, "method", "central") if getattr(b, "name", "") == "finitediff" else None
+
+
+def accuracy_class(backend: Any, order: int) -> str:
+    """How a backend computes derivatives of this order: ``"exact"`` (AD, exact to rounding),
+    ``"fd1:<method>"`` (one finite-difference step of that method) or ``"fd2"`` (finite
+    differences of finite differences, or AD through a finite-difference formula)."""
     b = resolve(backend)
     if isinstance(b, ad.SecondOrder):
-        parts = [b.inner] if order == 1 else [b.outer, b.inner]
-        return any(uses_finite_differences(p, 1) for p in parts)
-    return b.name == "finitediff" and getattr(b, "method", "central") != "complex"
+        if order == 1:
+            return accuracy_class(b.inner, 1)
+        outer, inner = _fd_method(resolve(b.outer)), _fd_method(resolve(b.inner))
+        if inner is not None:
+            # a one-sided difference (error ~ sqrt(eps)) differentiated again by a finite
+            # difference loses about half of the remaining digits: measured 2.7e-3
+            one_sided = {"forward", "backward"} & {outer, inner}
+            return "fd2:one-sided" if one_sided else "fd2"
+        return "exact" if outer is None else f"fd1:{outer}"
+    method = _fd_method(b)
+    if method is None:
+        return "exact"
+    return "fd2" if order == 2 else f"fd1:{method}"
+
+
+#: ``(rtol, scaled_atol)`` per accuracy class and precision (measured on the catalogues: exact
+#: AD is right to ~3e-16 normwise in float64 and ~1e-7 in float32; central differences to
+#: ~4e-11 normwise / ~6e-9 elementwise; one-sided ones to ~5e-8 / ~5e-7; second-order finite
+#: differences to ~2e-8 / ~6e-6; finite differences over one-sided finite differences, in a
+#: ``SecondOrder``, to ~3e-3), with a margin of 3-100.
+TOLERANCES: dict[tuple[str, bool], tuple[float, float]] = {
+    ("exact", False): (1e-12, 1e-13),
+    ("exact", True): (1e-5, 1e-6),
+    ("fd1:complex", False): (1e-10, 1e-12),
+    ("fd1:complex", True): (1e-5, 1e-6),
+    ("fd1:central", False): (1e-7, 1e-9),
+    ("fd1:central", True): (3e-3, 1e-4),
+    ("fd1:forward", False): (5e-6, 1e-7),
+    ("fd1:forward", True): (5e-2, 2e-3),
+    ("fd1:backward", False): (5e-6, 1e-7),
+    ("fd1:backward", True): (5e-2, 2e-3),
+    ("fd2", False): (1e-4, 1e-6),
+    ("fd2", True): (5e-3, 1e-3),
+    ("fd2:one-sided", False): (1e-2, 1e-2),
+    ("fd2:one-sided", True): (1e-1, 1e-1),
+}
 
 
 def single_precision(dtype: np.dtype) -> bool:
@@ -79,19 +130,14 @@ def single_precision(dtype: np.dtype) -> bool:
 
 
 def default_tolerances(backend: Any, dtype: np.dtype, order: int) -> tuple[float, float]:
-    """``(rtol, atol)`` for results of a backend: relative to the largest reference entry.
+    """``(rtol, scaled_atol)`` for results of a backend, checked elementwise: every entry must
+    satisfy ``|r - e| <= rtol * |e| + scaled_atol * max|e|`` (``max`` over the result leaf).
 
-    AD: 1e-5 (float64), 1e-3 (float32). Finite differences: 1e-5 / 1e-4 for first / second
-    order in float64, 5e-3 / 5e-2 in float32 (their truncation and rounding errors).
+    Exact AD: 1e-12 in float64, 1e-5 in float32 (relative to each entry). Finite differences
+    per method and order (see ``TOLERANCES``): central 1e-7, forward / backward 5e-6, complex
+    step 1e-10, second order 1e-4 in float64.
     """
-    single = single_precision(dtype)
-    if uses_finite_differences(backend, order):
-        rtol = {(False, 1): 1e-5, (False, 2): 1e-4, (True, 1): 5e-3, (True, 2): 5e-2}[
-            (single, order)
-        ]
-    else:
-        rtol = 1e-3 if single else 1e-5
-    return rtol, rtol * 1e-2
+    return TOLERANCES[(accuracy_class(backend, order), single_precision(dtype))]
 
 
 def reference_backends(order: int, exclude: tuple = ()) -> list[str]:
@@ -114,14 +160,16 @@ def compute_reference(scenario: Scenario, exclude: tuple[str, ...] = ()) -> tupl
     """``(result, first, source)`` for a scenario without an analytic reference: the value form
     of its operator at x (in double precision) by the most accurate backend that runs it.
 
-    Backends in ``exclude`` (the one under test) are used only when nothing else can run it,
-    so a backend is not checked against itself."""
+    Backends in ``exclude`` (the frameworks under test) are never used: a backend is not
+    checked against itself (a shared defect would pass). When no other backend runs the
+    scenario, this raises and the case fails ("no reference") instead of passing by
+    comparing a backend with itself."""
     cache = scenario.__dict__.setdefault("_computed_reference", {})
     if exclude in cache:
         return cache[exclude]
     errors = []
     names = reference_backends(scenario.order)
-    names = [n for n in names if n not in exclude] + [n for n in names if n in exclude]
+    names = [n for n in names if n not in exclude]
     for name in names:
         b = resolve(name)
         if any(not getattr(b, req, True) for req in scenario.requires):

@@ -9,6 +9,10 @@ out                    ``ad.<op>(..., out=buffer)`` (the buffer is filled and re
 value_out              ``ad.<value form>(..., out=buffers)``
 native                 x, tangents and contexts as the backend's own arrays (JAX arrays,
                        torch tensors): results must come back as that array type
+torch_input            x, tangents and contexts as torch tensors on a backend that is not
+                       torch: results must be torch tensors of the right shapes (0-d stays 0-d)
+aliasing_plain         an unprepared call, NaN written into every array it returned, then a
+                       second call: the second answer must still be right
 prepared               prepared at a different point, then ``ad.<op>(..., prep=prep)``
 prepared_call          a second call ``prep(x, ...)`` (state left by the first call)
 prepared_value         ``ad.<value form>(..., prep=prep)``
@@ -17,9 +21,25 @@ threads                one prep called from several threads at once, at x and at
                        point alternately: every answer must match the sequential one
 mismatch               wrongly shaped x with strict and non-strict preps must raise
                        ``PreparationMismatchError``
+mismatch_dtype         x in the other precision (float64 <-> float32) with a strict prep must
+                       raise ``PreparationMismatchError``
+mismatch_kind          x as another array kind (torch tensor / JAX array) with a strict
+                       prep must raise ``PreparationMismatchError``
+aliasing               a prep's plain and value results overwritten with NaN, then called
+                       again: results are fresh or read-only, never the prep's own buffers
 same_point             ``prepare_<op>_same_point`` at x, called at x
+same_point_aliasing    the same for a same-point prep (value form, then plain form)
 same_point_mismatch    the same prep called at another x must raise
 =====================  =================================================================
+
+Scenarios with a protocol of their own run further variants (:mod:`._protocols`): ``raises``
+(every call must raise the declared error), closure changes (``closure``, ``closure_value``,
+``closure_prepared``) and functions that raise (``f_raises``, ``f_raises_value``,
+``f_raises_prepared``, ``f_raises_same_point``).
+
+A variant that raises ``UnsupportedError`` is skipped, never passed; when another variant of the
+same backend x scenario passed, the skip is *partial support* and fails unless the scenario
+declares it (``Scenario(partial=...)``).
 """
 
 from __future__ import annotations
@@ -32,217 +52,60 @@ from typing import Any
 
 import numpy as np
 
-import anydiff as ad
-
-from .._contexts import Batch, Cache
-from .._errors import BackendUnavailableError, PreparationMismatchError, UnsupportedError
-from .._pytree import tree_flatten, tree_unflatten
+from .._errors import BackendUnavailableError, UnsupportedError
 from .._registry import get_adapter, resolve
+from . import _protocols
+from ._checks import (
+    Case,
+    Skip,
+    buffers,
+    constant_values,
+    expect_mismatch,
+    from_native,
+    leaves_of,
+    native_args,
+    other_kind,
+    scribble,
+    snapshot,
+    threaded_calls,
+    unchanged,
+    wrong_dtype,
+    wrong_kind,
+    wrong_shape,
+)
+from ._compare import PART_NAMES, compare, compare_parts
 from ._reference import (
     REFERENCE_ORDER,
     compute_reference,
     default_tolerances,
     expected_value,
+    frameworks_of,
     installed,
     label,
     single_precision,
 )
 from ._report import CaseResult, DifferentiationReport
-from ._scenario import (
-    SAME_POINT_OPS,
-    TANGENT_OPS,
-    VALUE_FORMS,
-    Scenario,
-    map_tree,
-)
+from ._scenario import SAME_POINT_OPS, Scenario
 
-UNPREPARED_VARIANTS = ("plain", "value", "out", "value_out", "native")
+UNPREPARED_VARIANTS = ("plain", "value", "out", "value_out", "native", "torch_input",
+                       "aliasing_plain")
 PREPARED_VARIANTS = (
     "prepared", "prepared_call", "prepared_value", "prepared_nonstrict", "threads", "mismatch",
-    "same_point", "same_point_mismatch",
+    "mismatch_dtype", "mismatch_kind", "aliasing", "same_point", "same_point_aliasing",
+    "same_point_mismatch",
 )
-ALL_VARIANTS = UNPREPARED_VARIANTS + PREPARED_VARIANTS
+ALL_VARIANTS = UNPREPARED_VARIANTS + PREPARED_VARIANTS + _protocols.PROTOCOL_VARIANTS
+#: Variants that reach the derivative code; the others check errors only. Partial support is
+#: judged among these.
+_COMPUTING = frozenset(ALL_VARIANTS) - {"mismatch", "mismatch_dtype", "mismatch_kind",
+                                        "same_point_mismatch"}
+
+# Kept for code that imported the old private names.
+_Skip = Skip
 
 
-class _Skip(Exception):
-    """A variant that cannot run on this backend (reported as skipped)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Comparison
-
-
-def _expected_dtype(ref_leaf: Any, single: bool) -> np.dtype:
-    if np.iscomplexobj(np.asarray(ref_leaf)):
-        return np.dtype(np.complex64 if single else np.complex128)
-    return np.dtype(np.float32 if single else np.float64)
-
-
-def _is_result_array(a: Any) -> bool:
-    return isinstance(a, (np.ndarray, np.generic, float, complex))
-
-
-def compare(
-    result: Any, expected: Any, *, rtol: float, atol: float, single: bool, check_dtype: bool = True
-) -> tuple[bool, float, float, str]:
-    """Compare a result pytree (or Batch) with the reference.
-
-    Returns ``(ok, max_abs_err, max_rel_err, message)``; the relative error is normwise (largest
-    error over largest reference entry), which stays meaningful when entries are zero.
-    """
-    if isinstance(expected, Batch) and not isinstance(result, Batch):
-        return False, np.nan, np.nan, f"expected an ad.Batch, got {type(result).__name__}"
-    rl, rtd = tree_flatten(result)
-    el, etd = tree_flatten(expected)
-    if rtd != etd:
-        return False, np.nan, np.nan, f"structure {rtd} differs from the reference's {etd}"
-    abs_err, scale = 0.0, 0.0
-    for r, e in zip(rl, el):
-        if not _is_result_array(r):
-            return False, np.nan, np.nan, f"returned a {type(r).__name__}, expected NumPy arrays"
-        ra, ea = np.asarray(r), np.asarray(e)
-        if ra.shape != ea.shape:
-            return False, np.nan, np.nan, f"shape {ra.shape}, expected {ea.shape}"
-        want = _expected_dtype(e, single)
-        if check_dtype and ra.dtype != want:
-            return False, np.nan, np.nan, f"dtype {ra.dtype}, expected {want}"
-        if ra.size:
-            diff = np.abs(ra.astype(np.complex128) - ea.astype(np.complex128))
-            err = float(np.max(diff)) if not np.isnan(diff).any() else np.nan
-            abs_err = np.nan if np.isnan(err) else max(abs_err, err)
-            scale = max(scale, float(np.max(np.abs(ea))))
-    rel = abs_err / scale if scale > 0 else (0.0 if abs_err == 0 else np.inf)
-    ok = bool(abs_err <= atol + rtol * scale)  # NaN compares False: NaNs never pass
-    msg = "" if ok else f"error {abs_err:.2e} > tolerance {atol + rtol * scale:.2e}"
-    return ok, float(abs_err), float(rel), msg
-
-
-def _compare_parts(
-    result: Any, expected: tuple, names: Sequence[str], **kw: Any
-) -> tuple[bool, float, float, str]:
-    if not isinstance(result, tuple) or isinstance(result, Batch) or len(result) != len(expected):
-        return False, np.nan, np.nan, (
-            f"value form returned {type(result).__name__}, expected a tuple of {len(expected)}"
-        )
-    worst_abs, worst_rel, msgs = 0.0, 0.0, []
-    for part, exp, name in zip(result, expected, names):
-        ok, a, r, m = compare(part, exp, **kw)
-        worst_abs = a if np.isnan(a) else max(worst_abs, a)
-        worst_rel = r if np.isnan(r) else max(worst_rel, r)
-        if not ok:
-            msgs.append(f"{name}: {m}")
-    return not msgs, worst_abs, worst_rel, "; ".join(msgs)
-
-
-_PART_NAMES = {
-    "derivative": ("y", "dy"),
-    "gradient": ("y", "grad"),
-    "jacobian": ("y", "jac"),
-    "pushforward": ("y", "Jt"),
-    "pullback": ("y", "JTw"),
-    "second_derivative": ("y", "dy", "d2y"),
-    "hessian": ("y", "grad", "hess"),
-    "hvp": ("grad", "Ht"),
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Inputs left intact
-
-
-def _snapshot(tree: Any) -> list[np.ndarray]:
-    if tree is None:
-        return []
-    items = list(tree) if isinstance(tree, Batch) else [tree]
-    return [np.array(a, copy=True) for item in items for a in tree_flatten(item)[0]]
-
-
-def _unchanged(before: list[np.ndarray], tree: Any) -> bool:
-    after = _snapshot(tree)
-    return len(before) == len(after) and all(
-        b.shape == a.shape and np.array_equal(b, a, equal_nan=True) for b, a in zip(before, after)
-    )
-
-
-def _wrong_shape(x: Any) -> Any:
-    """x with its first leaf one element longer (preparations must reject it)."""
-    leaves, td = tree_flatten(x)
-    first = np.asarray(leaves[0])
-    leaves = [np.zeros(first.size + 1, dtype=first.dtype), *leaves[1:]]
-    return tree_unflatten(td, leaves)
-
-
-def _buffers(expected: Any, single: bool) -> Any:
-    return map_tree(lambda e: np.full(np.shape(e), np.nan, _expected_dtype(e, single)), expected)
-
-
-def _leaves_of(tree: Any) -> list[Any]:
-    return tree_flatten(tree)[0]
-
-
-def _to_native(tree: Any, kind: str) -> Any:
-    """NumPy leaves -> the backend's own arrays (Python scalars stay as they are)."""
-    if kind == "torch":
-        import torch
-
-        conv = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
-    else:
-        import jax
-
-        def conv(a: Any) -> Any:
-            with jax.enable_x64(np.asarray(a).dtype.itemsize >= 8):
-                return jax.numpy.asarray(a)
-
-    def leaf(a: Any) -> Any:
-        return conv(a) if isinstance(a, np.ndarray) else a
-
-    return map_tree(leaf, tree)
-
-
-def _from_native(tree: Any, kind: str) -> Any:
-    """Results in the backend's arrays -> NumPy; anything else is an error (arrays in, same
-    arrays out)."""
-    from .._arrays import kind_of, to_numpy
-
-    def leaf(a: Any) -> Any:
-        k = kind_of(a)
-        if k == "python":
-            return a
-        if k != kind:
-            raise AssertionError(f"given {kind} arrays, returned a {type(a).__name__}")
-        return to_numpy(a)
-
-    return map_tree(leaf, tree)
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-class _Case:
-    """One backend x scenario: builds the calls of every variant."""
-
-    def __init__(self, backend: Any, scenario: Scenario) -> None:
-        self.backend, self.s = backend, scenario
-        op = scenario.op
-        self.op = getattr(ad, op)
-        self.vop = getattr(ad, VALUE_FORMS[op])
-        self.prepare = getattr(ad, f"prepare_{op}")
-        self.prepare_same = getattr(ad, f"prepare_{op}_same_point", None)
-
-    def args(self, where: str = "eval") -> tuple[tuple, dict]:
-        x, t, ctx = self.s.point(where)
-        args = (x, t, *ctx) if self.s.op in TANGENT_OPS else (x, *ctx)
-        kw = {"y": self.s.fresh_y()} if self.s.y is not None else {}
-        return args, kw
-
-
-def _constant_values(args: tuple) -> list[Any]:
-    # Cache contents are scratch space f may overwrite: only x, tangents and Constants must stay.
-    return [a.value if isinstance(a, ad.Constant) else a for a in args if not isinstance(a, Cache)]
-
-
-def _run_variant(
-    case: _Case,
+def run_variant(
+    case: Case,
     variant: str,
     call: Callable[[tuple, dict], Any],
     expected: Any,
@@ -250,21 +113,23 @@ def _run_variant(
     intact: bool,
     where: str = "eval",
 ) -> CaseResult:
+    """Run one variant on fresh arguments and judge it: a result checked by ``check``, inputs
+    left intact, ``UnsupportedError`` reported as skipped."""
     s = case.s
     base = dict(backend=label(case.backend), scenario=s.name, operator=s.op, variant=variant)
     args, kw = case.args(where)
-    watched = _constant_values(args)
-    before = [_snapshot(a) for a in watched]
+    watched = constant_values(args)
+    before = [snapshot(a) for a in watched]
     t0 = time.perf_counter()
     try:
         result = call(args, kw)
-    except (UnsupportedError, BackendUnavailableError, _Skip) as exc:
+    except (UnsupportedError, BackendUnavailableError, Skip) as exc:
         return CaseResult(**base, status="skipped", message=f"{type(exc).__name__}: {exc}")
     except Exception as exc:
         return CaseResult(**base, status="failed", message=f"raised {type(exc).__name__}: {exc}")
     elapsed = time.perf_counter() - t0
     ok, a, r, msg = check(result, expected) if check is not None else (True, None, None, "")
-    if intact and not all(_unchanged(b, w) for b, w in zip(before, watched)):
+    if intact and not all(unchanged(b, w) for b, w in zip(before, watched)):
         ok, msg = False, (msg + "; " if msg else "") + "mutated its inputs (x, tangent or Constant)"
     return CaseResult(
         **base, status="passed" if ok else "failed", abs_err=a, rel_err=r, message=msg,
@@ -272,66 +137,20 @@ def _run_variant(
     )
 
 
-def _expect_mismatch(calls: Sequence[Callable[[], Any]]) -> Callable[[tuple, dict], None]:
-    def run(args: tuple, kw: dict) -> None:
-        for c in calls:
-            try:
-                c()
-            except PreparationMismatchError:
-                continue
-            except Exception as exc:
-                raise AssertionError(
-                    f"expected PreparationMismatchError, got {type(exc).__name__}: {exc}"
-                ) from exc
-            raise AssertionError("expected PreparationMismatchError, but the call succeeded")
-
-    return run
-
-
-def _threaded_calls(
-    case: _Case, p: Any, elsewhere: Any, check: Callable[[Any], tuple], n_threads: int = 6
-) -> Any:
-    """Call ``p`` from ``n_threads`` threads at once, alternating x and the preparation point
-    (fresh arguments each); raise if any answer differs from the sequential ones."""
-    import threading
-
-    barrier = threading.Barrier(n_threads)
-    answers: list[tuple[int, Any]] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def work(k: int) -> None:
-        a, kw = case.args("eval" if k % 2 == 0 else "prep")
-        try:
-            barrier.wait(timeout=30)
-            for _ in range(3):
-                r = p(*a, **kw)
-                with lock:
-                    answers.append((k % 2, r))
-        except BaseException as exc:  # reported below, in the calling thread
-            with lock:
-                errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    first = None
-    for where, r in answers:
-        if where == 0:
-            ok, _, _, msg = check(r)
-            if not ok:
-                raise AssertionError(f"concurrent call at x: {msg}")
-            first = r if first is None else first
-        else:
-            ok, _, _, msg = compare(r, elsewhere, rtol=1e-12, atol=1e-300, single=False,
-                                    check_dtype=False)
-            if not ok:
-                raise AssertionError(f"concurrent call at the other point: {msg}")
-    return first
+def _judge_partial(s: Scenario, results: list[CaseResult]) -> None:
+    """Undeclared partial support fails: ``UnsupportedError`` in one variant while another
+    variant of the same backend x scenario computed a result."""
+    computed = [r for r in results if r.variant in _COMPUTING and r.status == "passed"]
+    if not computed:
+        return
+    for r in results:
+        if (r.status == "skipped" and r.message.startswith("UnsupportedError")
+                and not s.allows_partial(r.variant)):
+            r.status = "failed"
+            r.message = (
+                f"partial support: {computed[0].variant} passed but {r.variant} raised "
+                f"{r.message}; declare Scenario(partial=({r.variant!r},)) if this is intended"
+            )
 
 
 def run_case(
@@ -357,19 +176,27 @@ def run_case(
             return [CaseResult(
                 **base, status="skipped", message=f"{type(b).__name__} declares {req}=False"
             )]
-    wanted = [v for v in (variants or ALL_VARIANTS) if prep or v in UNPREPARED_VARIANTS]
+    wanted = [v for v in (variants or ALL_VARIANTS)
+              if prep or v in UNPREPARED_VARIANTS or v in _protocols.UNPREPARED_PROTOCOL]
     if s.op not in SAME_POINT_OPS:
-        wanted = [v for v in wanted if not v.startswith("same_point")]
+        wanted = [v for v in wanted if "same_point" not in v]
+    case = Case(backend, s)
+    if s.raises is not None:
+        results = _protocols.run_raises(case, wanted)
+        _judge_partial(s, results)
+        return results
 
     single = single_precision(s.dtype)
-    d_rtol, d_atol = default_tolerances(b, s.dtype, s.order)
+    d_rtol, d_scaled = default_tolerances(b, s.dtype, s.order)
+    # A user's atol is absolute; the default one scales with each result leaf's largest entry.
+    scaled = d_scaled if atol is None else 0.0
     rtol = d_rtol if rtol is None else rtol
-    atol = (d_atol if rtol == d_rtol else rtol * 1e-2) if atol is None else atol
+    atol = 0.0 if atol is None else atol
 
     expected = expected_parts = None
     if correctness:
         try:
-            own = (b.name,) if b.name in REFERENCE_ORDER else ()
+            own = tuple(n for n in frameworks_of(b) if n in REFERENCE_ORDER)
             if s.reference is not None:
                 ref, first = s.reference, s.reference_first
                 if first is None and s.op in ("second_derivative", "hessian", "hvp"):
@@ -386,17 +213,16 @@ def run_case(
             "second_derivative": (value, first, ref),
         }.get(s.op, (value, ref))
 
-    kwc = dict(rtol=rtol, atol=atol, single=single)
-    names = _PART_NAMES[s.op]
+    kwc = dict(rtol=rtol, atol=atol, single=single, scaled_atol=scaled)
+    names = PART_NAMES[s.op]
     check_plain = (lambda r, e: compare(r, e, **kwc)) if correctness else None
-    check_value = (lambda r, e: _compare_parts(r, e, names, **kwc)) if correctness else None
-    case = _Case(backend, s)
+    check_value = (lambda r, e: compare_parts(r, e, names, **kwc)) if correctness else None
     f = s.f
     results: list[CaseResult] = []
 
     def add(variant: str, call: Callable, exp: Any, check: Any, where: str = "eval") -> None:
         if variant in wanted:
-            results.append(_run_variant(case, variant, call, exp, check, intact, where))
+            results.append(run_variant(case, variant, call, exp, check, intact, where))
 
     add("plain", lambda a, kw: case.op(f, backend, *a, **kw), expected, check_plain)
 
@@ -412,8 +238,8 @@ def run_case(
 
     def with_out(a: tuple, kw: dict) -> Any:
         if expected is None:
-            raise _Skip("out= needs the reference's shapes (correctness=False)")
-        buf = _buffers(expected, single)
+            raise Skip("out= needs the reference's shapes (correctness=False)")
+        buf = buffers(expected, single)
         res = case.op(f, backend, *a, out=buf, **kw)
         if res is not buf:
             raise AssertionError("out= did not return the buffer it filled")
@@ -421,8 +247,8 @@ def run_case(
 
     def with_value_out(a: tuple, kw: dict) -> Any:
         if expected_parts is None:
-            raise _Skip("out= needs the reference's shapes (correctness=False)")
-        bufs = tuple(_buffers(e, single) for e in expected_parts[1:])
+            raise Skip("out= needs the reference's shapes (correctness=False)")
+        bufs = tuple(buffers(e, single) for e in expected_parts[1:])
         out = bufs[0] if len(bufs) == 1 else bufs
         res = case.vop(f, backend, *a, out=out, **kw)
         if any(r is not bb for r, bb in zip(res[1:], bufs)):
@@ -433,21 +259,31 @@ def run_case(
     add("value_out", with_value_out, expected_parts, check_value)
 
     native = getattr(get_adapter(b), "native_kind", "numpy")
+    has_arrays = any(isinstance(a, np.ndarray) for a in leaves_of(s.x))
 
-    def with_native(a: tuple, kw: dict) -> Any:
-        conv = tuple(
-            type(v)(_to_native(v.value, native)) if isinstance(v, ad.Constant | Cache)
-            else _to_native(v, native)
-            for v in a
-        )
-        kw = {k: _to_native(v, native) for k, v in kw.items()}
-        return _from_native(case.op(f, backend, *conv, **kw), native)
+    def in_kind(kind: str) -> Callable[[tuple, dict], Any]:
+        def call(a: tuple, kw: dict) -> Any:
+            conv, ckw = native_args(a, kw, kind)
+            return from_native(case.op(f, backend, *conv, **ckw), kind)
+
+        return call
 
     # Python-float x gives NumPy results whatever the backend: nothing native to check then.
-    if native in ("jax", "torch") and any(isinstance(a, np.ndarray) for a in _leaves_of(s.x)):
-        add("native", with_native, expected, check_plain)
+    if native in ("jax", "torch") and has_arrays:
+        add("native", in_kind(native), expected, check_plain)
+    if native != "torch" and has_arrays and other_kind("") == "torch":
+        add("torch_input", in_kind("torch"), expected, check_plain)
 
-    if not any(v in PREPARED_VARIANTS for v in wanted):
+    def aliasing_plain(a: tuple, kw: dict) -> Any:
+        scribble(case.op(f, backend, *a, **kw))
+        scribble(case.vop(f, backend, *case.args()[0], **case.args()[1]))
+        a2, kw2 = case.args()
+        return case.op(f, backend, *a2, **kw2)
+
+    add("aliasing_plain", aliasing_plain, expected, check_plain)
+
+    if not any(v in PREPARED_VARIANTS or v in _protocols.PROTOCOL_VARIANTS for v in wanted):
+        _judge_partial(s, results)
         return results
 
     # Preparations happen at another point than the calls, so remembered values show up.
@@ -471,8 +307,10 @@ def run_case(
         p = preps[kind]
         if isinstance(p, AssertionError):
             raise p
+        if isinstance(p, UnsupportedError):
+            raise UnsupportedError(f"at preparation: {p}")
         if isinstance(p, Exception):
-            raise _Skip(f"preparation: {type(p).__name__}: {p}")
+            raise Skip(f"preparation: {type(p).__name__}: {p}")
         return p
 
     add("prepared", lambda a, kw: case.op(f, backend, *a, prep=get_prep("strict"), **kw),
@@ -487,28 +325,73 @@ def run_case(
         p = get_prep("strict")
         a2, kw2 = case.args("prep")
         elsewhere = p(*a2, **kw2)  # the sequential answer at the other point
-        return _threaded_calls(case, p, elsewhere, lambda r: check_plain(r, expected)
-                               if check_plain else (True, 0.0, 0.0, ""))
+        return threaded_calls(case, p, elsewhere, lambda r: check_plain(r, expected)
+                              if check_plain else (True, 0.0, 0.0, ""))
 
     add("threads", threaded, expected, check_plain)
 
     def mismatch(a: tuple, kw: dict) -> None:
-        bad = (_wrong_shape(a[0]), *a[1:])
+        bad = (wrong_shape(a[0]), *a[1:])
         strict_p, loose_p = get_prep("strict"), get_prep("nonstrict")
-        _expect_mismatch([
+        expect_mismatch([
             lambda: case.op(f, backend, *bad, prep=strict_p, **kw),
             lambda: loose_p(*bad, **kw),
-        ])(a, kw)
+        ], "x of the wrong shape")
+
+    def mismatch_dtype(a: tuple, kw: dict) -> None:
+        bad = (wrong_dtype(a[0]), *a[1:])
+        p = get_prep("strict")
+        expect_mismatch([lambda: case.op(f, backend, *bad, prep=p, **kw)],
+                        "x of another dtype, strict prep")
+
+    def mismatch_kind(a: tuple, kw: dict) -> None:
+        kind = other_kind(native)
+        if kind is None:
+            raise Skip("no other array kind installed (torch or jax)")
+        bad = (wrong_kind(a[0], kind), *a[1:])
+        p = get_prep("strict")
+        expect_mismatch([lambda: case.op(f, backend, *bad, prep=p, **kw)],
+                        f"x as a {kind} array, strict prep made with NumPy")
 
     add("mismatch", mismatch, None, None)
+    if has_arrays:  # Python-float x: no dtype or array kind to change
+        add("mismatch_dtype", mismatch_dtype, None, None)
+        add("mismatch_kind", mismatch_kind, None, None)
+
+    def aliasing(a: tuple, kw: dict) -> Any:
+        p = get_prep("strict")
+        scribble(p(*a, **kw))
+        a2, kw2 = case.args()
+        scribble(case.vop(f, backend, *a2, prep=p, **kw2))
+        a3, kw3 = case.args()
+        return p(*a3, **kw3)
+
+    add("aliasing", aliasing, expected, check_plain)
     if case.prepare_same is not None:
         add("same_point", lambda a, kw: get_prep("same_point")(*a, **kw), expected, check_plain)
 
-        def same_point_elsewhere(a: tuple, kw: dict) -> None:
+        def same_point_aliasing(a: tuple, kw: dict) -> Any:
             p = get_prep("same_point")
-            _expect_mismatch([lambda: p(*a, **kw)])(a, kw)
+            scribble(case.vop(f, backend, *a, prep=p, **kw))
+            a2, kw2 = case.args()
+            scribble(p(*a2, **kw2))
+            a3, kw3 = case.args()
+            return case.vop(f, backend, *a3, prep=p, **kw3)
+
+        add("same_point_aliasing", same_point_aliasing, expected_parts, check_value)
+
+        def same_point_elsewhere(a: tuple, kw: dict) -> None:
+            if all(np.size(leaf) == 0 for leaf in leaves_of(s.x)):
+                raise Skip("x has no entries: every other point is the same point")
+            p = get_prep("same_point")
+            expect_mismatch([lambda: p(*a, **kw)], "same-point prep called at another x")
 
         add("same_point_mismatch", same_point_elsewhere, None, None, where="prep")
+
+    results += _protocols.run_protocols(
+        case, wanted, expected, expected_parts, check_plain, check_value, intact
+    )
+    _judge_partial(s, results)
     return results
 
 
@@ -551,8 +434,10 @@ def test_differentiation(
     Args:
         backends: backend names or objects (``["jax", ad.AutoTorch()]``).
         scenarios: :class:`Scenario` objects, e.g. ``default_scenarios()``.
-        rtol / atol: tolerances relative to the largest reference entry / absolute; by default
-            1e-5 in float64 and 1e-3 in float32, looser for finite differences.
+        rtol / atol: every entry must satisfy ``|r - e| <= rtol * |e| + atol`` (elementwise).
+            By default ``default_tolerances(backend, dtype, order)``: exact AD 1e-12 in float64
+            and 1e-5 in float32, finite differences per method and order; the default atol is
+            scaled by each result leaf's largest entry, a given one is absolute.
         correctness: compare results with the references (False: only run the calls).
         prep: also run the prepared variants (and check preparation mismatches).
         intact: check that x, tangents and Constant contexts are left unchanged.
@@ -569,7 +454,8 @@ def test_differentiation(
 
     Example:
         >>> from anydiff.testing import test_differentiation, default_scenarios
-        >>> report = test_differentiation(["finitediff"], default_scenarios()[:2])
+        >>> scenarios = [s for s in default_scenarios() if s.name in ("gradient-v2s", "jacobian-v2v")]
+        >>> report = test_differentiation(["finitediff"], scenarios)
         >>> len(report.failed)
         0
     """

@@ -80,6 +80,19 @@ class Scenario:
         requires: backend abilities the scenario needs (``"mutation"``, ``"inplace_function"``,
             ``"complex_numbers"``); backends without them report the scenario as skipped.
         tags: free labels (catalogue names such as ``"default"`` or ``"sparse"``).
+        raises: the error every call must raise (the scenario then has no reference). A
+            built-in class (``TypeError``, ``ValueError``) means an anydiff error: the exception
+            must be an instance of it *and* of ``ad.AnydiffError``; any other class (f's own
+            exception) must be raised as that exact class with its message unchanged. Raising
+            it at preparation counts.
+        partial: variants this scenario allows to raise ``UnsupportedError`` while others pass
+            (``"*"`` for all). Undeclared partial support fails: a backend that computes the
+            plain form but not the value form is a backend with a gap, not a pass.
+        change: closure-change scenarios: ``change()`` modifies data ``f`` reads from its
+            closure, globals or ``self`` and returns a function that undoes it. Unprepared calls
+            made after ``change()`` must give ``reference_changed``; preps made before it may
+            freeze the old data, so they must give either reference.
+        reference_changed: expected result after ``change()``.
 
     Example:
         >>> import numpy as np, anydiff as ad
@@ -101,6 +114,10 @@ class Scenario:
     name: str | None = None
     requires: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    raises: type[BaseException] | None = None
+    partial: tuple[str, ...] = ()
+    change: Callable[[], Callable[[], None]] | None = None
+    reference_changed: Any = None
 
     def __init__(
         self,
@@ -117,6 +134,10 @@ class Scenario:
         name: str | None = None,
         requires: tuple[str, ...] = (),
         tags: tuple[str, ...] = (),
+        raises: type[BaseException] | None = None,
+        partial: tuple[str, ...] | str = (),
+        change: Callable[[], Callable[[], None]] | None = None,
+        reference_changed: Any = None,
     ) -> None:
         if op not in VALUE_FORMS:
             raise ValueError(f"Scenario: unknown operator {op!r}; expected one of {OPERATORS}.")
@@ -137,6 +158,15 @@ class Scenario:
             req.add("complex_numbers")
         self.requires = tuple(sorted(req))
         self.tags = tuple(tags)
+        if raises is not None and not (isinstance(raises, type) and issubclass(raises, BaseException)):
+            raise TypeError(f"Scenario(raises=...) must be an exception class, got {raises!r}")
+        if raises is not None and reference is not None:
+            raise ValueError("Scenario: a scenario that raises has no reference")
+        if (change is None) != (reference_changed is None):
+            raise ValueError("Scenario: change= and reference_changed= go together")
+        self.raises = raises
+        self.partial = (partial,) if isinstance(partial, str) else tuple(partial)
+        self.change, self.reference_changed = change, reference_changed
         self.name = name or self._auto_name()
 
     # -- description --------------------------------------------------------------------------
@@ -157,6 +187,10 @@ class Scenario:
     @property
     def order(self) -> int:
         return order_of(self.op)
+
+    def allows_partial(self, variant: str) -> bool:
+        """Whether ``variant`` may raise ``UnsupportedError`` while other variants pass."""
+        return "*" in self.partial or variant in self.partial
 
     @property
     def is_complex(self) -> bool:
@@ -276,3 +310,47 @@ def describe(tree: Any) -> str:
 
 
 __all__ = ["Scenario", "OPERATORS", "VALUE_FORMS", "Batch", "Cache", "Constant"]
+
+
+class FunctionError(Exception):
+    """The exception a :class:`FailingFunction` raises (a user's own error class)."""
+
+
+class FailingFunction:
+    """``f`` that counts its evaluations and, once armed, raises :class:`FunctionError`.
+
+    The harness prepares with the function disarmed, arms it, and checks that one operator call
+    evaluates ``f`` exactly once and lets its exception out unchanged (never
+    retried on another code path, never re-wrapped). A prepared call that replays compiled code
+    without calling ``f`` (JAX) evaluates it zero times and must then return the right result.
+
+    Example:
+        >>> import numpy as np
+        >>> from anydiff.testing import FailingFunction
+        >>> f = FailingFunction(np.sin)
+        >>> f.arm(); f.calls
+        0
+    """
+
+    message = "f failed on purpose (anydiff.testing.FailingFunction)"
+
+    def __init__(self, f: Callable) -> None:
+        self.f = f
+        self.calls = 0
+        self.armed = False
+        self.__name__ = "failing_" + getattr(f, "__name__", "f")
+        self.__qualname__ = self.__name__
+        self.__doc__ = getattr(f, "__doc__", None)
+
+    def arm(self) -> None:
+        """From now on every evaluation raises; the count restarts at 0."""
+        self.armed, self.calls = True, 0
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        if self.armed:
+            raise FunctionError(self.message)
+        return self.f(*args)
