@@ -60,6 +60,15 @@ def _imports_and_lazy(init_source: str) -> tuple[list[tuple[str, list[str]]], li
     return imports, lazy, constants
 
 
+def _lazy_attributes(init_source: str) -> list[tuple[str, str]]:
+    """(name, module) pairs of the ``_LAZY_ATTRIBUTES`` dict in ``__init__.py`` (names loaded on
+    first access from their modules)."""
+    for node in ast.parse(init_source).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "_LAZY_ATTRIBUTES":
+            return [(k.value, v.value) for k, v in zip(node.value.keys, node.value.values)]
+    return []
+
+
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -166,6 +175,7 @@ def generate() -> str:
     for module, name in (("_backend_types", "AbstractBackend"), ("_contexts", "Batch"), ("_prep", "Prep")):
         if name not in exported:
             out.append(f"from .{module} import {name}")
+    out += [f"from .{module} import {n} as {n}" for n, module in _lazy_attributes(INIT.read_text())]
     if lazy:
         out += [f"from . import {n} as {n}" for n in lazy]
     out.append("")

@@ -86,13 +86,27 @@ __all__ = [
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
     "custom_derivative", "differentiate_with",
+    "AutoSparse", "GreedyColoring", "plot_sparsity",
     "DenseSparsityDetector", "KnownSparsity", "TracerSparsityDetector", "hessian_sparsity",
     "jacobian_sparsity",
 ]
 
 
+# Public names whose modules load on first access (colouring needs scipy.sparse and is not needed
+# by `import anydiff`); scripts/gen_stubs.py reads this dict for the type stub.
+_LAZY_ATTRIBUTES = {
+    "AutoSparse": "sparse._autosparse",
+    "GreedyColoring": "sparse._autosparse",
+    "plot_sparsity": "sparse._plot",
+}
+
+
 def __getattr__(name: str) -> Any:
     # Subpackages load on first access so that `import anydiff` stays light.
+    if name in _LAZY_ATTRIBUTES:
+        import importlib
+
+        return getattr(importlib.import_module(f"anydiff.{_LAZY_ATTRIBUTES[name]}"), name)
     if name in ("engine", "testing"):
         import importlib
 

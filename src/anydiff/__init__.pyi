@@ -32,6 +32,9 @@ from .sparse import KnownSparsity as KnownSparsity
 from .sparse import TracerSparsityDetector as TracerSparsityDetector
 from .sparse import hessian_sparsity as hessian_sparsity
 from .sparse import jacobian_sparsity as jacobian_sparsity
+from .sparse._autosparse import AutoSparse as AutoSparse
+from .sparse._autosparse import GreedyColoring as GreedyColoring
+from .sparse._plot import plot_sparsity as plot_sparsity
 from . import engine as engine
 from . import testing as testing
 

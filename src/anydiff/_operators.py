@@ -80,6 +80,8 @@ def _convert(prep: Prep, kind: str, v: Any, x: Any, xl: Layout, is_batch: bool) 
         ]
         return Batch(*rows) if is_batch else rows[0]
     yl = prep.F.out_layout
+    if kind in ("jac", "hess") and getattr(prep.adapter, "sparse_results", False):
+        return v  # AutoSparse: a scipy.sparse array of shape (y.size, x.size) / (x.size, x.size)
     if kind == "jac":
         return prep.matrix(v, x, xl, yl, xl, np.result_type(xl.dtype, yl.dtype))
     if kind == "hess":

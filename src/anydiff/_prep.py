@@ -147,6 +147,9 @@ class Prep:
 
             call.__name__ = item
             return call
+        kernel = self.__dict__.get("_kernels", {}).get(False)
+        if item in getattr(kernel, "prep_attributes", ()):  # e.g. AutoSparse: sparsity, colors, ...
+            return getattr(kernel, item)
         raise AttributeError(item)
 
     # -- kernels ----------------------------------------------------------------------------
@@ -181,6 +184,8 @@ class Prep:
         checks and conversions (identical arguments pass them by construction) and returns
         ``_MISS`` for anything else, which then takes the general path."""
         lay, adapter, op = self.x_layout, self.adapter, self.op
+        if getattr(adapter, "sparse_results", False):
+            return None  # AutoSparse returns scipy.sparse arrays: the general conversion path only
         yl = self.F.out_layout
         kind = lay.kinds[0]
         if (

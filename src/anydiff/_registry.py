@@ -98,6 +98,10 @@ def _load_adapter(b: AbstractBackend) -> Adapter:
         from ._protocol import SecondOrderAdapter
 
         return SecondOrderAdapter(b, get_adapter(b.outer), get_adapter(b.inner))
+    if b.name == "sparse":  # AutoSparse: wraps the dense backend's adapter (anydiff.sparse)
+        from .sparse._autosparse import SparseAdapter
+
+        return SparseAdapter.create(b, get_adapter)
     if getattr(b, "not_a_backend", None):
         raise AnydiffTypeError(b.not_a_backend)
     if b.name not in BACKEND_CLASSES:

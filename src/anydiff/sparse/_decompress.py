@@ -1,0 +1,234 @@
+"""Colouring results and decompression with precomputed indices.
+
+The compressed matrix ``B`` has shape ``(ncolors, dim)``: row ``c`` is the product of the matrix
+with the seed of colour ``c`` — ``J·s_c`` (column colouring, ``dim = m``), ``s_cᵀ·J`` (row colouring,
+``dim = n``), ``H·s_c`` (symmetric, ``dim = n``). It is what one batched pushforward / pullback / hvp
+over :attr:`ColoringResult.seed_matrix` returns.
+
+Decompression never sorts and never calls ``tocsr()``: the output CSR structure (``indptr``,
+``indices`` of the pattern, explicit zeros kept) is fixed when the result is built, and each
+non-zero's source in ``B.ravel()`` is precomputed, so a direct decompression is one gather.
+Substitution (acyclic colourings) adds one vectorised round per level of the two-coloured trees,
+peeled from the leaves: a leaf's entry is its compressed value minus what its children already
+accounted for.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .._errors import AnydiffError, AnydiffValueError
+from ._coloring import ColoringProblem, GreedyColoring, _neighbour_color_counts, _offdiag_graph
+
+
+class ColoringError(AnydiffError, RuntimeError):
+    """A colouring does not allow the requested decompression (a bug in the colouring kernel)."""
+
+
+def _positions(p: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Positions in ``p.data`` of the entries (rows, cols), all of which must be stored."""
+    n = p.shape[1]
+    prow = np.repeat(np.arange(p.shape[0], dtype=np.int64), np.diff(p.indptr))
+    keys = prow * n + p.indices  # ascending: canonical CSR
+    return np.searchsorted(keys, rows * n + cols)
+
+
+def two_colored_forest(indptr: np.ndarray, indices: np.ndarray, colors: np.ndarray):
+    """Peel plan of the two-coloured subgraphs of a graph, or ``None`` if one has a cycle.
+
+    A vertex ``v`` belongs to one two-coloured subgraph per other colour ``c'`` of its neighbours; in
+    the compressed Hessian that membership is the slot ``c'·n + v``. Returns a list of rounds, each a
+    pair of vertex arrays ``(leaf, parent)``: in round ``r`` every ``leaf`` has no neighbour left in its
+    tree but ``parent``, so its entry can be solved, and all leaves of one round are independent.
+    """
+    n = len(indptr) - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    upper = rows < indices
+    eu, ev = rows[upper], indices[upper]
+    if len(eu) == 0:
+        return []
+    cu, cv = colors[eu], colors[ev]
+    nc = int(colors.max()) + 1
+    pair = np.minimum(cu, cv) * nc + np.maximum(cu, cv)
+    # Node = (vertex, pair); the node of vertex v in the subgraph of its colour and colour c' is
+    # identified by the key (pair, v).
+    node_keys, inv = np.unique(np.concatenate([pair * n + eu, pair * n + ev]), return_inverse=True)
+    inv = inv.ravel()
+    nu, nv = inv[: len(eu)], inv[len(eu):]
+    nnodes = len(node_keys)
+    node_vertex = node_keys % n
+    nedges = len(nu)
+    g = sp.coo_array((np.ones(nedges), (nu, nv)), shape=(nnodes, nnodes))
+    ncomp, _ = connected_components(g, directed=False)
+    if nedges != nnodes - ncomp:
+        return None
+    # Leaf peeling with running sums: for a node of degree 1, nbr_sum is its only neighbour.
+    deg = np.bincount(nu, minlength=nnodes) + np.bincount(nv, minlength=nnodes)
+    nbr_sum = np.bincount(nu, weights=nv, minlength=nnodes).astype(np.int64) + np.bincount(
+        nv, weights=nu, minlength=nnodes
+    ).astype(np.int64)
+    rounds = []
+    cand = np.flatnonzero(deg == 1)
+    while len(cand):
+        cand = cand[deg[cand] == 1]
+        par = nbr_sum[cand]
+        # Two leaves joined to each other (the last edge of a tree): peel only the smaller one.
+        both = deg[par] == 1
+        cand = cand[~both | (cand < par)]
+        par = nbr_sum[cand]
+        if len(cand) == 0:
+            break
+        rounds.append((node_vertex[cand], node_vertex[par]))
+        deg[cand] = 0
+        np.subtract.at(deg, par, 1)
+        np.subtract.at(nbr_sum, par, cand)
+        par = np.unique(par)
+        cand = par[deg[par] == 1]
+    if sum(len(r[0]) for r in rounds) != nedges:
+        raise ColoringError("internal error: leaf peeling did not consume every edge of the forest")
+    return rounds
+
+
+class ColoringResult:
+    """A colouring of a pattern with everything needed to compress and decompress.
+
+    Attributes: ``pattern`` (the boolean CSR pattern of the result; symmetrised for Hessians),
+    ``problem``, ``algorithm``, ``colors`` (``int64`` array, one per column / row / vertex),
+    ``ncolors``, ``groups`` (tuple of index arrays, one per colour), ``seed_matrix``
+    (``(ncolors, dim_in)`` float64: row ``c`` is the tangent / cotangent of colour ``c``), ``kind``
+    (``"column"``, ``"row"``, ``"star"``, ``"acyclic"``).
+    """
+
+    def __init__(self, pattern: sp.csr_array, problem: ColoringProblem, algorithm: GreedyColoring,
+                 colors: np.ndarray) -> None:
+        self.pattern = pattern
+        self.problem = problem
+        self.algorithm = algorithm
+        self.colors = np.asarray(colors, dtype=np.int64)
+        self.colors.flags.writeable = False
+        self.ncolors = int(self.colors.max()) + 1 if len(self.colors) else 0
+        m, n = pattern.shape
+        self.shape = (m, n)
+        if problem.structure == "symmetric":
+            self.kind = "star" if algorithm.decompression == "direct" else "acyclic"
+        else:
+            self.kind = problem.partition
+        # The compressed matrix has one row per colour and `compressed_dim` columns.
+        self.compressed_dim = n if self.kind == "row" or problem.structure == "symmetric" else m
+        self._indptr = pattern.indptr
+        self._indices = pattern.indices
+        self._rounds: list = []
+        self._build()
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        p, c = self.pattern, self.colors
+        m, n = self.shape
+        rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+        cols = p.indices
+        if self.kind == "column":
+            self._src = c[cols] * m + rows
+        elif self.kind == "row":
+            self._src = c[rows] * n + cols
+        elif self.kind == "star":
+            self._src = self._star_sources(rows, cols)
+        else:
+            self._build_substitution(rows, cols)
+
+    def _star_sources(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        c, n = self.colors, self.shape[1]
+        indptr, indices = _offdiag_graph(self.pattern)
+        lookup = _neighbour_color_counts(indptr, indices, c, max(self.ncolors, 1))
+        diag = rows == cols
+        if np.any(c[rows[~diag]] == c[cols[~diag]]):
+            raise ColoringError("star colouring gave two adjacent vertices one colour (colouring bug)")
+        # (i, j) is read from column j's group at row i when j is i's only neighbour of its colour,
+        # else from i's group at row j (then i is j's only neighbour of colour c(i)).
+        own = lookup(rows, c[cols]) == 1
+        other = lookup(cols, c[rows]) == 1
+        if np.any(~diag & ~own & ~other):
+            raise ColoringError("star colouring does not allow direct decompression (colouring bug)")
+        return np.where(diag | own, c[cols] * n + rows, c[rows] * n + cols)
+
+    def _build_substitution(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        c, n = self.colors, self.shape[1]
+        diag = np.flatnonzero(rows == cols)
+        self._diag_pos = diag
+        self._diag_src = c[rows[diag]] * n + rows[diag]
+        indptr, indices = _offdiag_graph(self.pattern)
+        rounds = two_colored_forest(indptr, indices, c)
+        if rounds is None:
+            raise ColoringError("acyclic colouring has a two-coloured cycle (colouring bug)")
+        # One position lookup for all rounds (per-round lookups would cost O(nnz) each).
+        sizes = [len(leaf) for leaf, _ in rounds]
+        leaves = np.concatenate([leaf for leaf, _ in rounds]) if rounds else np.zeros(0, np.int64)
+        parents = np.concatenate([par for _, par in rounds]) if rounds else np.zeros(0, np.int64)
+        pos_lp = _positions(self.pattern, leaves, parents)
+        pos_pl = _positions(self.pattern, parents, leaves)
+        plan = []
+        start = 0
+        for size in sizes:
+            sl = slice(start, start + size)
+            start += size
+            leaf, par = leaves[sl], parents[sl]
+            src = c[par] * n + leaf  # compressed value of the leaf in its tree's group
+            dst = c[leaf] * n + par  # the parent's slot in the same tree
+            plan.append((src, dst, np.concatenate([pos_lp[sl], pos_pl[sl]])))
+        self._rounds = plan
+
+    # -- public surface -------------------------------------------------------------------------
+
+    @cached_property
+    def groups(self) -> tuple[np.ndarray, ...]:
+        """Indices of the columns (rows, vertices) of each colour."""
+        order = np.argsort(self.colors, kind="stable")
+        bounds = np.searchsorted(self.colors[order], np.arange(self.ncolors + 1))
+        return tuple(order[bounds[k]:bounds[k + 1]] for k in range(self.ncolors))
+
+    @cached_property
+    def seed_matrix(self) -> np.ndarray:
+        """``(ncolors, dim_in)`` float64 array: row ``c`` is the 0/1 indicator of colour ``c``'s group."""
+        s = np.zeros((self.ncolors, len(self.colors)))
+        s[self.colors, np.arange(len(self.colors))] = 1.0
+        s.flags.writeable = False
+        return s
+
+    def compress(self, matrix: Any) -> np.ndarray:
+        """The compressed matrix ``B`` of ``matrix`` (dense or sparse, shape ``self.shape``)."""
+        a = sp.csr_array(matrix) if sp.issparse(matrix) else np.asarray(matrix)
+        s = self.seed_matrix
+        if self.kind == "row":
+            return np.asarray(s @ a)
+        return np.asarray((a @ s.T).T)
+
+    def decompress(self, compressed: Any) -> sp.csr_array:
+        """The sparse matrix from its compressed form ``B`` of shape ``(ncolors, compressed_dim)``.
+
+        Returns a fresh ``scipy.sparse.csr_array`` of shape ``self.shape`` whose structure is exactly
+        the pattern (explicit zeros kept), in ``B``'s dtype.
+        """
+        b = np.asarray(compressed)
+        if b.shape != (self.ncolors, self.compressed_dim):
+            raise AnydiffValueError(f"the compressed matrix has shape {b.shape}, expected "
+                                    f"{(self.ncolors, self.compressed_dim)} (ncolors, dim)")
+        flat = b.reshape(-1)
+        if self.kind != "acyclic":
+            data = flat[self._src]
+        else:
+            data = np.empty(len(self._indices), dtype=b.dtype)
+            buf = flat.copy()
+            data[self._diag_pos] = buf[self._diag_src]
+            for src, dst, pos in self._rounds:
+                val = buf[src]
+                np.subtract.at(buf, dst, val)
+                data[pos] = np.concatenate([val, val])
+        return sp.csr_array((data, self._indices.copy(), self._indptr.copy()), shape=self.shape)
+
+    def __repr__(self) -> str:
+        return f"ColoringResult({self.kind}, shape={self.shape}, ncolors={self.ncolors})"
