@@ -8,7 +8,7 @@ import re
 import pytest
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "mixing.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)[1:]  # the first is a sketch
+BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)  # the sketch is a text block
 
 
 @pytest.mark.parametrize("i", range(len(BLOCKS)))
