@@ -3,8 +3,10 @@
 One pytest item per backend x scenario: AutoJax(mode=None / "forward" / "reverse"),
 AutoTorch(None / "forward" / "reverse"), AutoAutograd(), AutoFiniteDiff(central / forward /
 backward / complex) and AutoEngine(forward / reverse) each run the FULL catalogue
-(``all_scenarios()``: default, pytree, complex, sparse and the defect-class families), and every
-``SecondOrder(outer, inner)`` pair runs the second-order scenarios.
+(``all_scenarios()``: default, pytree, complex, sparse and the defect-class families). Every
+``SecondOrder(outer, inner)`` pair is checked in ``test_second_order_pairs.py`` (analytic
+references, value forms, same-point preps, the pair rule written out independently) and by
+``python -m anydiff compare --second-order`` (``test_cli.py``).
 
 Compiling backends (JAX: ~0.1 s of XLA compilation per new kernel) share out the variants that
 only add compilations: every JAX mode runs the variants that reach a different code path
@@ -25,12 +27,9 @@ from anydiff.testing import (
     all_scenarios,
     cases,
     compiles_on_prepare,
-    default_scenarios,
     installed,
     installed_backends,
     long_run,
-    pytree_scenarios,
-    run_differentiation,
     test_differentiation,
 )
 from anydiff.testing._protocols import PROTOCOL_VARIANTS
@@ -120,70 +119,6 @@ def test_every_available_backend_is_tested():
     assert not missing, f"adapters present but not loadable: {missing}"
     names = {b.name for b in BACKENDS}
     assert names == set(installed_backends())
-
-
-# ---------------------------------------------------------------------------------------------
-# SecondOrder(outer, inner): every ordered pair of modes
-
-
-def _pair_works(outer, inner) -> bool:
-    """.
-
-    The complex step as outer needs inner derivative code that carries complex numbers
-    through (issue 8 item 1 allows "works or raises UnsupportedError at preparation"), so it
-    is not among the pairs that must work."""
-    if outer.name == "finitediff" and outer.method == "complex":
-        return False
-    return (outer.name == inner.name or outer.name == "finitediff"
-            or (outer.name == "engine" and inner.name == "finitediff"))
-
-
-_SECOND = {s.name: s for s in default_scenarios() + pytree_scenarios()}
-SECOND_ORDER_SCENARIOS = [
-    _SECOND[n] for n in ("second_derivative-s2s", "hessian-m2s", "hvp-v2s-batch3", "hvp-dict")
-]
-PAIR_VARIANTS = ("plain", "value", "prepared", "prepared_call", "same_point", "aliasing")
-PAIRS = [ad.SecondOrder(o, i) for o in BACKENDS for i in BACKENDS]
-
-
-def _pair_id(pair) -> str:
-    def short(b):
-        args = [f"{v}" for k, v in vars(b).items() if k in ("mode", "method") and v is not None]
-        return b.name + (f"[{','.join(args)}]" if args else "")
-
-    return f"{short(pair.outer)}-over-{short(pair.inner)}"
-
-
-def _pair_params():
-    out = []
-    for pair in PAIRS:
-        out.append(pytest.param(pair, id=_pair_id(pair)))
-    return out
-
-
-def second_order_outcome(pair) -> tuple[str, str]:
-    """``("supported" | "unsupported" | "failed", detail)`` of a SecondOrder pair on the
-    second-order scenarios (what ``python -m anydiff compare --second-order`` prints)."""
-    report = run_differentiation([pair], SECOND_ORDER_SCENARIOS, variants=PAIR_VARIANTS)
-    if report.failed:
-        return "failed", report.failure_text()
-    if report.skipped and not report.passed:
-        return "unsupported", report.skipped[0].message
-    return "supported", report.summary()
-
-
-@pytest.mark.parametrize("pair", _pair_params())
-def test_second_order_pair(pair):
-    status, detail = second_order_outcome(pair)
-    assert status != "failed", detail
-    if _pair_works(pair.outer, pair.inner):
-        assert status == "supported", f"says {pair} works: {detail}"
-        return
-    if status == "unsupported":
-        # Unsupported pairs say so at preparation, with the reason.
-        s = SECOND_ORDER_SCENARIOS[1]
-        with pytest.raises(ad.UnsupportedError):
-            ad.prepare_hessian(s.f, pair, s.x)
 
 
 _THREAD_SCENARIOS = ("jacobian-s2a", "pushforward-v2v", "hvp-v2s", "jacobian-m2m")
