@@ -54,6 +54,13 @@ def _vmap_stack(fn: Any, in_dims: Any, args: Any, nprimal: int) -> Any:
     return torch.stack([fn(*[m[b] for m in moved]) for b in range(B)]), 0
 
 
+def _save(ctx: Any, inputs: tuple, k: int) -> None:
+    """Every rule Function keeps its first ``k`` inputs for both modes; the last is its params."""
+    ctx.save_for_backward(*inputs[:k])
+    ctx.save_for_forward(*inputs[:k])
+    ctx.p = inputs[-1]
+
+
 class _Value(torch.autograd.Function):
     generate_vmap_rule = False
 
@@ -64,9 +71,7 @@ class _Value(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-        ctx.save_for_backward(inputs[0])
-        ctx.save_for_forward(inputs[0])
-        ctx.p = inputs[1]
+        _save(ctx, inputs, 1)
 
     @staticmethod
     def backward(ctx: Any, gy: Any) -> Any:
@@ -94,9 +99,7 @@ class _Pf(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-        ctx.save_for_backward(inputs[0], inputs[1])
-        ctx.save_for_forward(inputs[0], inputs[1])
-        ctx.p = inputs[2]
+        _save(ctx, inputs, 2)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -143,9 +146,7 @@ class _Pb(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-        ctx.save_for_backward(inputs[0], inputs[1])
-        ctx.save_for_forward(inputs[0], inputs[1])
-        ctx.p = inputs[2]
+        _save(ctx, inputs, 2)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -181,9 +182,7 @@ class _Hw(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-        ctx.save_for_backward(inputs[0], inputs[1])
-        ctx.save_for_forward(inputs[0], inputs[1])
-        ctx.p = inputs[3]
+        _save(ctx, inputs, 2)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
