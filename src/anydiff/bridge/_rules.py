@@ -55,32 +55,28 @@ class BackendRule(Rule):
         return self.cached(sig, (op, k), build)
 
     def pushforward_flat(self, sig: Signature, osig: Signature, x: np.ndarray, T: np.ndarray) -> Any:
+        """``J t`` for each row of ``T`` (k, n): one prepared, batched pushforward -> (k, m)."""
+        return self._linear_flat("pushforward", sig, sig, osig, x, T)
+
+    def pullback_flat(self, sig: Signature, osig: Signature, x: np.ndarray, W: np.ndarray) -> Any:
+        """``Jᴴ w`` for each row of ``W`` (k, m): one prepared, batched pullback -> (k, n)."""
+        return self._linear_flat("pullback", sig, osig, sig, x, W)
+
+    def _linear_flat(
+        self, op: str, sig: Signature, in_sig: Signature, out_sig: Signature, x: np.ndarray,
+        T: np.ndarray,
+    ) -> Any:
         from .._operators import PUBLIC
 
         xt = sig.unflatten_np(x)
         k = T.shape[0]
-        tans = [sig.unflatten_np(T[j]) for j in range(k)]
-        tan = tans[0] if k == 1 else Batch(*tans)
-        prep = self._prep(sig, "pushforward", k,
-                          lambda: PUBLIC["prepare_pushforward"](self.f, self.backend, xt, tan))
-        res = prep(xt, tan)
+        rows_in = [in_sig.unflatten_np(T[j]) for j in range(k)]
+        arg = rows_in[0] if k == 1 else Batch(*rows_in)
+        prep = self._prep(sig, op, k, lambda: PUBLIC[f"prepare_{op}"](self.f, self.backend, xt, arg))
+        res = prep(xt, arg)
         rows = [res] if k == 1 else list(res)
-        name = f"pushforward of {self.fname} on {self.backend!r}"
-        return np.stack([osig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, osig.size))
-
-    def pullback_flat(self, sig: Signature, osig: Signature, x: np.ndarray, W: np.ndarray) -> Any:
-        from .._operators import PUBLIC
-
-        xt = sig.unflatten_np(x)
-        k = W.shape[0]
-        cots = [osig.unflatten_np(W[j]) for j in range(k)]
-        cot = cots[0] if k == 1 else Batch(*cots)
-        prep = self._prep(sig, "pullback", k,
-                          lambda: PUBLIC["prepare_pullback"](self.f, self.backend, xt, cot))
-        res = prep(xt, cot)
-        rows = [res] if k == 1 else list(res)
-        name = f"pullback of {self.fname} on {self.backend!r}"
-        return np.stack([sig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, sig.size))
+        name = f"{op} of {self.fname} on {self.backend!r}"
+        return np.stack([out_sig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, out_sig.size))
 
     def hvp_flat(
         self, sig: Signature, osig: Signature, x: np.ndarray, w: np.ndarray, V: np.ndarray
