@@ -85,7 +85,7 @@ __all__ = [
     "PreparationMismatchError", "UnsupportedError",
     "array_namespace", "available_backends", "check_available",
     *_PUBLIC,
-    "custom_derivative", "differentiate_with",
+    "custom_derivative", "differentiate_with", "implicit_function",
     "AutoSparse", "GreedyColoring", "plot_sparsity",
     "DenseSparsityDetector", "KnownSparsity", "TracerSparsityDetector", "hessian_sparsity",
     "jacobian_sparsity",
@@ -98,6 +98,7 @@ _LAZY_ATTRIBUTES = {
     "AutoSparse": "sparse._autosparse",
     "GreedyColoring": "sparse._autosparse",
     "plot_sparsity": "sparse._plot",
+    "implicit_function": "implicit",
 }
 
 
@@ -107,7 +108,7 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(f"anydiff.{_LAZY_ATTRIBUTES[name]}"), name)
-    if name in ("engine", "testing"):
+    if name in ("engine", "implicit", "testing"):
         import importlib
 
         return importlib.import_module(f"anydiff.{name}")
