@@ -15,6 +15,7 @@ pullbacks the adjoint system ``Aᴴ U = W``, each for a stack of right-hand side
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -51,8 +52,11 @@ class DenseDirect:
         finite = bool(np.all(np.isfinite(A)))
         if finite and not np.any(A):
             raise _singular(where, "it is zero")
-        # check_finite=False: NaN / inf in ∂c/∂y propagate into the derivatives, never masked
-        self.lu = sl.lu_factor(A, check_finite=False)
+        # check_finite=False: NaN / inf in ∂c/∂y propagate into the derivatives, never masked.
+        # scipy's LinAlgWarning on an exactly singular A is replaced by the error below.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sl.LinAlgWarning)
+            self.lu = sl.lu_factor(A, check_finite=False)
         if finite:
             gecon = sl.get_lapack_funcs("gecon", (self.lu[0],))
             anorm = float(np.linalg.norm(A, 1))

@@ -270,11 +270,12 @@ class ImplicitRule(Rule):
 
         def matvec(v: np.ndarray) -> np.ndarray:
             _, (r,) = self._linear("pushforward", "y", sig, pt, xt, [ysig.unflatten_np(np.ravel(v))])
-            return csig.flatten_np(r, f"pushforward of the conditions of {self.where}")
+            # a copy: scipy's solvers write into the products (a JAX / torch buffer is read-only)
+            return np.array(csig.flatten_np(r, f"pushforward of the conditions of {self.where}"))
 
         def rmatvec(u: np.ndarray) -> np.ndarray:
             _, (r,) = self._linear("pullback", "y", sig, pt, xt, [csig.unflatten_np(np.ravel(u))])
-            return ysig.flatten_np(r, f"pullback of the conditions of {self.where}")
+            return np.array(ysig.flatten_np(r, f"pullback of the conditions of {self.where}"))
 
         return MatrixFree(self.linear_solver, self.options, ysig.size, np.result_type(csig.dtype, ysig.dtype),
                           matvec, rmatvec, self.where)
