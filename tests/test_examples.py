@@ -77,6 +77,10 @@ def _check(name: str, backend: str, ns: dict, result) -> None:
         g, estimate = result
         np.testing.assert_allclose(g, score, rtol=0, atol=tol * 100)
         np.testing.assert_allclose(estimate, mle, atol=1e-5)
+    elif name == "implicit_root":  # dy/da = -y³ / (3 a y² - 1) at a = 2, y³ = (y + 2) / 2
+        y = ns["solver"](2.0)
+        np.testing.assert_allclose(result, -(y**3) / (6 * y**2 - 1), rtol=tol)
+        assert round(result, 4) == -0.2214
     elif name == "harness_in_pytest":
         assert result == 0
     else:  # a new example needs its check here

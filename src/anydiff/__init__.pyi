@@ -35,7 +35,9 @@ from .sparse import jacobian_sparsity as jacobian_sparsity
 from .sparse._autosparse import AutoSparse as AutoSparse
 from .sparse._autosparse import GreedyColoring as GreedyColoring
 from .sparse._plot import plot_sparsity as plot_sparsity
+from .implicit import implicit_function as implicit_function
 from . import engine as engine
+from . import implicit as implicit
 from . import testing as testing
 
 __version__: str
