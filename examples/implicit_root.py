@@ -9,7 +9,6 @@ Run: python examples/implicit_root.py [backend]
 
 from __future__ import annotations
 
-import numpy as np
 from _common import backends_from_argv
 from scipy.optimize import brentq
 

@@ -50,7 +50,8 @@ def test_degenerate_root_is_not_differentiable():
 
 def test_sparse_singular():
     g = ad.implicit_function(lambda x: np.array([x[0], 0.0]), _singular_conditions,
-                             ad.AutoSparse("autograd", ad.DenseSparsityDetector("autograd")), residual_tol=np.inf)
+                             ad.AutoSparse("autograd", ad.DenseSparsityDetector("autograd")),
+                             residual_tol=np.inf)
     with pytest.raises(NotDifferentiableError, match="SuperLU"):
         ad.jacobian(g, "engine", np.array([1.0, 1.0]))
 
@@ -98,3 +99,18 @@ def test_bad_arguments():
     g = ad.implicit_function(fixed_point, fixed_point_conditions, "engine", has_aux=True)
     with pytest.raises(ad.AnydiffTypeError, match=r"pair \(y, aux\)"):
         g(np.ones(2))
+
+
+def test_complex_is_refused():
+    """Complex-matrix solves are right only for holomorphic conditions: refused, never wrong."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    g = ad.implicit_function(lambda z: z / 2, lambda z, y: 2 * y - z, "engine")
+    z = np.array([1.0 + 2.0j])
+    np.testing.assert_allclose(g(z), z / 2)  # values are fine
+    with pytest.raises(ad.UnsupportedError, match="complex"):
+        ad.jacobian(g, "torch", z)
+    with pytest.raises(ad.UnsupportedError, match="complex"):
+        jax.jacfwd(g, holomorphic=True)(jnp.asarray(z))

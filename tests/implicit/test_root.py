@@ -27,7 +27,8 @@ def test_derivative_on_every_backend(outer, linear_solver):
     np.testing.assert_allclose(d, DYDA, rtol=1e-8 if outer == "finitediff" else 1e-13)
     grad = ad.gradient(lambda a: (g(a[0]) ** 2) * a[1], outer, np.array([2.0, 3.0]))
     y = root_solver(2.0)
-    np.testing.assert_allclose(grad, [2 * y * DYDA * 3.0, y**2], rtol=1e-8 if outer == "finitediff" else 1e-13)
+    np.testing.assert_allclose(grad, [2 * y * DYDA * 3.0, y**2],
+                               rtol=1e-8 if outer == "finitediff" else 1e-13)
 
 
 @pytest.mark.parametrize("conditions_backend", ["jax", "torch", "autograd", "finitediff"])

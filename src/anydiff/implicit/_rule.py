@@ -282,6 +282,7 @@ class ImplicitRule(Rule):
 
     # ---- the implicit function theorem -------------------------------------------------------
     def pushforward_flat(self, sig: Signature, osig: Signature, x: np.ndarray, T: np.ndarray) -> Any:
+        self._real_only(sig, osig)
         pt = self._point(sig, x)
         ysig = self.state(sig)["ysig"]
         k = T.shape[0]
@@ -297,6 +298,7 @@ class ImplicitRule(Rule):
         return V
 
     def pullback_flat(self, sig: Signature, osig: Signature, x: np.ndarray, W: np.ndarray) -> Any:
+        self._real_only(sig, osig)
         pt = self._point(sig, x)
         ysig = self.state(sig)["ysig"]
         k = W.shape[0]
@@ -315,6 +317,17 @@ class ImplicitRule(Rule):
     def check_mode(self, mode: str, sig: Signature, osig: Signature) -> None:
         if mode == "hvp":
             raise self._no_second_order()
+        self._real_only(sig, osig)
+
+    def _real_only(self, sig: Signature, osig: Signature) -> None:
+        # with complex x or y the theorem needs conditions holomorphic in (x, y); a conjugate or
+        # abs in them would make the complex-matrix solve silently wrong, so it is refused
+        if sig.dtype.kind == "c" or osig.dtype.kind == "c":
+            raise UnsupportedError(
+                f"derivatives of {self.where} with complex x or y are not supported (the implicit "
+                "function theorem on complex matrices needs holomorphic conditions, which cannot be "
+                "checked). Split real and imaginary parts into a real pytree, e.g. "
+                "{'re': x.real, 'im': x.imag}, for both x and y.")
 
     def _no_second_order(self) -> UnsupportedError:
         return UnsupportedError(
