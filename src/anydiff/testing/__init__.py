@@ -33,6 +33,7 @@ from ._catalogue import (
 )
 from ._check import CheckReport, check_derivatives
 from ._compare import compare
+from ._implicit import implicit_scenarios
 from ._random_programs import Program, program_scenarios, random_program, random_programs
 from ._reference import (
     TOLERANCES,
@@ -59,7 +60,8 @@ __all__ = [
     "benchmark_differentiation", "check_derivatives", "cases", "closure_scenarios", "compare",
     "compiles_on_prepare",
     "complex_scenarios", "default_scenarios", "default_tolerances", "edge_scenarios",
-    "error_scenarios", "installed", "installed_backends", "long_run", "mutation_scenarios",
+    "error_scenarios", "implicit_scenarios", "installed", "installed_backends", "long_run",
+    "mutation_scenarios",
     "parametrize", "program_scenarios", "pytree_scenarios", "raising_scenarios",
     "random_program", "random_programs", "run_differentiation", "scenarios_of",
     "sparse_scenarios", "test_differentiation",
