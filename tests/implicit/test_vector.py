@@ -109,6 +109,10 @@ def test_contexts_reach_solver_and_conditions():
     np.testing.assert_allclose(ad.gradient(lambda x: g(x, np.array([2.0, 4.0])).sum(), "torch", np.ones(2)),
                                [0.5, 0.25], rtol=1e-14)
     np.testing.assert_allclose(jax.grad(lambda x: g(x, 5.0).sum())(jnp.ones(2)), [0.2, 0.2], rtol=1e-14)
+    # same signature, other values, same x: the cached point is keyed by the context values too
+    for c in (2.0, 4.0, 2.0):
+        np.testing.assert_allclose(ad.gradient(lambda x, c=c: g(x, c).sum(), "autograd", np.ones(2)),
+                                   [1 / c, 1 / c], rtol=1e-14)
     # a context is a constant: differentiating with respect to it is refused, never a silent zero
     with pytest.raises(ad.AnydiffTypeError, match="contexts are constants"):
         jax.grad(lambda c: g(jnp.ones(2), c).sum())(2.0)
@@ -193,3 +197,18 @@ def test_float32():
     assert y.dtype == torch.float32
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), fixed_point_jacobian(X).sum(0), rtol=1e-5)
+
+
+def test_fresh_solver_every_call_and_changing_data_as_contexts():
+    """Every call runs the solver as it is now; data that changes between calls reaches the
+    conditions (whose preparations may freeze their closure, as every prep may) as a context."""
+    scale = {"s": 2.0}
+    g = ad.implicit_function(lambda x: x / scale["s"], lambda x, y: 2.0 * y - x, "engine")
+    x = np.ones(2)
+    np.testing.assert_allclose(ad.jacobian(g, "torch", x), np.eye(2) / 2, rtol=1e-14)
+    scale["s"] = 4.0
+    np.testing.assert_allclose(g(x), x / 4, rtol=1e-15)  # the solver is not cached
+    h = ad.implicit_function(lambda x, s: x / s, lambda x, y, s: s * y - x, "engine")
+    for s in (2.0, 4.0):
+        np.testing.assert_allclose(ad.jacobian(lambda x, s=s: h(x, s), "torch", x), np.eye(2) / s,
+                                   rtol=1e-14)

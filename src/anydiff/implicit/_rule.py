@@ -305,8 +305,9 @@ class ImplicitRule(Rule):
         if k == 0:
             return np.zeros((0, sig.size), dtype=sig.dtype)
         xt = sig.unflatten_np(x)
+        system = self._system(sig, pt, xt)  # "direct" learns the conditions' shape from ∂c/∂y
         csig = self._csig(sig, pt, xt)
-        U = self._system(sig, pt, xt).solve(np.asarray(W[:, :ysig.size]), adjoint=True)  # (k, m)
+        U = system.solve(np.asarray(W[:, :ysig.size]), adjoint=True)  # (k, m)
         c, BhU = self._linear("pullback", "x", sig, pt, xt, [csig.unflatten_np(U[j]) for j in range(k)])
         self._check(sig, pt, c)
         return -np.stack([sig.flatten_np(r, f"pullback of the conditions of {self.where}") for r in BhU])
