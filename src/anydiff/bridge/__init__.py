@@ -26,9 +26,13 @@ from .._arrays import kind_of
 from .._errors import AnydiffTypeError
 from .._pytree import tree_flatten
 from ._core import MATERIALIZE_LIMIT, Rule, Signature
+from ._exceptions import BridgedRuleError, original_exceptions
 from ._rules import BackendRule, CustomRule
 
-__all__ = ["MATERIALIZE_LIMIT", "Bridged", "custom_derivative", "differentiate_with"]
+__all__ = [
+    "MATERIALIZE_LIMIT", "Bridged", "BridgedRuleError", "custom_derivative", "differentiate_with",
+    "original_exceptions",
+]
 
 _HOSTS = {"jax": "jax", "torch": "torch", "autograd": "autograd", "engine": "engine"}
 
