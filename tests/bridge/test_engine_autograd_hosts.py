@@ -142,18 +142,13 @@ def test_hessian_through_g_on_second_order_backends(b):
     np.testing.assert_allclose(ad.hessian(_h_with(g), b, x), H, rtol=1e-12, atol=1e-13)
 
 
-def test_harness_scenarios_through_every_backend():
-    from anydiff.testing import Scenario, test_differentiation
+def test_bridge_family_is_a_catalogue_run_by_every_suite():
+    # every backend runs it in tests/test_cross_backend.py (all_scenarios()); here the cheap
+    # backends, with every variant, and the references' independence from the bridge
+    from anydiff.testing import CATALOGUES, all_scenarios, bridge_scenarios, test_differentiation
 
-    g = ad.differentiate_with(f_xp, "engine")
-    c = ad.custom_derivative(f_np, pushforward=lambda x, t: np.cos(x) * x[0] * t + np.sin(x) * t[0])
-    x = np.linspace(0.2, 1.1, 4)
-    J = E.jacobian(f_np, x)
-    scenarios = [
-        Scenario("gradient", _h_with(g), x, reference=ref_grad(x), name="gradient via differentiate_with"),
-        Scenario("jacobian", lambda x: c(x), x, reference=J, name="jacobian via custom_derivative"),
-        Scenario("pullback", lambda x: g(x), x, tangent=np.ones(4), reference=J.T @ np.ones(4),
-                 name="pullback via differentiate_with"),
-    ]
-    test_differentiation(["engine", "jax", "torch", "autograd", "finitediff"], scenarios,
-                         variants=None, intact=True)
+    assert CATALOGUES["bridge"] is bridge_scenarios
+    names = {s.name for s in all_scenarios()}
+    scen = bridge_scenarios()
+    assert {s.name for s in scen} <= names and all(s.reference is not None for s in scen)
+    test_differentiation(["engine", "finitediff"], scen, variants=None, intact=True)
