@@ -140,3 +140,18 @@ def test_complex128_result_through_the_wire():
     assert y.dtype == np.complex128
     np.testing.assert_allclose(np.asarray(y), np.asarray(z) ** 2, rtol=1e-15)
     np.testing.assert_allclose(np.asarray(ty), 2 * np.asarray(z), rtol=1e-15)
+
+
+def test_autograd_and_engine_hosts_exceptions_keep_type():
+    autograd = pytest.importorskip("autograd")
+    from anydiff import engine as E
+
+    exc = Boom("custom boom")
+    g = ad.custom_derivative(failing_f(exc), pullback=lambda x, w: np.cos(x) * w)
+    gb = ad.custom_derivative(np.sin, pullback=failing_pullback(exc))
+    for run in (lambda: autograd.grad(lambda v: g(v).sum())(BAD),
+                lambda: autograd.grad(lambda v: gb(v).sum())(np.ones(3)),
+                lambda: E.grad(lambda v: np.sum(g(v)), BAD),
+                lambda: E.jacobian(gb, np.ones(3), mode="reverse")):
+        with pytest.raises(Boom, match="custom boom"):
+            run()
