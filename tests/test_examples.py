@@ -83,6 +83,8 @@ def _check(name: str, backend: str, ns: dict, result) -> None:
         assert round(result, 4) == -0.2214
     elif name == "harness_in_pytest":
         assert result == 0
+    elif name == "mixing_frameworks":  # finite differences through quad: ~1e-11 here
+        assert result < 1e-7
     else:  # a new example needs its check here
         raise AssertionError(f"no check for example {name}")
 

@@ -322,6 +322,11 @@ class Adapter:
         """Raise ``exc`` as the anydiff error :meth:`translate_error` makes of it (original
         chained), or unchanged: anydiff errors and f's own exceptions keep class and message."""
         if not isinstance(exc, AnydiffError):
+            if "anydiff-bridge-exception" in str(exc):
+                # a bridged function's own exception, reported by compiled code (jax.jit) as text
+                from .bridge._exceptions import reraise_original
+
+                reraise_original(exc)
             translated = self.translate_error(exc, F)
             if translated is not None:
                 raise translated from exc

@@ -26,9 +26,13 @@ from .._arrays import kind_of
 from .._errors import AnydiffTypeError
 from .._pytree import tree_flatten
 from ._core import MATERIALIZE_LIMIT, Rule, Signature
+from ._exceptions import BridgedRuleError, original_exceptions
 from ._rules import BackendRule, CustomRule
 
-__all__ = ["MATERIALIZE_LIMIT", "Bridged", "custom_derivative", "differentiate_with"]
+__all__ = [
+    "MATERIALIZE_LIMIT", "Bridged", "BridgedRuleError", "custom_derivative", "differentiate_with",
+    "original_exceptions",
+]
 
 _HOSTS = {"jax": "jax", "torch": "torch", "autograd": "autograd", "engine": "engine"}
 
@@ -88,7 +92,15 @@ def _numpy_call(rule: Rule, leaves: list[Any], td: Any) -> tuple[Signature, Any]
     return sig, flat
 
 
-def differentiate_with(f: Any, backend: Any) -> Bridged:
+def _with_sparsity(rule: Rule, sparsity: Any) -> Bridged:
+    if sparsity is not None:
+        from ._sparsity import as_pattern
+
+        rule.sparsity = as_pattern(sparsity)
+    return Bridged(rule)
+
+
+def differentiate_with(f: Any, backend: Any, *, sparsity: Any = None) -> Bridged:
     """``g`` with ``g(x) == f(x)``, whose derivatives in any framework are anydiff's on ``backend``.
 
     ``f`` receives ``backend``'s arrays (``x`` an array or pytree); inside ``jax.grad`` /
@@ -97,6 +109,11 @@ def differentiate_with(f: Any, backend: Any) -> Bridged:
     ``backend``, prepared once per input signature (shapes, dtypes, structure) and cached,
     thread-safely. Second derivatives use ``backend``'s ``hvp``.
 
+    ``sparsity``: optionally ``g``'s Jacobian pattern, a boolean ``(m, n)`` array (dense or
+    scipy sparse) over the flat output and input (leaves raveled in pytree order, as in
+    ``ad.jacobian``), used by ``AutoSparse``'s tracer detector, which cannot look inside ``g``;
+    without it every output of ``g`` counts as depending on every input (always valid).
+
     Example (NumPy only here; with ``g = ad.differentiate_with(torch_fn, "torch")``,
     ``jax.grad(lambda x: jnp.sum(g(x) ** 2))(x)`` works the same way, see docs/mixing.md):
         >>> import numpy as np, anydiff as ad
@@ -104,17 +121,20 @@ def differentiate_with(f: Any, backend: Any) -> Bridged:
         >>> ad.gradient(lambda x: g(x).sum(), "autograd", np.array([1.0, 2.0]))
         array([ 3., 12.])
     """
-    return Bridged(BackendRule(f, backend))
+    return _with_sparsity(BackendRule(f, backend), sparsity)
 
 
-def custom_derivative(f: Any, *, pushforward: Any = None, pullback: Any = None) -> Bridged:
+def custom_derivative(
+    f: Any, *, pushforward: Any = None, pullback: Any = None, sparsity: Any = None
+) -> Bridged:
     """``g`` with ``g(x) == f(x)`` and hand-written NumPy rules for its derivatives.
 
     ``pushforward(x, t) -> J t`` (pytree shaped like ``f(x)``) and ``pullback(x, w) -> Jᴴ w``
     (shaped like ``x``), on NumPy arrays, one tangent per call. With one rule only, the other
     mode materialises ``J`` from it (``m`` pullbacks or ``n`` pushforwards) when that number of
     calls is at most :data:`MATERIALIZE_LIMIT` (256), otherwise raises ``UnsupportedError``.
-    Second derivatives through ``g`` raise ``UnsupportedError``.
+    Second derivatives through ``g`` raise ``UnsupportedError``. ``sparsity``: as for
+    :func:`differentiate_with`.
 
     Example:
         >>> import numpy as np, anydiff as ad
@@ -124,4 +144,4 @@ def custom_derivative(f: Any, *, pushforward: Any = None, pullback: Any = None) 
     """
     if pushforward is None and pullback is None:
         raise AnydiffTypeError("custom_derivative needs pushforward=, pullback= or both")
-    return Bridged(CustomRule(f, pushforward, pullback))
+    return _with_sparsity(CustomRule(f, pushforward, pullback), sparsity)

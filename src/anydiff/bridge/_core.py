@@ -124,6 +124,9 @@ class Rule:
     """
 
     name: str = "bridged function"
+    #: g's Jacobian pattern for sparsity detection (boolean CSR, flat outputs x flat inputs), or
+    #: None: the tracer then takes every output to depend on every input (see ``_sparsity``)
+    sparsity: Any = None
 
     def __init__(self, f: Any) -> None:
         self.f = f

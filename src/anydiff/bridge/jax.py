@@ -25,6 +25,7 @@ from jax.interpreters import ad, batching, mlir
 from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
 from ._core import Rule, Signature, signature_of
+from ._exceptions import in_callback
 
 try:  # jax.core.ShapedArray moved around between releases
     from jax.core import ShapedArray
@@ -41,25 +42,83 @@ def _ndarray(a: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- callbacks
+# float64 / complex128 arrays cross a callback in both directions as uint32 words: JAX converts a
+# callback's arguments and results under the x64 setting of the thread that runs it, and that
+# thread may not see the caller's ``jax.enable_x64()`` context (an XLA worker thread, or an
+# executable compiled in the context and run outside it). float64 arguments were then silently
+# rounded to float32 and float64 results rejected ("Incorrect output dtype"). uint32 is the
+# same with and without x64; both sides reinterpret the words (bitcasts, values unchanged).
+_WIDE = (np.dtype(np.float64), np.dtype(np.complex128))
+
+
+def _wire_shape(shape: tuple, dtype: np.dtype) -> tuple:
+    return tuple(shape) + ((2, 2) if dtype.kind == "c" else (2,))
+
+
+def _encode_np(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A callback's result in ``dtype`` as the uint32 words JAX expects (see above)."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a.reshape(-1).view(np.uint32).reshape(_wire_shape(a.shape, dtype))
+
+
+def _decode_np(u: Any, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """A wide argument's uint32 words (as the callback receives them) -> ``dtype`` values."""
+    return np.ascontiguousarray(np.asarray(u, dtype=np.uint32)).reshape(-1).view(dtype).reshape(shape)
+
+
+def _encode(a: Any) -> Any:
+    """Traced: a wide array as uint32 words (a complex one as its (re, im) pairs first)."""
+    if a.dtype == jnp.complex128:
+        a = jnp.stack([jnp.real(a), jnp.imag(a)], axis=-1)
+    return jax.lax.bitcast_convert_type(a, jnp.uint32)
+
+
+def _decode(u: Any, dtype: np.dtype) -> Any:
+    """Traced inverse of :func:`_encode_np`: uint32 words -> ``dtype`` values."""
+    f = jax.lax.bitcast_convert_type(u, jnp.float64)
+    return jax.lax.complex(f[..., 0], f[..., 1]) if dtype.kind == "c" else f
+
+
+def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any:
+    """``pure_callback`` of ``body`` (NumPy in, one NumPy array of ``shape``/``dtype`` out).
+
+    ``body`` runs under :func:`in_callback`: XLA reports an exception raised in a callback as a
+    JaxRuntimeError (a string), so the user's exception is kept and its type, message and key
+    go into that string, for ``original_exceptions()`` / anydiff's operators to raise it again.
+    """
+    dtype = np.dtype(dtype)
+    specs = [(tuple(a.shape), np.dtype(a.dtype)) for a in args]
+    wide_in = [d in _WIDE for _, d in specs]
+    wide_out = dtype in _WIDE
+
+    def run(*vs: Any) -> Any:
+        ins = [_decode_np(v, s, d) if w else _ndarray(v) for v, (s, d), w in zip(vs, specs, wide_in)]
+        out = body(*ins)
+        return _encode_np(out, dtype) if wide_out else out
+
+    wired = [_encode(a) if w else a for a, w in zip(args, wide_in)]
+    out_sds = _sds(_wire_shape(shape, dtype), np.uint32) if wide_out else _sds(shape, dtype)
+    out = jax.pure_callback(in_callback(run, what), out_sds, *wired)
+    return _decode(out, dtype) if wide_out else out
+
+
 def _cb_value(x: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    return jax.pure_callback(lambda v: rule.value(sig, _ndarray(v)), _sds((osig.size,), osig.dtype), x)
+    return _callback(lambda v: rule.value(sig, v), f"function {rule.fname}", (osig.size,), osig.dtype, x)
 
 
 def _cb_pf(x: Any, T: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    out = _sds((T.shape[0], osig.size), osig.dtype)
-    return jax.pure_callback(lambda v, t: rule.pushforward(sig, _ndarray(v), _ndarray(t)), out, x, T)
+    return _callback(lambda v, t: rule.pushforward(sig, v, t), f"pushforward of {rule.fname}",
+                     (T.shape[0], osig.size), osig.dtype, x, T)
 
 
 def _cb_pb(x: Any, W: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    out = _sds((W.shape[0], sig.size), sig.dtype)
-    return jax.pure_callback(lambda v, w: rule.pullback(sig, _ndarray(v), _ndarray(w)), out, x, W)
+    return _callback(lambda v, w: rule.pullback(sig, v, w), f"pullback of {rule.fname}",
+                     (W.shape[0], sig.size), sig.dtype, x, W)
 
 
 def _cb_hw(x: Any, w: Any, V: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    out = _sds((V.shape[0], sig.size), sig.dtype)
-    return jax.pure_callback(
-        lambda v, ww, vv: rule.hvp_w(sig, _ndarray(v), _ndarray(ww), _ndarray(vv)), out, x, w, V
-    )
+    return _callback(lambda v, ww, vv: rule.hvp_w(sig, v, ww, vv), f"second-order rule of {rule.fname}",
+                     (V.shape[0], sig.size), sig.dtype, x, w, V)
 
 
 def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
@@ -203,9 +262,18 @@ def _size(args: Any, dims: Any) -> int:
     return next(a.shape[d] for a, d in zip(args, dims) if d is not None)
 
 
+def _map(fn: Any, xs: tuple) -> Any:
+    """``fn`` over the leading axis of ``xs``: ``lax.map`` when tracing; on concrete arrays (an
+    un-jitted ``jax.vmap``) a Python loop of eager calls, so that nothing is compiled and an
+    exception of the rule reaches the caller with its own type."""
+    if xs[0].shape[0] == 0 or any(isinstance(a, jax.core.Tracer) for a in xs):
+        return jax.lax.map(lambda t: fn(*t), xs)
+    return jnp.stack([fn(*[a[i] for a in xs]) for i in range(xs[0].shape[0])])
+
+
 def _value_batch(args: Any, dims: Any, **p: Any) -> Any:
     (x,), (d,) = args, dims
-    return jax.lax.map(lambda xi: value_p.bind(xi, **p), jnp.moveaxis(x, d, 0)), 0
+    return _map(lambda xi: value_p.bind(xi, **p), (jnp.moveaxis(x, d, 0),)), 0
 
 
 def _stacked_batch(prim: Primitive, nlin: int) -> Any:
@@ -227,7 +295,7 @@ def _stacked_batch(prim: Primitive, nlin: int) -> Any:
             out = prim.bind(args[0], args[1], V.reshape((B * k,) + V.shape[2:]), **p)
             return out.reshape((B, k) + out.shape[1:]), 0
         moved = [_moved(a, d, B) for a, d in zip(args, dims)]
-        return jax.lax.map(lambda xs: prim.bind(*xs, **p), tuple(moved)), 0
+        return _map(lambda *xs: prim.bind(*xs, **p), tuple(moved)), 0
 
     return rule
 

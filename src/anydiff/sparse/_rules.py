@@ -26,6 +26,15 @@ RULES: dict[str, Callable[..., Any]] = {
 }
 
 
+def _bridged(c: Any) -> Any:  # a differentiate_with / custom_derivative call: its rule is the bridge's
+    from ..bridge._sparsity import dependency
+
+    return dependency(c)
+
+
+RULES["anydiff_bridge"] = _bridged
+
+
 def rule_for(prim: Prim) -> Callable[..., Any]:
     """The dependency rule of ``prim``; an :class:`UnsupportedError` naming it when there is none."""
     rule = RULES.get(prim.name)

@@ -546,6 +546,7 @@ def sparse_scenarios() -> list[Scenario]:
     return out
 
 
+from ._bridge_family import bridge_scenarios  # noqa: E402
 from ._families import (  # noqa: E402  (the families build on the helpers above)
     closure_scenarios,
     edge_scenarios,
@@ -565,6 +566,7 @@ CATALOGUES: dict[str, Callable[[], list[Scenario]]] = {
     "errors": error_scenarios,
     "edge": edge_scenarios,
     "raising": raising_scenarios,
+    "bridge": bridge_scenarios,
 }
 
 
