@@ -114,3 +114,30 @@ def test_complex_is_refused():
         ad.jacobian(g, "torch", z)
     with pytest.raises(ad.UnsupportedError, match="complex"):
         jax.jacfwd(g, holomorphic=True)(jnp.asarray(z))
+
+
+def test_dense_direct_solves_from_many_threads():
+    # SciPy's OpenBLAS corrupted its heap (a hard crash) when several threads ran lu_solve at once;
+    # the dense factorisation and solves now take turns.
+    import threading
+
+    from anydiff.implicit._linear import DenseDirect
+
+    rng = np.random.default_rng(0)
+    A = rng.random((8, 8)) + 8 * np.eye(8)
+    system = DenseDirect(A, "f")
+    expected = np.linalg.solve(A, np.eye(8)).T
+    errors = []
+
+    def work():
+        for _ in range(3000):
+            got = system.solve(np.eye(8), adjoint=False)
+            if not np.allclose(got, expected, rtol=1e-12, atol=1e-14):
+                errors.append(got)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

@@ -15,6 +15,7 @@ pullbacks the adjoint system ``Aᴴ U = W``, each for a stack of right-hand side
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,13 @@ from ._errors import LinearSolverError, NotDifferentiableError
 #: default tolerances of the iterative solvers (scipy's keywords ``rtol`` / ``atol``)
 DEFAULT_RTOL = 1e-10
 DEFAULT_ATOL = 0.0
+
+# SciPy's bundled OpenBLAS (0.3.30 here) corrupts its heap when dense LAPACK routines (getrf,
+# getrs, gecon) run in several Python threads at once with its own thread pool on (reproduced with
+# plain ``scipy.linalg.lu_solve`` in four threads; see scipy issue 24009). A prep, and so an
+# implicit function, may be called from several threads; the dense factorisations and solves are
+# short, so they take turns.
+_LAPACK_LOCK = threading.Lock()
 
 
 def _singular(where: str, why: str) -> NotDifferentiableError:
@@ -54,13 +62,14 @@ class DenseDirect:
             raise _singular(where, "it is zero")
         # check_finite=False: NaN / inf in ∂c/∂y propagate into the derivatives, never masked.
         # scipy's LinAlgWarning on an exactly singular A is replaced by the error below.
-        with warnings.catch_warnings():
+        with _LAPACK_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore", sl.LinAlgWarning)
             self.lu = sl.lu_factor(A, check_finite=False)
+            if finite:
+                gecon = sl.get_lapack_funcs("gecon", (self.lu[0],))
+                anorm = float(np.linalg.norm(A, 1))
+                rcond, _ = gecon(self.lu[0], anorm, norm="1")
         if finite:
-            gecon = sl.get_lapack_funcs("gecon", (self.lu[0],))
-            anorm = float(np.linalg.norm(A, 1))
-            rcond, _ = gecon(self.lu[0], anorm, norm="1")
             eps = np.finfo(A.dtype).eps
             if not rcond >= 10 * eps:
                 raise _singular(where, f"reciprocal condition number {rcond:.2g} < 10·eps = "
@@ -72,7 +81,8 @@ class DenseDirect:
             return np.zeros(R.shape, dtype=R.dtype)
         import scipy.linalg as sl
 
-        return sl.lu_solve(self.lu, R.T, trans=2 if adjoint else 0, check_finite=False).T
+        with _LAPACK_LOCK:
+            return sl.lu_solve(self.lu, R.T, trans=2 if adjoint else 0, check_finite=False).T
 
 
 class SparseDirect:
