@@ -372,6 +372,11 @@ class Prep:
                 if variant is not None:
                     return variant.run(with_value, x, args, out=out, y=y, checked=True)
         adapter = self.adapter
+        if out is not None and getattr(adapter, "sparse_results", False):
+            raise UnsupportedError(
+                "AutoSparse returns a new scipy.sparse array on every call, so out= (a dense "
+                "buffer to fill) is not supported; drop out= and use the returned value."
+            )
         xv = self.native_x(x)
         T, is_batch = (None, False)
         if tangent is not None:
