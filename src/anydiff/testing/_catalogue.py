@@ -18,6 +18,7 @@ from .._arrays import array_namespace
 from .._contexts import Cache, Constant
 from ._problem import Problem, flat, scenarios_of, unflat, upcast
 from ._scenario import Scenario
+from ._sparse import sparse_scenarios  # the harness runs these through AutoSparse
 
 __all__ = ["Problem", "flat", "scenarios_of", "unflat", "upcast"]
 
@@ -446,10 +447,6 @@ def complex_scenarios() -> list[Scenario]:
     out += scenarios_of(re, ("gradient",), tags=tags)
     return out
 
-
-# ---- sparse (in ._sparse: the harness runs these through AutoSparse) ----------------------------
-
-from ._sparse import sparse_scenarios  # noqa: E402
 
 from ._families import (  # noqa: E402  (the families build on the helpers above)
     closure_scenarios,
