@@ -21,15 +21,15 @@ FEW = ("plain", "value", "prepared", "prepared_call")
 
 def test_catalogue_covers_the_shapes_of_the_issue():
     names = set(SCEN)
-    assert {"jacobian-banded", "jacobian-brusselator", "jacobian-block-diagonal", "jacobian-dict",
+    assert {"jacobian-banded", "jacobian-brusselator", "jacobian-block-diagonal", "jacobian-tree",
             "hessian-arrowhead", "hessian-tridiagonal", "hessian-block-diagonal",
-            "hessian-dict"} <= names
+            "hessian-tree"} <= names
     assert {s.op for s in SCEN.values()} == {"jacobian", "hessian"}
 
 
 def test_every_variant_on_the_engine():
     # Both operators, a 3-D x (Brusselator) and a dict x (Hessian), every sparse variant.
-    scen = [SCEN["jacobian-brusselator"], SCEN["hessian-dict"], SCEN["jacobian-dict"]]
+    scen = [SCEN["jacobian-brusselator"], SCEN["hessian-tree"], SCEN["jacobian-tree"]]
     report = test_differentiation([ad.AutoSparse("engine")], scen)
     variants = {r.variant for r in report.passed}
     assert {"plain", "value", "out", "value_out", "torch_input", "aliasing_plain", "prepared",
@@ -48,10 +48,10 @@ def test_all_sparse_scenarios_on_eager_backends(backend):
 def test_jax_native_arrays_and_other_dense_forms():
     test_differentiation([ad.AutoSparse("jax")], [SCEN["jacobian-banded"], SCEN["hessian-arrowhead"]],
                          variants=(*FEW, "native"))
-    test_differentiation([ad.AutoSparse(ad.SecondOrder("torch", "torch"))], [SCEN["hessian-dict"]],
+    test_differentiation([ad.AutoSparse(ad.SecondOrder("torch", "torch"))], [SCEN["hessian-tree"]],
                          variants=FEW)
     mixed = ad.AutoSparse(ad.MixedMode(ad.AutoEngine("forward"), "engine"))
-    report = test_differentiation([mixed], [SCEN["jacobian-banded"], SCEN["jacobian-dict"]],
+    report = test_differentiation([mixed], [SCEN["jacobian-banded"], SCEN["jacobian-tree"]],
                                   variants=FEW)
     assert {r.detail["coloring"] for r in report if r.variant == "sparsity"} == {"bidirectional"}
 

@@ -257,10 +257,10 @@ def sparse_scenarios() -> list[Scenario]:
     jac("brusselator", brusselator, bx, _brusselator_jac)
     jac("block-diagonal", block_diagonal, _point(8), _block_diagonal_jac)
     tree = {"a": _point(4), "b": _point(3, 0.2)}
-    jac("dict", tree_jacobian, tree, _tree_jacobian_jac)
+    jac("tree", tree_jacobian, tree, _tree_jacobian_jac)
     hess("arrowhead", arrowhead, _point(6), _arrowhead_grad, _arrowhead_hess)
     hess("tridiagonal", chain, _point(8), _chain_grad, _chain_hess)
     hess("block-diagonal", block_hessian, _point(8), _block_hessian_grad, _block_hessian_hess)
-    hess("dict", tree_hessian, {"a": _point(3), "b": _point(3, 0.3)}, _tree_hessian_grad,
+    hess("tree", tree_hessian, {"a": _point(3), "b": _point(3, 0.3)}, _tree_hessian_grad,
          _tree_hessian_hess)
     return out

@@ -351,16 +351,18 @@ def coloring_problems(result: Any) -> list[str]:
 
     kind, pattern = result.kind, result.pattern
     problems = []
+    # The colouring as coloured (postprocessing then only takes vertices out of the seeds).
+    full = getattr(result, "full_colors", None)
     if kind in ("column", "row"):
         if not structurally_orthogonal(pattern, result.colors, kind):
             problems.append(f"{kind} colouring is not structurally orthogonal")
-    elif kind == "star" and not star_valid(pattern, result.colors):
+    elif kind == "star" and not star_valid(pattern, full):
         problems.append("star colouring is not a valid star colouring")
-    elif kind == "acyclic" and not acyclic_valid(pattern, result.colors):
+    elif kind == "acyclic" and not acyclic_valid(pattern, full):
         problems.append("acyclic colouring has a two-coloured cycle")
     if kind != "bidirectional":
-        used = np.unique(result.colors)
-        if len(used) != result.ncolors:
+        used = np.unique(result.colors[result.colors >= 0])
+        if len(used) != result.ncolors or (full is not None and result.ncolors > len(np.unique(full))):
             problems.append(f"ncolors is {result.ncolors} but {len(used)} colours are used")
     rng = np.random.default_rng(0)
     A = pattern.astype(np.float64)
