@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _coloring_patterns import random_pattern
 
 import anydiff as ad
 from anydiff.sparse._coloring import GreedyColoring, acyclic_valid, star_valid, structurally_orthogonal
-
-from _coloring_patterns import random_pattern
 
 
 def _round_trip(r, symmetric: bool, rng) -> float:

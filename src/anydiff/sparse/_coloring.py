@@ -182,7 +182,8 @@ def colors_only(pattern: sp.csr_array, problem: ColoringProblem, algorithm: Gree
     return min(_candidates(pattern, problem, algorithm), key=_ncolors)
 
 
-def _candidates(pattern: sp.csr_array, problem: ColoringProblem, algorithm: GreedyColoring) -> list[np.ndarray]:
+def _candidates(pattern: sp.csr_array, problem: ColoringProblem,
+                algorithm: GreedyColoring) -> list[np.ndarray]:
     """One colouring per order of the algorithm, in its tie-breaking priority."""
     if problem.structure == "symmetric":
         indptr, indices, edge = symmetric_graph(pattern)
