@@ -184,8 +184,7 @@ class Prep:
         checks and conversions (identical arguments pass them by construction) and returns
         ``_MISS`` for anything else, which then takes the general path."""
         lay, adapter, op = self.x_layout, self.adapter, self.op
-        if getattr(adapter, "sparse_results", False):
-            return None  # AutoSparse returns scipy.sparse arrays: the general conversion path only
+        sparse = getattr(adapter, "sparse_results", False)  # AutoSparse: scipy.sparse matrices
         yl = self.F.out_layout
         kind = lay.kinds[0]
         if (
@@ -211,6 +210,8 @@ class Prep:
         numpy_ok = native or adapter.kernels_accept_numpy
 
         def converter(out_kind: str) -> Any:
+            if sparse and out_kind in ("jac", "hess"):
+                return lambda r: r  # already the (y.size, x.size) / (x.size, x.size) result
             shape, dtype = targets[out_kind]
             batch = out_kind in ("xbatch", "ybatch")
             if native:

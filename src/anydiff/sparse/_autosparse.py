@@ -116,11 +116,19 @@ class _SparseKernel:
             plan = _Plan()
             F._anydiff_sparse_plan = plan
         self.plan = plan
-        self.compressed = None
+        self._compressed = None
         self._inner: Kernel | None = None
         self._seeds = None
 
     # -- prep attributes ----------------------------------------------------------------------
+    @property
+    def compressed(self):
+        """The compressed matrix of the last call (read-only; a pair when bidirectional)."""
+        c = self._compressed
+        if c is None:
+            return None
+        return tuple(map(_read_only, c)) if isinstance(c, tuple) else _read_only(c)
+
     @property
     def coloring_result(self):
         return self.plan.result
@@ -258,7 +266,7 @@ class _SparseKernel:
             if r.kind == "row" and np.iscomplexobj(b):
                 b = b.conj()  # pullbacks give J^H w: the compressed rows are conj(w^T J)
         matrix = r.decompress(b)
-        self.compressed = _read_only(b)
+        self._compressed = b  # read-only views are made when asked for (prep.compressed)
         if not self.hessian:
             return (first if self.need_value else None, matrix)
         if not self.need_value:
@@ -282,7 +290,7 @@ class _SparseKernel:
                 br = br.conj()  # pullbacks give J^H w
         if first is None and self.need_value:
             first = self.F(x, *ctx)
-        self.compressed = (_read_only(bf), _read_only(br))
+        self._compressed = (bf, br)
         return (first if self.need_value else None, r.decompress(bf, br))
 
     def _value(self, x: Any, ctx: tuple) -> Any:

@@ -15,6 +15,7 @@ accounted for.
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from typing import Any
 
@@ -36,6 +37,39 @@ def _positions(p: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     prow = np.repeat(np.arange(p.shape[0], dtype=np.int64), np.diff(p.indptr))
     keys = prow * n + p.indices  # ascending: canonical CSR
     return np.searchsorted(keys, rows * n + cols)
+
+
+class CSRBuilder:
+    """Fresh ``csr_array`` results of one fixed structure, cheaply.
+
+    SciPy's constructor validates the structure on every call (~10 µs at 10⁴ non-zeros, a large
+    share of a sparse Jacobian's per-call cost). The structure never changes between calls, so it
+    is validated once, here, into a template; each call clones the template (a shallow copy),
+    gives it the new ``data`` and its own copies of ``indices`` / ``indptr`` (results belong to the
+    caller, who may modify them in place). Index arrays are int32 where they fit, as SciPy picks.
+    """
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, shape: tuple[int, int]) -> None:
+        fits = max(*shape, len(indices)) < np.iinfo(np.int32).max
+        dt = np.int32 if fits else np.int64
+        self.indptr = np.ascontiguousarray(indptr, dtype=dt)
+        self.indices = np.ascontiguousarray(indices, dtype=dt)
+        self.nnz, self.shape = len(indices), tuple(shape)
+        # Validated on a separate instance: the template keeps no cached flags (sorted /
+        # canonical), which would go stale in a result whose indices the caller edits.
+        check = sp.csr_array((np.zeros(self.nnz), self.indices, self.indptr), shape=self.shape)
+        check.check_format(full_check=True)
+        if not check.has_canonical_format:  # patterns are canonical (as_pattern); say so if not
+            raise ColoringError("internal error: a decompression structure is not canonical CSR")
+        self._template = sp.csr_array((np.zeros(self.nnz), self.indices, self.indptr),
+                                      shape=self.shape, copy=False)
+
+    def __call__(self, data: np.ndarray) -> sp.csr_array:
+        if data.shape != (self.nnz,):
+            raise ColoringError(f"internal error: {data.shape} values for {self.nnz} non-zeros")
+        out = copy.copy(self._template)
+        out.data, out.indices, out.indptr = data, self.indices.copy(), self.indptr.copy()
+        return out
 
 
 def two_colored_forest(indptr: np.ndarray, indices: np.ndarray, colors: np.ndarray):
@@ -131,6 +165,7 @@ class ColoringResult:
         self._indices = pattern.indices
         self._rounds: list = []
         self._build()
+        self._csr = CSRBuilder(self._indptr, self._indices, self.shape)
 
     # -- postprocessing -------------------------------------------------------------------------
 
@@ -306,7 +341,7 @@ class ColoringResult:
                                     f"{(self.ncolors, self.compressed_dim)} (ncolors, dim)")
         flat = b.reshape(-1)
         if self.kind != "acyclic":
-            data = flat[self._src]
+            data = np.take(flat, self._src)
         else:
             data = np.empty(len(self._indices), dtype=b.dtype)
             buf = flat.copy()
@@ -315,7 +350,7 @@ class ColoringResult:
                 val = buf[src]
                 np.subtract.at(buf, dst, val)
                 data[pos] = np.concatenate([val, val])
-        return sp.csr_array((data, self._indices.copy(), self._indptr.copy()), shape=self.shape)
+        return self._csr(data)
 
     def __repr__(self) -> str:
         return f"ColoringResult({self.kind}, shape={self.shape}, ncolors={self.ncolors})"
