@@ -359,7 +359,8 @@ class Prep:
                 x, tangent, ctx, y, strict,
             )
             if f is not None and not same_function(f, self.f) or (
-                backend is not None and resolve(backend) != self.backend
+                backend is not None and backend is not self.backend
+                and resolve(backend) != self.backend
             ):
                 # strict=False with another function or backend: never reuse kernels built
                 # for the prepared ones, which would give the prepared function's derivative.

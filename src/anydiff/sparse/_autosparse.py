@@ -83,12 +83,15 @@ class AutoSparse(AbstractBackend):
             raise AnydiffValueError(f"AutoSparse(partition=...) must be None, 'column' or 'row', "
                                     f"got {self.partition!r}")
 
-    def __getattribute__(self, item: str) -> Any:
-        # Abilities are the dense backend's.
-        if item in ("forward_fast", "reverse_fast", "inplace_function", "mutation", "complex_numbers",
-                    "plain_numpy", "extra"):
-            return getattr(object.__getattribute__(self, "dense"), item)
-        return object.__getattribute__(self, item)
+    # Abilities are the dense backend's (properties: a __getattribute__ override would slow down
+    # every attribute access, on every prepared call).
+    forward_fast = property(lambda self: self.dense.forward_fast)
+    reverse_fast = property(lambda self: self.dense.reverse_fast)
+    inplace_function = property(lambda self: self.dense.inplace_function)
+    mutation = property(lambda self: self.dense.mutation)
+    complex_numbers = property(lambda self: self.dense.complex_numbers)
+    plain_numpy = property(lambda self: self.dense.plain_numpy)
+    extra = property(lambda self: self.dense.extra)
 
 
 _PREP_ATTRIBUTES = ("sparsity", "colors", "ncolors", "coloring", "compressed", "coloring_result")
