@@ -52,9 +52,12 @@ class AutoSparse(AbstractBackend):
     Results are ``scipy.sparse.csr_array`` of shape ``(y.size, x.size)`` (Jacobian) or
     ``(x.size, x.size)`` (Hessian), whatever the array type of ``x`` (JAX and torch callers get a
     SciPy array too). The value parts (``y``, gradient) come back as for the dense backend.
+    ``out=`` raises ``UnsupportedError`` (every call returns a new sparse array).
     Preps expose ``sparsity``, ``colors``, ``ncolors``, ``coloring`` (``"column"``, ``"row"``,
     ``"bidirectional"``, ``"star"``, ``"acyclic"``), ``compressed`` (the compressed matrix of the last
     call; a pair (pushforward block, pullback block) when bidirectional) and ``coloring_result``.
+    With ``GreedyColoring(postprocessing=True)`` (default) columns / rows / vertices that no entry is
+    read from are in no seed: their colour in ``colors`` is ``-1``.
 
     Example:
         >>> import numpy as np, anydiff as ad
