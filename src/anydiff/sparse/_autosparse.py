@@ -52,7 +52,9 @@ class AutoSparse(AbstractBackend):
     Results are ``scipy.sparse.csr_array`` of shape ``(y.size, x.size)`` (Jacobian) or
     ``(x.size, x.size)`` (Hessian), whatever the array type of ``x`` (JAX and torch callers get a
     SciPy array too). The value parts (``y``, gradient) come back as for the dense backend.
-    ``out=`` raises ``UnsupportedError`` (every call returns a new sparse array).
+    ``out=`` raises ``UnsupportedError`` (every call returns a new sparse array). ``output="jax"``
+    returns ``jax.experimental.sparse.BCOO`` arrays instead, ``output="torch"`` torch sparse CSR
+    tensors (same entries; one more copy of the ``nnz`` values per call).
     Preps expose ``sparsity``, ``colors``, ``ncolors``, ``coloring`` (``"column"``, ``"row"``,
     ``"bidirectional"``, ``"star"``, ``"acyclic"``), ``compressed`` (the compressed matrix of the last
     call; a pair (pushforward block, pullback block) when bidirectional) and ``coloring_result``.
@@ -71,6 +73,7 @@ class AutoSparse(AbstractBackend):
     coloring: GreedyColoring = field(default_factory=GreedyColoring)
     partition: str | None = None
     check: bool = False
+    output: str = "scipy"
     name: ClassVar[str] = "sparse"
 
     def __post_init__(self) -> None:
@@ -82,6 +85,9 @@ class AutoSparse(AbstractBackend):
         if not isinstance(self.coloring, GreedyColoring):
             raise AnydiffValueError(
                 f"AutoSparse(coloring=...) must be a GreedyColoring, got {self.coloring!r}")
+        from ._formats import check_format
+
+        check_format(self.output)
         if self.partition not in (None, "column", "row"):
             raise AnydiffValueError(f"AutoSparse(partition=...) must be None, 'column' or 'row', "
                                     f"got {self.partition!r}")
@@ -123,6 +129,7 @@ class _SparseKernel:
             F._anydiff_sparse_plan = plan
         self.plan = plan
         self._compressed = None
+        self._convert = None  # csr_array -> the requested output format (None: SciPy)
         self._inner: Kernel | None = None
         self._seeds = None
 
@@ -172,6 +179,10 @@ class _SparseKernel:
         r = plan.result
         dense = self.adapter.dense
         dt = self.spec.dtype
+        if self.adapter.backend.output != "scipy":
+            from ._formats import Converter
+
+            self._convert = Converter(self.adapter.backend.output)
         if r.kind == "bidirectional":
             rev = self.adapter.reverse
             fwd_k = dense.make_pushforward(self.F, self.spec.with_batch(r.nforward), self.need_value)
@@ -272,6 +283,8 @@ class _SparseKernel:
             if r.kind == "row" and np.iscomplexobj(b):
                 b = b.conj()  # pullbacks give J^H w: the compressed rows are conj(w^T J)
         matrix = r.decompress(b)
+        if self._convert is not None:
+            matrix = self._convert(matrix)
         self._compressed = b  # read-only views are made when asked for (prep.compressed)
         if not self.hessian:
             return (first if self.need_value else None, matrix)
@@ -297,7 +310,10 @@ class _SparseKernel:
         if first is None and self.need_value:
             first = self.F(x, *ctx)
         self._compressed = (bf, br)
-        return (first if self.need_value else None, r.decompress(bf, br))
+        matrix = r.decompress(bf, br)
+        if self._convert is not None:
+            matrix = self._convert(matrix)
+        return (first if self.need_value else None, matrix)
 
     def _value(self, x: Any, ctx: tuple) -> Any:
         if not self.need_value:

@@ -92,25 +92,40 @@ def _is_scipy_sparse(a: Any) -> bool:
     return type(a).__module__.startswith("scipy.sparse")
 
 
-def dense_of(result: Any, shape: tuple[int, int], like: Any) -> np.ndarray:
-    """The dense array of a sparse result, reshaped like the reference ``like``; raises
-    ``AssertionError`` when the result is not a CSR array of ``shape``."""
-    import scipy.sparse as sp
+def _is_format(result: Any, output: str) -> bool:
+    """Whether ``result`` is a sparse matrix of ``AutoSparse(output=...)``'s format."""
+    if output == "scipy":
+        import scipy.sparse as sp
 
-    if not (isinstance(result, sp.sparray) and result.format == "csr"):
-        raise AssertionError(f"returned a {type(result).__name__}, expected a scipy.sparse "
-                             f"csr_array of shape {shape}")
+        return isinstance(result, sp.sparray) and result.format == "csr"
+    if output == "torch":
+        return type(result).__module__.startswith("torch") and str(result.layout) == "torch.sparse_coo"
+    return type(result).__name__ == "BCOO"
+
+
+_FORMAT_NAMES = {"scipy": "scipy.sparse csr_array", "jax": "JAX BCOO array",
+                 "torch": "torch sparse COO tensor"}
+
+
+def dense_of(result: Any, shape: tuple[int, int], like: Any, output: str = "scipy") -> np.ndarray:
+    """The dense array of a sparse result, reshaped like the reference ``like``; raises
+    ``AssertionError`` when the result is not a matrix of ``shape`` in the ``output`` format."""
+    from ..sparse._formats import to_dense
+
+    if not _is_format(result, output):
+        raise AssertionError(f"returned a {type(result).__name__}, expected a "
+                             f"{_FORMAT_NAMES[output]} of shape {shape}")
     if tuple(result.shape) != shape:
         raise AssertionError(f"sparse result of shape {tuple(result.shape)}, expected {shape}")
-    return result.toarray().reshape(np.shape(like))
+    return to_dense(result).reshape(np.shape(like))
 
 
-def _checks(s: Scenario, shape: tuple[int, int], kwc: dict) -> tuple[Callable, Callable]:
+def _checks(s: Scenario, shape: tuple[int, int], kwc: dict, output: str) -> tuple[Callable, Callable]:
     """``(check_plain, check_value)``: the sparse part densified, then compared."""
 
     def plain(r: Any, e: Any) -> tuple:
         try:
-            d = dense_of(r, shape, e)
+            d = dense_of(r, shape, e, output)
         except AssertionError as exc:
             return False, np.nan, np.nan, str(exc)
         return compare(d, e, **kwc)
@@ -119,7 +134,7 @@ def _checks(s: Scenario, shape: tuple[int, int], kwc: dict) -> tuple[Callable, C
         if not isinstance(r, tuple) or len(r) != len(e):
             return False, np.nan, np.nan, f"value form returned {type(r).__name__}"
         try:
-            r = (*r[:-1], dense_of(r[-1], shape, e[-1]))
+            r = (*r[:-1], dense_of(r[-1], shape, e[-1], output))
         except AssertionError as exc:
             return False, np.nan, np.nan, f"{PART_NAMES[s.op][-1]}: {exc}"
         return compare_parts(r, e, PART_NAMES[s.op], **kwc)
@@ -128,19 +143,29 @@ def _checks(s: Scenario, shape: tuple[int, int], kwc: dict) -> tuple[Callable, C
 
 
 def _scribble(result: Any) -> None:
-    """NaN into every writable array of a result, the sparse matrices' data included."""
+    """NaN into every writable array of a result, the sparse matrices' values included."""
     parts = result if isinstance(result, tuple) else (result,)
     for p in parts:
         if _is_scipy_sparse(p):
             if p.data.flags.writeable and p.data.size:
                 p.data[...] = np.nan
-        else:
+        elif _is_torch_sparse(p):
+            import torch
+
+            with torch.no_grad():
+                p.values().fill_(np.nan)
+        elif type(p).__name__ != "BCOO":  # JAX arrays are immutable
             scribble(p)
+
+
+def _is_torch_sparse(a: Any) -> bool:
+    return type(a).__module__.startswith("torch") and str(getattr(a, "layout", "")) != "torch.strided"
 
 
 def _from_native(result: Any, kind: str) -> Any:
     parts = result if isinstance(result, tuple) else (result,)
-    conv = tuple(p if _is_scipy_sparse(p) else from_native(p, kind) for p in parts)
+    conv = tuple(p if _is_scipy_sparse(p) or _is_torch_sparse(p) or type(p).__name__ == "BCOO"
+                 else from_native(p, kind) for p in parts)
     return conv if isinstance(result, tuple) else conv[0]
 
 
@@ -189,7 +214,8 @@ def run_sparse_case(
         expected = ref
         parts = (value, first, ref) if s.op == "hessian" else (value, ref)
     shape = _sizes(s) if s.op in ("jacobian", "hessian") else (0, 0)
-    check_plain, check_value = _checks(s, shape, kwc) if correctness else (None, None)
+    output = getattr(b, "output", "scipy")
+    check_plain, check_value = _checks(s, shape, kwc, output) if correctness else (None, None)
     f = s.f
     results: list[CaseResult] = []
 
@@ -270,7 +296,7 @@ def run_sparse_case(
         p = get_prep("strict")
 
         def dense_p(*args: Any, **kws: Any) -> Any:
-            return dense_of(p(*args, **kws), shape, expected)
+            return dense_of(p(*args, **kws), shape, expected, output)
 
         a2, kw2 = case.args("prep")
         elsewhere = dense_p(*a2, **kw2)
@@ -406,8 +432,10 @@ def sparsity_result(case: Case, get_prep: Callable[[str], Any], shape: tuple[int
                     f"{'Hessian' if s.op == 'hessian' else 'Jacobian'} ({source}) at the "
                     f"prepared point, e.g. at {where}")
         problems += coloring_problems(r)
-        if (J.indptr.tolist(), J.indices.tolist()) != (pattern.indptr.tolist(),
-                                                        pattern.indices.tolist()):
+        from ..sparse._formats import structure
+
+        indptr, indices = structure(J)
+        if (indptr.tolist(), indices.tolist()) != (pattern.indptr.tolist(), pattern.indices.tolist()):
             problems.append("the result's structure is not prep.sparsity")
     except (UnsupportedError, BackendUnavailableError, Skip) as exc:
         return CaseResult(**base, status="skipped", message=f"{type(exc).__name__}: {exc}")
