@@ -137,3 +137,16 @@ def test_output_formats_are_what_they_say():
         dense_of(T, (4, 5), np.zeros((4, 5)), "scipy")
     with pytest.raises(ValueError, match="output"):
         ad.AutoSparse("engine", output="bcoo")
+
+
+def test_sparse_result_is_compared_with_the_dense_backend():
+    from anydiff.testing._checks import Case
+    from anydiff.testing._sparse_runner import _against_dense_backend
+
+    case = Case(ad.AutoSparse("engine"), SCEN["jacobian-banded"])
+    kwc = dict(rtol=1e-12, atol=0.0, single=False, scaled_atol=1e-13)
+    right = ad.prepare_jacobian(case.s.f, case.backend, case.s.x)
+    assert _against_dense_backend(case, right, kwc) == []
+    wrong = lambda *a: sp.csr_array(np.zeros((6, 8)))  # noqa: E731
+    (msg,) = _against_dense_backend(case, wrong, kwc)
+    assert "differs from the dense" in msg

@@ -14,7 +14,8 @@ the variants that apply to sparse results (see ``_runner``'s table) with these d
   derivative (computed by a reference backend that is not under test): a pattern that misses
   one is a failure, never tolerated; the colouring must be valid for its kind
   (structurally orthogonal groups, star or acyclic) and decompress a matrix with that pattern
-  exactly; a result's structure must be the pattern.
+  exactly; a result's structure must be the pattern; and the result at x must agree with the
+  dense backend's own ``jacobian`` / ``hessian`` (to that backend's tolerance).
 """
 
 from __future__ import annotations
@@ -342,7 +343,7 @@ def run_sparse_case(
 
     add("aliasing", aliasing, expected, check_plain)
     if "sparsity" in wanted:
-        results.append(sparsity_result(case, get_prep, shape, own))
+        results.append(sparsity_result(case, get_prep, shape, own, kwc))
     _judge_partial(s, results)
     return results
 
@@ -407,7 +408,7 @@ def coloring_problems(result: Any) -> list[str]:
 
 
 def sparsity_result(case: Case, get_prep: Callable[[str], Any], shape: tuple[int, int],
-                    exclude: tuple[str, ...]) -> CaseResult:
+                    exclude: tuple[str, ...], kwc: dict) -> CaseResult:
     """The ``sparsity`` variant (module docstring); ``detail`` holds the colouring."""
     s = case.s
     base = dict(backend=label(case.backend), scenario=s.name, operator=s.op, variant="sparsity")
@@ -437,6 +438,7 @@ def sparsity_result(case: Case, get_prep: Callable[[str], Any], shape: tuple[int
         indptr, indices = structure(J)
         if (indptr.tolist(), indices.tolist()) != (pattern.indptr.tolist(), pattern.indices.tolist()):
             problems.append("the result's structure is not prep.sparsity")
+        problems += _against_dense_backend(case, p, kwc)
     except (UnsupportedError, BackendUnavailableError, Skip) as exc:
         return CaseResult(**base, status="skipped", message=f"{type(exc).__name__}: {exc}")
     except Exception as exc:
@@ -446,6 +448,26 @@ def sparsity_result(case: Case, get_prep: Callable[[str], Any], shape: tuple[int
     if problems:
         return CaseResult(**base, status="failed", message="; ".join(problems), detail=detail)
     return CaseResult(**base, status="passed", message=text, detail=detail)
+
+
+def _against_dense_backend(case: Case, p: Any, kwc: dict) -> list[str]:
+    """The sparse result at x against the same derivative by the dense backend itself (its
+    pushforward side for ``MixedMode``): they must agree to that backend's tolerance."""
+    import anydiff as ad
+
+    from ..sparse._formats import to_dense
+
+    s, dense = case.s, resolve(case.backend).dense
+    if isinstance(dense, ad.MixedMode):
+        dense = dense.forward
+    a, kw = case.args("eval")
+    try:
+        want = np.asarray(getattr(ad, s.op)(s.f, dense, *a, **kw))
+    except UnsupportedError:
+        return []  # e.g. a SecondOrder pair that computes hvps but not whole Hessians
+    got = to_dense(p(*case.args("eval")[0])).reshape(want.shape)
+    ok, _, _, msg = compare(got, want, **kwc)
+    return [] if ok else [f"differs from the dense {label(dense)} result at x: {msg}"]
 
 
 # ---------------------------------------------------------------------------------------------
