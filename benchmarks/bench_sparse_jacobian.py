@@ -6,7 +6,9 @@ the median of repeated calls of the prepared object; "prep" is detection + colou
 asdex (``jax.jit(asdex.jacobian_from_coloring(...))``) is installed in a throwaway venv as in
 ``bench_coloring.py`` (``--no-asdex`` skips it).
 
-Run: ``PYTHONPATH=src python benchmarks/bench_sparse_jacobian.py [--full] [--backends jax,engine]``
+Run: ``PYTHONPATH=src python benchmarks/bench_sparse_jacobian.py [--full] [--backends jax,engine]
+[--record]``; ``--record`` writes the Brusselator and Rosenbrock rows into the ``"sparse"`` key of
+``benchmarks/results.json`` (the other keys are left alone), which ``plot_benchmarks.py`` draws.
 """
 
 from __future__ import annotations
@@ -126,9 +128,46 @@ def main() -> None:
             name = b if isinstance(b, str) else "fd(fd)"
             _print(f"rosenbrock H n={n}", name, prep, t_prep, sparse_ms, dense_ms,
                    asd if b == "jax" else None)
+    if "--record" in sys.argv:
+        _record(ROWS)
+
+
+ROWS: list[list] = []  # [problem, N or n, backend, ncolors, kind, prep_s, sparse_ms, dense_ms, asdex_ms]
+COLUMNS = ["problem", "N", "backend", "ncolors", "kind", "prep_s", "sparse_ms", "dense_ms", "asdex_ms"]
+
+
+def _record(rows: list[list]) -> None:
+    """Write ``rows`` as the ``"sparse"`` key of results.json, leaving the other keys' text as it
+    is (the key is kept last in the file, so a new record replaces the old one textually)."""
+    import json
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    before = json.loads(text)
+    at = text.find('\n  "sparse": ')
+    head = text[:at].rstrip().rstrip(",") if at >= 0 else text.rstrip()[:-1].rstrip()
+    about = ("bench_sparse_jacobian.py on the shared 2-core VM (loaded by other jobs), "
+             f"{time.strftime('%Y-%m-%d')}; times in ms per prepared call (median), prep in s.")
+    body = ",\n".join("      " + json.dumps(r) for r in rows)
+    entry = (f'{{\n    "about": {json.dumps(about)},\n    "columns": {json.dumps(COLUMNS)},\n'
+             f'    "rows": [\n{body}\n    ]\n  }}')
+    text = f'{head},\n  "sparse": {entry}\n}}\n'
+    after = json.loads(text)
+    after.pop("sparse")
+    before.pop("sparse", None)
+    if after != before:
+        raise RuntimeError("results.json: recording the sparse key would change other keys")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    print(f"recorded {len(rows)} rows in {path} (key 'sparse')")
 
 
 def _print(problem, b, prep, t_prep, sparse_ms, dense_ms, asd):
+    kind, size = problem.split(" ")[0], int(problem.rsplit("=", 1)[1])
+    nan = lambda v: None if v != v else round(v, 4)  # noqa: E731
+    ROWS.append([kind, size, b, prep.ncolors, prep.coloring, round(t_prep, 4), nan(sparse_ms),
+                 nan(dense_ms), None if asd is None else round(1e3 * asd[2], 4)])
     speed = dense_ms / sparse_ms if dense_ms == dense_ms else float("nan")
     if asd is not None:
         a_col, a_prep, a_call = asd

@@ -5,7 +5,9 @@ Run: python benchmarks/plot_benchmarks.py [--results FILE] [--out DIR]
 - ``overhead.png``: anydiff / direct time ratio against n, one panel per framework, one line per
   operator (the numbers of ``bench_frameworks.py``);
 - ``engine_vs_autograd.png``: engine tape value-and-gradient against HIPS autograd, and each as a
-  multiple of f's own time (the numbers of ``bench_engine.py``).
+  multiple of f's own time (the numbers of ``bench_engine.py``);
+- ``sparse_vs_dense.png``: Brusselator Jacobian per call against N: ``AutoSparse(b)`` against the
+  dense backend and asdex (the numbers of ``bench_sparse_jacobian.py``, key ``"sparse"``).
 
 Update ``results.json`` from a new benchmark run, then re-run this script and commit the PNGs.
 """
@@ -71,7 +73,44 @@ def plot(results: Path, out: Path) -> list[Path]:
     written.append(out / "engine_vs_autograd.png")
     fig.savefig(written[-1], dpi=110, metadata={"Software": None})
     plt.close(fig)
+    if "sparse" in data:
+        written.append(plot_sparse(data["sparse"], out / "sparse_vs_dense.png", plt))
     return written
+
+
+def plot_sparse(entry: dict, path: Path, plt, backends: tuple = ("jax", "engine", "finitediff")) -> Path:
+    """Brusselator Jacobian, ms per prepared call against N (log-log): AutoSparse(b) solid, the
+    same dense backend dashed, asdex dotted; the colours used are in the legend."""
+    cols = entry["columns"]
+    rows = [dict(zip(cols, r)) for r in entry["rows"]]
+    rows = [r for r in rows if r["problem"] == "brusselator" and r["backend"] in backends]
+    fig, ax = plt.subplots(figsize=(8.6, 4.2))
+    for k, b in enumerate(dict.fromkeys(r["backend"] for r in rows)):
+        mine = sorted((r for r in rows if r["backend"] == b), key=lambda r: r["N"])
+        color = f"C{k}"
+        ax.plot([r["N"] for r in mine], [r["sparse_ms"] for r in mine], marker="o", color=color,
+                label=f"AutoSparse({b!r}), {mine[-1]['ncolors']} colours")
+        dense = [r for r in mine if r["dense_ms"] is not None]
+        if dense:
+            ax.plot([r["N"] for r in dense], [r["dense_ms"] for r in dense], marker="s", ls="--",
+                    color=color, alpha=0.6, label=f"dense {b!r}")
+        ref = [r for r in mine if r.get("asdex_ms") is not None]
+        if ref:
+            ax.plot([r["N"] for r in ref], [r["asdex_ms"] for r in ref], marker="^", ls=":",
+                    color="black", label="asdex (JAX)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    sizes = sorted({r["N"] for r in rows})
+    ax.set_xticks(sizes, [str(v) for v in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("N (grid N × N, 2 N² unknowns)")
+    ax.set_ylabel("ms per Jacobian (prepared call)")
+    ax.set_title("Brusselator Jacobian: sparse (coloured) vs dense vs asdex", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return path
 
 
 def main() -> None:

@@ -109,7 +109,7 @@ def test_images_exist_and_charts_come_from_the_recorded_results(tmp_path):
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     written = plot_benchmarks.plot(ROOT / "benchmarks" / "results.json", tmp_path)
-    assert {p.name for p in written} == {"overhead.png", "engine_vs_autograd.png"}
+    assert {p.name for p in written} == {"overhead.png", "engine_vs_autograd.png", "sparse_vs_dense.png"}
     for p in written:
         assert (DOCS / "img" / p.name).exists() and p.stat().st_size > 10_000
 

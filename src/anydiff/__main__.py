@@ -178,22 +178,34 @@ def _compare(args: argparse.Namespace) -> tuple[int, str]:
     print(f"anydiff compare: {len(scenarios)} scenarios ({', '.join(names)}) on "
           f"{', '.join(map(_label, backends))}; variants: "
           f"{', '.join(variants) if variants else 'all'}", file=sys.stderr)
-    report = run_differentiation(backends, scenarios, variants=variants,
-                                 progress=_progress(args))
     from anydiff.testing._reference import label
+    from anydiff.testing._sparse_runner import sparse_runs
 
+    # The sparse family runs as AutoSparse(b) for every backend b (its own rows).
+    runs, coloring_notes = sparse_runs(backends, scenarios, _label)
+    from anydiff.testing import DifferentiationReport
+
+    report = DifferentiationReport()
+    for _, b, group in runs:
+        report.extend(run_differentiation([b], group, variants=variants,
+                                          progress=_progress(args)))
     ops = [op for op in OPERATORS if any(s.op == op for s in scenarios)]
     records: dict[str, Any] = {"kind": "compare", "catalogues": names,
                                "scenarios": len(scenarios), "operators": ops, "rows": []}
     matrix = []
-    for b in backends:
+    for shown, b, _ in runs:
         rows = [r for r in report if r.backend == label(b)]
-        line = [_label(b)]
+        line = [shown]
         for op in ops:
             c = _summarise([r for r in rows if r.operator == op])
-            records["rows"].append({"backend": _label(b), "operator": op, **c})
+            records["rows"].append({"backend": shown, "operator": op, **c})
             line.append(_cell_text(c))
         matrix.append(line)
+    colorings = coloring_notes(report)
+    if colorings["records"]:
+        records["colorings"] = colorings["records"]
+        for row in records["rows"]:  # CSV rows all need the same columns
+            row["colors"] = colorings["cells"].get((row["backend"], row["operator"]), "")
     records["summary"] = {"passed": len(report.passed), "failed": len(report.failed),
                           "skipped": len(report.skipped)}
     records["failures"] = [
@@ -209,6 +221,7 @@ def _compare(args: argparse.Namespace) -> tuple[int, str]:
     if skipped:
         notes.append("\nskipped:")
         notes += [f"  {b}: {n} case(s): {msg}" for (b, msg), n in sorted(skipped.items())]
+    notes += colorings["lines"]
     notes.append(f"\n{report.summary()}")
     if report.failed:
         notes.append("\nfailures:\n" + report.table(("failed",)))
@@ -319,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "(jax:forward, finitediff:complex); default: all installed")
     c.add_argument("--scenarios", default="default",
                    help="comma-separated catalogues (default, pytree, complex, sparse, "
-                   "mutation, closure, errors, edge, raising, bridge) or all")
+                   "mutation, closure, errors, edge, raising, bridge) or all; sparse runs as "
+                   "AutoSparse(b) for every backend b")
     c.add_argument("--second-order", action="store_true",
                    help="print the outer x inner matrix of SecondOrder pairs")
     c.add_argument("--quick", action="store_true",

@@ -184,8 +184,7 @@ class Prep:
         checks and conversions (identical arguments pass them by construction) and returns
         ``_MISS`` for anything else, which then takes the general path."""
         lay, adapter, op = self.x_layout, self.adapter, self.op
-        if getattr(adapter, "sparse_results", False):
-            return None  # AutoSparse returns scipy.sparse arrays: the general conversion path only
+        sparse = getattr(adapter, "sparse_results", False)  # AutoSparse: scipy.sparse matrices
         yl = self.F.out_layout
         kind = lay.kinds[0]
         if (
@@ -211,6 +210,8 @@ class Prep:
         numpy_ok = native or adapter.kernels_accept_numpy
 
         def converter(out_kind: str) -> Any:
+            if sparse and out_kind in ("jac", "hess"):
+                return lambda r: r  # already the (y.size, x.size) / (x.size, x.size) result
             shape, dtype = targets[out_kind]
             batch = out_kind in ("xbatch", "ybatch")
             if native:
@@ -358,7 +359,8 @@ class Prep:
                 x, tangent, ctx, y, strict,
             )
             if f is not None and not same_function(f, self.f) or (
-                backend is not None and resolve(backend) != self.backend
+                backend is not None and backend is not self.backend
+                and resolve(backend) != self.backend
             ):
                 # strict=False with another function or backend: never reuse kernels built
                 # for the prepared ones, which would give the prepared function's derivative.
@@ -372,6 +374,11 @@ class Prep:
                 if variant is not None:
                     return variant.run(with_value, x, args, out=out, y=y, checked=True)
         adapter = self.adapter
+        if out is not None and getattr(adapter, "sparse_results", False):
+            raise UnsupportedError(
+                "AutoSparse returns a new scipy.sparse array on every call, so out= (a dense "
+                "buffer to fill) is not supported; drop out= and use the returned value."
+            )
         xv = self.native_x(x)
         T, is_batch = (None, False)
         if tangent is not None:

@@ -30,8 +30,10 @@ def test_partial_distance2_valid_for_every_order(order, partition):
         r = GreedyColoring(order=order, seed=seed).color(p, partition)
         assert r.colors.shape == (p.shape[1] if partition == "column" else p.shape[0],)
         assert structurally_orthogonal(p, r.colors, partition), (seed, order)
-        # Greedy colours are contiguous 0..k-1.
-        assert set(r.colors.tolist()) == set(range(r.ncolors))
+        # Colours are contiguous 0..k-1; -1 (neutral, in no seed) exactly for empty columns / rows.
+        assert set(r.colors[r.colors >= 0].tolist()) == set(range(r.ncolors))
+        counts = np.diff(sp.csr_array(p if partition == "row" else p.T).indptr)
+        assert np.array_equal(r.colors < 0, counts == 0)
 
 
 @pytest.mark.parametrize("order", ALL_ORDERS)
@@ -40,7 +42,7 @@ def test_star_valid_for_every_order(order):
         p = random_pattern(seed, symmetric=True)
         r = GreedyColoring(order=order, seed=seed).color(p, symmetric=True)
         assert r.kind == "star"
-        assert star_valid(p, r.colors), (seed, order)
+        assert star_valid(p, r.full_colors), (seed, order)  # as coloured, before postprocessing
 
 
 @pytest.mark.parametrize("order", ALL_ORDERS)
@@ -49,7 +51,8 @@ def test_acyclic_valid_for_every_order(order):
         p = random_pattern(seed, symmetric=True)
         r = GreedyColoring(order=order, seed=seed, decompression="substitution").color(p, symmetric=True)
         assert r.kind == "acyclic"
-        assert acyclic_valid(p, r.colors), (seed, order)
+        assert acyclic_valid(p, r.full_colors), (seed, order)
+        assert acyclic_valid(p, np.where(r.colors < 0, r.full_colors, r.colors)), (seed, order)
 
 
 def test_checkers_reject_invalid_colourings():
@@ -175,10 +178,12 @@ def test_degenerate_patterns():
     r = GreedyColoring().color(empty)
     assert r.ncolors == 0 and r.decompress(np.zeros((0, 0))).shape == (0, 0)
     zero = sp.csr_array((3, 4), dtype=bool)
-    r = GreedyColoring().color(zero)
+    r = GreedyColoring(postprocessing=False).color(zero)
     assert r.ncolors == 1
     d = r.decompress(np.zeros((1, 3)))
     assert d.shape == (3, 4) and d.nnz == 0
+    r = GreedyColoring().color(zero)  # postprocessing: no column needs a seed
+    assert r.ncolors == 0 and r.decompress(np.zeros((0, 3))).shape == (3, 4)
     for dec in ("direct", "substitution"):
         r = GreedyColoring(decompression=dec).color(sp.eye_array(5, dtype=bool), symmetric=True)
         assert r.ncolors == 1

@@ -52,9 +52,14 @@ class AutoSparse(AbstractBackend):
     Results are ``scipy.sparse.csr_array`` of shape ``(y.size, x.size)`` (Jacobian) or
     ``(x.size, x.size)`` (Hessian), whatever the array type of ``x`` (JAX and torch callers get a
     SciPy array too). The value parts (``y``, gradient) come back as for the dense backend.
+    ``out=`` raises ``UnsupportedError`` (every call returns a new sparse array). ``output="jax"``
+    returns ``jax.experimental.sparse.BCOO`` arrays instead, ``output="torch"`` torch sparse CSR
+    tensors (same entries; one more copy of the ``nnz`` values per call).
     Preps expose ``sparsity``, ``colors``, ``ncolors``, ``coloring`` (``"column"``, ``"row"``,
     ``"bidirectional"``, ``"star"``, ``"acyclic"``), ``compressed`` (the compressed matrix of the last
     call; a pair (pushforward block, pullback block) when bidirectional) and ``coloring_result``.
+    With ``GreedyColoring(postprocessing=True)`` (default) columns / rows / vertices that no entry is
+    read from are in no seed: their colour in ``colors`` is ``-1``.
 
     Example:
         >>> import numpy as np, anydiff as ad
@@ -68,6 +73,7 @@ class AutoSparse(AbstractBackend):
     coloring: GreedyColoring = field(default_factory=GreedyColoring)
     partition: str | None = None
     check: bool = False
+    output: str = "scipy"
     name: ClassVar[str] = "sparse"
 
     def __post_init__(self) -> None:
@@ -79,16 +85,22 @@ class AutoSparse(AbstractBackend):
         if not isinstance(self.coloring, GreedyColoring):
             raise AnydiffValueError(
                 f"AutoSparse(coloring=...) must be a GreedyColoring, got {self.coloring!r}")
+        from ._formats import check_format
+
+        check_format(self.output)
         if self.partition not in (None, "column", "row"):
             raise AnydiffValueError(f"AutoSparse(partition=...) must be None, 'column' or 'row', "
                                     f"got {self.partition!r}")
 
-    def __getattribute__(self, item: str) -> Any:
-        # Abilities are the dense backend's.
-        if item in ("forward_fast", "reverse_fast", "inplace_function", "mutation", "complex_numbers",
-                    "plain_numpy", "extra"):
-            return getattr(object.__getattribute__(self, "dense"), item)
-        return object.__getattribute__(self, item)
+    # Abilities are the dense backend's (properties: a __getattribute__ override would slow down
+    # every attribute access, on every prepared call).
+    forward_fast = property(lambda self: self.dense.forward_fast)
+    reverse_fast = property(lambda self: self.dense.reverse_fast)
+    inplace_function = property(lambda self: self.dense.inplace_function)
+    mutation = property(lambda self: self.dense.mutation)
+    complex_numbers = property(lambda self: self.dense.complex_numbers)
+    plain_numpy = property(lambda self: self.dense.plain_numpy)
+    extra = property(lambda self: self.dense.extra)
 
 
 _PREP_ATTRIBUTES = ("sparsity", "colors", "ncolors", "coloring", "compressed", "coloring_result")
@@ -116,11 +128,20 @@ class _SparseKernel:
             plan = _Plan()
             F._anydiff_sparse_plan = plan
         self.plan = plan
-        self.compressed = None
+        self._compressed = None
+        self._convert = None  # csr_array -> the requested output format (None: SciPy)
         self._inner: Kernel | None = None
         self._seeds = None
 
     # -- prep attributes ----------------------------------------------------------------------
+    @property
+    def compressed(self):
+        """The compressed matrix of the last call (read-only; a pair when bidirectional)."""
+        c = self._compressed
+        if c is None:
+            return None
+        return tuple(map(_read_only, c)) if isinstance(c, tuple) else _read_only(c)
+
     @property
     def coloring_result(self):
         return self.plan.result
@@ -158,6 +179,10 @@ class _SparseKernel:
         r = plan.result
         dense = self.adapter.dense
         dt = self.spec.dtype
+        if self.adapter.backend.output != "scipy":
+            from ._formats import Converter
+
+            self._convert = Converter(self.adapter.backend.output)
         if r.kind == "bidirectional":
             rev = self.adapter.reverse
             fwd_k = dense.make_pushforward(self.F, self.spec.with_batch(r.nforward), self.need_value)
@@ -258,7 +283,9 @@ class _SparseKernel:
             if r.kind == "row" and np.iscomplexobj(b):
                 b = b.conj()  # pullbacks give J^H w: the compressed rows are conj(w^T J)
         matrix = r.decompress(b)
-        self.compressed = _read_only(b)
+        if self._convert is not None:
+            matrix = self._convert(matrix)
+        self._compressed = b  # read-only views are made when asked for (prep.compressed)
         if not self.hessian:
             return (first if self.need_value else None, matrix)
         if not self.need_value:
@@ -282,8 +309,11 @@ class _SparseKernel:
                 br = br.conj()  # pullbacks give J^H w
         if first is None and self.need_value:
             first = self.F(x, *ctx)
-        self.compressed = (_read_only(bf), _read_only(br))
-        return (first if self.need_value else None, r.decompress(bf, br))
+        self._compressed = (bf, br)
+        matrix = r.decompress(bf, br)
+        if self._convert is not None:
+            matrix = self._convert(matrix)
+        return (first if self.need_value else None, matrix)
 
     def _value(self, x: Any, ctx: tuple) -> Any:
         if not self.need_value:

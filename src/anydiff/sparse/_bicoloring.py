@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from .._errors import AnydiffValueError
 from . import _greedy
 from ._coloring import GreedyColoring, _neighbour_color_counts, _offdiag_graph, as_pattern, symmetric_graph
-from ._decompress import ColoringError
+from ._decompress import ColoringError, CSRBuilder
 from ._orders import vertex_order
 
 
@@ -84,6 +84,7 @@ class BicoloringResult:
         self._src = np.where(use_fwd, self.column_colors[cols] * m + rows,
                              offset + self.row_colors[rows] * n + cols)
         self._indptr, self._indices = pattern.indptr, pattern.indices
+        self._csr = CSRBuilder(self._indptr, self._indices, self.shape)
 
     @property
     def column_seeds(self) -> np.ndarray:
@@ -109,7 +110,7 @@ class BicoloringResult:
             raise AnydiffValueError(f"compressed blocks of shapes {bf.shape}, {br.shape}; expected "
                                     f"{(self.nforward, m)} and {(self.nreverse, n)}")
         flat = np.concatenate([bf.reshape(-1), br.reshape(-1)])
-        return sp.csr_array((flat[self._src], self._indices.copy(), self._indptr.copy()), shape=self.shape)
+        return self._csr(np.take(flat, self._src))
 
     def __repr__(self) -> str:
         return f"BicoloringResult(shape={self.shape}, nforward={self.nforward}, nreverse={self.nreverse})"

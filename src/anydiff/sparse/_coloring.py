@@ -138,12 +138,16 @@ class GreedyColoring:
     ``"substitution"`` (acyclic colouring for Hessians: fewer colours, entries recovered by solving
     along two-coloured trees; Jacobians are always direct). ``seed``: for the ``random`` order.
     ``budget``: most entries allowed in the distance-2 conflict graph of a column / row colouring.
+    ``postprocessing``: after colouring, take out of the seeds every column / row / vertex that no
+    entry is read from (colour ``-1``, *neutral*) and drop the colours left empty, so ``ncolors``
+    never grows and shrinks where possible (e.g. a star without diagonal entries needs one colour).
     """
 
     order: str | tuple[str, ...] = "largest_first"
     decompression: str = "direct"
     seed: int = 0
     budget: int = DEFAULT_BUDGET
+    postprocessing: bool = True
 
     def __post_init__(self) -> None:
         names = self.orders
@@ -173,7 +177,14 @@ class GreedyColoring:
 
 
 def colors_only(pattern: sp.csr_array, problem: ColoringProblem, algorithm: GreedyColoring) -> np.ndarray:
-    """Just the colours (``int64`` array, one per column / row / vertex), best over the algorithm's orders."""
+    """Just the colours (``int64`` array, one per column / row / vertex), best over the algorithm's orders
+    (before postprocessing)."""
+    return min(_candidates(pattern, problem, algorithm), key=_ncolors)
+
+
+def _candidates(pattern: sp.csr_array, problem: ColoringProblem,
+                algorithm: GreedyColoring) -> list[np.ndarray]:
+    """One colouring per order of the algorithm, in its tie-breaking priority."""
     if problem.structure == "symmetric":
         indptr, indices, edge = symmetric_graph(pattern)
         kernel = _greedy.star if algorithm.decompression == "direct" else _greedy.acyclic
@@ -181,12 +192,7 @@ def colors_only(pattern: sp.csr_array, problem: ColoringProblem, algorithm: Gree
     else:
         indptr, indices = conflict_graph(pattern, problem.partition, algorithm.budget)
         run = lambda order: _greedy.distance1(indptr, indices, order)  # noqa: E731
-    best = None
-    for name in algorithm.orders:
-        colors = run(vertex_order(name, indptr, indices, algorithm.seed))
-        if best is None or _ncolors(colors) < _ncolors(best):
-            best = colors
-    return best
+    return [run(vertex_order(name, indptr, indices, algorithm.seed)) for name in algorithm.orders]
 
 
 def _ncolors(colors: np.ndarray) -> int:
@@ -208,8 +214,9 @@ def color(pattern: Any, problem: ColoringProblem | None = None, algorithm: Greed
         if p.shape[0] != p.shape[1]:
             raise AnydiffValueError(f"a Hessian pattern must be square, got shape {tuple(p.shape)}")
         p = as_pattern(p + p.T)
-    colors = colors_only(p, problem, algorithm)
-    return ColoringResult(p, problem, algorithm, colors)
+    # The fewest colours after postprocessing (min keeps the first of equals: order priority).
+    results = [ColoringResult(p, problem, algorithm, c) for c in _candidates(p, problem, algorithm)]
+    return min(results, key=lambda r: r.ncolors)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ accounted for.
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from typing import Any
 
@@ -36,6 +37,39 @@ def _positions(p: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     prow = np.repeat(np.arange(p.shape[0], dtype=np.int64), np.diff(p.indptr))
     keys = prow * n + p.indices  # ascending: canonical CSR
     return np.searchsorted(keys, rows * n + cols)
+
+
+class CSRBuilder:
+    """Fresh ``csr_array`` results of one fixed structure, cheaply.
+
+    SciPy's constructor validates the structure on every call (~10 µs at 10⁴ non-zeros, a large
+    share of a sparse Jacobian's per-call cost). The structure never changes between calls, so it
+    is validated once, here, into a template; each call clones the template (a shallow copy),
+    gives it the new ``data`` and its own copies of ``indices`` / ``indptr`` (results belong to the
+    caller, who may modify them in place). Index arrays are int32 where they fit, as SciPy picks.
+    """
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, shape: tuple[int, int]) -> None:
+        fits = max(*shape, len(indices)) < np.iinfo(np.int32).max
+        dt = np.int32 if fits else np.int64
+        self.indptr = np.ascontiguousarray(indptr, dtype=dt)
+        self.indices = np.ascontiguousarray(indices, dtype=dt)
+        self.nnz, self.shape = len(indices), tuple(shape)
+        # Validated on a separate instance: the template keeps no cached flags (sorted /
+        # canonical), which would go stale in a result whose indices the caller edits.
+        check = sp.csr_array((np.zeros(self.nnz), self.indices, self.indptr), shape=self.shape)
+        check.check_format(full_check=True)
+        if not check.has_canonical_format:  # patterns are canonical (as_pattern); say so if not
+            raise ColoringError("internal error: a decompression structure is not canonical CSR")
+        self._template = sp.csr_array((np.zeros(self.nnz), self.indices, self.indptr),
+                                      shape=self.shape, copy=False)
+
+    def __call__(self, data: np.ndarray) -> sp.csr_array:
+        if data.shape != (self.nnz,):
+            raise ColoringError(f"internal error: {data.shape} values for {self.nnz} non-zeros")
+        out = copy.copy(self._template)
+        out.data, out.indices, out.indptr = data, self.indices.copy(), self.indptr.copy()
+        return out
 
 
 def two_colored_forest(indptr: np.ndarray, indices: np.ndarray, colors: np.ndarray):
@@ -109,21 +143,106 @@ class ColoringResult:
         self.pattern = pattern
         self.problem = problem
         self.algorithm = algorithm
-        self.colors = np.asarray(colors, dtype=np.int64)
-        self.colors.flags.writeable = False
-        self.ncolors = int(self.colors.max()) + 1 if len(self.colors) else 0
         m, n = pattern.shape
         self.shape = (m, n)
         if problem.structure == "symmetric":
             self.kind = "star" if algorithm.decompression == "direct" else "acyclic"
         else:
             self.kind = problem.partition
+        #: The colouring as coloured (valid for its kind); ``colors`` is it after postprocessing.
+        self.full_colors = np.asarray(colors, dtype=np.int64)
+        self.full_colors.flags.writeable = False
+        self._star_read = None
+        if getattr(algorithm, "postprocessing", False):
+            colors = self._postprocess(self.full_colors)
+        self.colors = np.asarray(colors, dtype=np.int64)
+        self.colors.flags.writeable = False
+        self.ncolors = int(self.colors.max()) + 1 if len(self.colors) else 0
+        self.ncolors = max(self.ncolors, 0)
         # The compressed matrix has one row per colour and `compressed_dim` columns.
         self.compressed_dim = n if self.kind == "row" or problem.structure == "symmetric" else m
         self._indptr = pattern.indptr
         self._indices = pattern.indices
         self._rounds: list = []
         self._build()
+        self._csr = CSRBuilder(self._indptr, self._indices, self.shape)
+
+    # -- postprocessing -------------------------------------------------------------------------
+
+    def _postprocess(self, colors: np.ndarray) -> np.ndarray:
+        """Keep only the seeds that decompression reads, renumber the colours still used.
+
+        A vertex (column, row) that no entry is read from becomes *neutral* (colour ``-1``: in no
+        seed), and a colour left with no seeded vertex disappears, so ``ncolors`` never grows and
+        often shrinks. Column / row colourings: empty columns / rows. Acyclic colourings:
+        vertices with no entry at all. Star colourings: every diagonal entry needs its vertex;
+        an off-diagonal entry ``(i, j)`` is read from ``j``'s seed at row ``i`` when ``j`` is ``i``'s
+        only neighbour of colour ``c(j)`` (or the other way round); when both ways work, the
+        endpoint whose colour is already needed is seeded (SparseMatrixColorings' rule for trivial
+        stars), so spokes of a star without diagonal entries cost nothing.
+        """
+        p = self.pattern
+        m, n = self.shape
+        if self.kind == "column":
+            seeded = np.diff(sp.csc_array(p).indptr) > 0 if n else np.zeros(0, bool)
+        elif self.kind == "row":
+            seeded = np.diff(p.indptr) > 0
+        else:
+            rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+            cols = p.indices
+            diag = np.zeros(n, dtype=bool)
+            diag[rows[rows == cols]] = True
+            if self.kind == "acyclic":
+                seeded = diag | (np.bincount(rows[rows != cols], minlength=n) > 0)
+            else:
+                seeded = self._star_seeds(colors, diag)
+        new = np.full(len(colors), -1, dtype=np.int64)
+        kept = np.unique(colors[seeded])
+        new[seeded] = np.searchsorted(kept, colors[seeded])
+        return new
+
+    def _star_seeds(self, colors: np.ndarray, diag: np.ndarray) -> np.ndarray:
+        """Which vertices of a star colouring must be seeded (see :meth:`_postprocess`); also
+        records, per stored entry, whether it is read from its column's seed."""
+        p, n = self.pattern, self.shape[1]
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(p.indptr))
+        cols = p.indices
+        off = rows != cols
+        if np.any(colors[rows[off]] == colors[cols[off]]):
+            raise ColoringError("star colouring gave two adjacent vertices one colour (colouring bug)")
+        indptr, indices = _offdiag_graph(p)
+        lookup = _neighbour_color_counts(indptr, indices, colors, int(colors.max(initial=0)) + 1)
+        # entry (r, k) readable from k's seed at row r / from r's seed at row k
+        by_col = off & (lookup(rows, colors[cols]) == 1)
+        by_row = off & (lookup(cols, colors[rows]) == 1)
+        if np.any(off & ~by_col & ~by_row):
+            raise ColoringError("star colouring does not allow direct decompression (colouring bug)")
+        seeded = diag.copy()
+        upper = off & (rows < cols)
+        i, j = rows[upper], cols[upper]
+        ij, ji = by_col[upper], by_row[upper]  # (i, j) from j's seed / from i's seed
+        seeded[j[ij & ~ji]] = True
+        seeded[i[ji & ~ij]] = True
+        todo = ~(seeded[i] | seeded[j])
+        while todo.any():
+            used = np.zeros(int(colors.max(initial=0)) + 1, dtype=bool)
+            used[colors[seeded]] = True
+            pick_i = todo & ji & used[colors[i]]
+            pick_j = todo & ij & ~pick_i & used[colors[j]]
+            if not (pick_i.any() or pick_j.any()):
+                # open the colour that serves the most remaining edges
+                cand = np.concatenate([colors[i[todo & ji]], colors[j[todo & ij]]])
+                best = np.bincount(cand).argmax()
+                pick_i = todo & ji & (colors[i] == best)
+                pick_j = todo & ij & ~pick_i & (colors[j] == best)
+            seeded[i[pick_i]] = True
+            seeded[j[pick_j]] = True
+            todo = ~(seeded[i] | seeded[j])
+        # reading rule per stored entry: from the column's seed when it is seeded and allowed
+        self._star_read = (by_col & seeded[cols]) | ~off
+        if np.any(off & ~self._star_read & ~(by_row & seeded[rows])):
+            raise ColoringError("star postprocessing left an entry unreadable (bug)")
+        return seeded
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -143,6 +262,8 @@ class ColoringResult:
 
     def _star_sources(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         c, n = self.colors, self.shape[1]
+        if self._star_read is not None:  # postprocessed: the reading rule is fixed already
+            return np.where(self._star_read, c[cols] * n + rows, c[rows] * n + cols)
         indptr, indices = _offdiag_graph(self.pattern)
         lookup = _neighbour_color_counts(indptr, indices, c, max(self.ncolors, 1))
         diag = rows == cols
@@ -195,7 +316,8 @@ class ColoringResult:
     def seed_matrix(self) -> np.ndarray:
         """``(ncolors, dim_in)`` float64 array: row ``c`` is the 0/1 indicator of colour ``c``'s group."""
         s = np.zeros((self.ncolors, len(self.colors)))
-        s[self.colors, np.arange(len(self.colors))] = 1.0
+        used = self.colors >= 0  # neutral vertices (colour -1) are in no seed
+        s[self.colors[used], np.flatnonzero(used)] = 1.0
         s.flags.writeable = False
         return s
 
@@ -219,7 +341,7 @@ class ColoringResult:
                                     f"{(self.ncolors, self.compressed_dim)} (ncolors, dim)")
         flat = b.reshape(-1)
         if self.kind != "acyclic":
-            data = flat[self._src]
+            data = np.take(flat, self._src)
         else:
             data = np.empty(len(self._indices), dtype=b.dtype)
             buf = flat.copy()
@@ -228,7 +350,7 @@ class ColoringResult:
                 val = buf[src]
                 np.subtract.at(buf, dst, val)
                 data[pos] = np.concatenate([val, val])
-        return sp.csr_array((data, self._indices.copy(), self._indptr.copy()), shape=self.shape)
+        return self._csr(data)
 
     def __repr__(self) -> str:
         return f"ColoringResult({self.kind}, shape={self.shape}, ncolors={self.ncolors})"

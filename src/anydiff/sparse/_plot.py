@@ -42,6 +42,8 @@ def plot_sparsity(obj: Any, ax: Any = None, markersize: float | None = None) -> 
         src = result._src
         fwd = src < result.nforward * m
         group = np.where(fwd, result.column_colors[cols], result.nforward + result.row_colors[rows])
+    elif result.kind == "star":
+        group = result._src // n  # the colour each entry is read from (neutral spokes included)
     else:
         group = result.colors[cols]
     if ax is None:

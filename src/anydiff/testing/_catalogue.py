@@ -18,6 +18,7 @@ from .._arrays import array_namespace
 from .._contexts import Cache, Constant
 from ._problem import Problem, flat, scenarios_of, unflat, upcast
 from ._scenario import Scenario
+from ._sparse import sparse_scenarios  # the harness runs these through AutoSparse
 
 __all__ = ["Problem", "flat", "scenarios_of", "unflat", "upcast"]
 
@@ -444,105 +445,6 @@ def complex_scenarios() -> list[Scenario]:
         "real-of-complex", real_of_complex, z, grad=lambda z: 2 * z + np.conj(np.cos(z)),
     )
     out += scenarios_of(re, ("gradient",), tags=tags)
-    return out
-
-
-# ---- sparse -----------------------------------------------------------------------------------
-
-
-def stencil(x: Any) -> Any:
-    """Banded Jacobian (n -> n-2): x[:-2] - 2 sin(x[1:-1]) + x[2:]^2."""
-    xp = array_namespace(x)
-    return x[:-2] - 2.0 * xp.sin(x[1:-1]) + x[2:] ** 2
-
-
-def _stencil_jac(x: np.ndarray) -> np.ndarray:
-    n = x.size
-    J = np.zeros((n - 2, n))
-    i = np.arange(n - 2)
-    J[i, i] = 1.0
-    J[i, i + 1] = -2 * np.cos(x[1:-1])
-    J[i, i + 2] = 2 * x[2:]
-    return J
-
-
-def diagonal(x: Any) -> Any:
-    """Diagonal Jacobian: exp(x) sin(x)."""
-    xp = array_namespace(x)
-    return xp.exp(x) * xp.sin(x)
-
-
-def arrowhead(x: Any) -> Any:
-    """Arrowhead Hessian: sum(x[0] x[1:]^2) + sum(cos(x))."""
-    xp = array_namespace(x)
-    return xp.sum(x[0] * x[1:] ** 2) + xp.sum(xp.cos(x))
-
-
-def _arrowhead_grad(x: np.ndarray) -> np.ndarray:
-    g = -np.sin(x)
-    g[0] += (x[1:] ** 2).sum()
-    g[1:] += 2 * x[0] * x[1:]
-    return g
-
-
-def _arrowhead_hess(x: np.ndarray) -> np.ndarray:
-    H = np.diag(-np.cos(x))
-    H[0, 1:] = H[1:, 0] = 2 * x[1:]
-    H[np.arange(1, x.size), np.arange(1, x.size)] += 2 * x[0]
-    return H
-
-
-def chain(x: Any) -> Any:
-    """Tridiagonal Hessian (Rosenbrock chain): sum((x[1:] - x[:-1]^2)^2)."""
-    xp = array_namespace(x)
-    return xp.sum((x[1:] - x[:-1] ** 2) ** 2)
-
-
-def _chain_grad(x: np.ndarray) -> np.ndarray:
-    r = x[1:] - x[:-1] ** 2
-    g = np.zeros_like(x)
-    g[1:] += 2 * r
-    g[:-1] += -4 * x[:-1] * r
-    return g
-
-
-def _chain_hess(x: np.ndarray) -> np.ndarray:
-    n = x.size
-    r = x[1:] - x[:-1] ** 2
-    H = np.zeros((n, n))
-    H[np.arange(1, n), np.arange(1, n)] += 2.0
-    H[np.arange(n - 1), np.arange(n - 1)] += -4 * r + 8 * x[:-1] ** 2
-    H[np.arange(n - 1), np.arange(1, n)] = H[np.arange(1, n), np.arange(n - 1)] = -4 * x[:-1]
-    return H
-
-
-def sparse_scenarios() -> list[Scenario]:
-    """Banded / stencil / diagonal Jacobians and arrowhead / tridiagonal Hessians (dense
-    references; the same functions will exercise ``AutoSparse``).
-
-    Example:
-        >>> from anydiff.testing import sparse_scenarios
-        >>> sorted({s.op for s in sparse_scenarios()})
-        ['gradient', 'hessian', 'hvp', 'jacobian', 'pullback', 'pushforward']
-    """
-    x = _x(6)
-    tags = ("sparse",)
-    out: list[Scenario] = []
-    out += scenarios_of(Problem("stencil", stencil, x, jac=_stencil_jac), ARRAY_OUT, tags=tags)
-    out += scenarios_of(
-        Problem("diagonal", diagonal, x,
-                jac=lambda x: np.diag(np.exp(x) * (np.sin(x) + np.cos(x)))),
-        ("jacobian", "pullback"), tags=tags,
-    )
-    out += scenarios_of(
-        Problem("arrowhead", arrowhead, x, jac=lambda x: _arrowhead_grad(x)[None, :],
-                hess=_arrowhead_hess),
-        ("gradient", "hessian", "hvp"), tags=tags,
-    )
-    out += scenarios_of(
-        Problem("chain", chain, x, jac=lambda x: _chain_grad(x)[None, :], hess=_chain_hess),
-        ("hessian", "hvp"), tags=tags,
-    )
     return out
 
 

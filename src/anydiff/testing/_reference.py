@@ -20,8 +20,15 @@ REFERENCE_ORDER = ("torch", "autograd", "jax", "engine", "finitediff")
 
 
 def label(backend: Any) -> str:
-    """Short readable name: the string itself, else the backend's repr (``AutoJax(...)``)."""
-    return backend if isinstance(backend, str) else repr(backend)
+    """Short readable name: the string itself, else the backend's repr (``AutoJax(...)``);
+    ``AutoSparse(<dense label>)`` for an ``AutoSparse`` with default options."""
+    if isinstance(backend, str):
+        return backend
+    if getattr(backend, "name", None) == "sparse":
+        from ._sparse_runner import sparse_label
+
+        return sparse_label(backend)
+    return repr(backend)
 
 
 def installed(backend: Any) -> tuple[bool, str]:
@@ -86,6 +93,12 @@ def accuracy_class(backend: Any, order: int) -> str:
     ``"fd1:<method>"`` (one finite-difference step of that method) or ``"fd2"`` (finite
     differences of finite differences, or AD through a finite-difference formula)."""
     b = resolve(backend)
+    if getattr(b, "name", None) == "sparse":  # AutoSparse computes what its dense backend does
+        dense = b.dense
+        if isinstance(dense, ad.MixedMode):
+            kinds = [accuracy_class(d, order) for d in (dense.forward, dense.reverse)]
+            return next((k for k in kinds if k != "exact"), "exact")
+        return accuracy_class(dense, order)
     if isinstance(b, ad.SecondOrder):
         if order == 1:
             return accuracy_class(b.inner, 1)

@@ -19,6 +19,8 @@ class CaseResult:
             reference entry (None when nothing was compared).
         message: why it failed or was skipped.
         time: seconds the call took (prepared, warm calls are what the CLI reports).
+        detail: facts a variant found besides pass / fail (the ``sparsity`` variant of sparse
+            backends: ``coloring``, ``ncolors``, ``nnz``, ``shape``).
     """
 
     backend: str
@@ -30,6 +32,7 @@ class CaseResult:
     rel_err: float | None = None
     message: str = ""
     time: float | None = None
+    detail: dict | None = None
 
 
 def fmt_err(e: float | None) -> str:

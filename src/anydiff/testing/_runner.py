@@ -171,6 +171,11 @@ def run_case(
     if not ok:
         return [CaseResult(**base, status="skipped", message=why)]
     b = resolve(backend)
+    if getattr(b, "name", None) == "sparse":  # AutoSparse: scipy.sparse results (._sparse_runner)
+        from ._sparse_runner import run_sparse_case
+
+        return run_sparse_case(backend, s, rtol=rtol, atol=atol, correctness=correctness,
+                               prep=prep, intact=intact, variants=variants)
     for req in s.requires:
         if not getattr(b, req, True):
             return [CaseResult(
