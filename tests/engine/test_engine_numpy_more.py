@@ -238,8 +238,8 @@ def test_eigvals_second_derivative_raises_instead_of_guessing() -> None:
         E.hessian(f, X12[:4])
 
 
-def test_svd_vectors_raise_naming_them() -> None:
-    with pytest.raises(E.EngineError, match="compute_uv=True"):
+def test_svd_full_vectors_of_non_square_raise_naming_them() -> None:
+    with pytest.raises(E.EngineError, match="full_matrices=True"):
         E.grad(lambda z: np.sum(np.linalg.svd(M(z))[0]), X12)
 
 

@@ -6,9 +6,10 @@
 * ``matrix_power``: repeated products (``inv`` first for negative powers);
 * ``norm(ord="nuc" | 2 | -2)`` of a matrix: sum / max / min of the singular values.
 
-The rules obtain ``U, V`` by calling ``np.linalg.svd`` / ``eig`` on their input, which on a
-traced input (a second derivative) reaches the handlers below and raises ``EngineError``:
-singular/eigen *vectors* have no rule yet, and a constant ``U`` would give a wrong answer.
+The rules obtain ``U, V`` by calling ``np.linalg.svd`` / ``eig`` on their input; on a traced
+input (a second derivative) they raise ``EngineError`` rather than use constant vectors, which
+would give a wrong answer.  ``svd`` / ``eig`` with vectors, ``qr`` and ``pinv`` are in
+:mod:`._rules_decomp`.
 """
 
 from __future__ import annotations
@@ -51,13 +52,6 @@ def svdvals(a: Any) -> Any:
     return bind(SVDVALS, [a], {})
 
 
-@implements(np.linalg.svd)
-def _svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
-    if compute_uv:
-        raise no_rule("np.linalg.svd with compute_uv=True (singular vectors)")
-    return svdvals(a)
-
-
 if hasattr(np.linalg, "svdvals"):
     HANDLERS[np.linalg.svdvals] = lambda x: svdvals(x)
 
@@ -88,23 +82,8 @@ def _eigvals(a: Any) -> Any:
     return bind(EIGVALS, [a], {})
 
 
-@implements(np.linalg.eig)
-def _eig(a: Any) -> Any:
-    raise no_rule("np.linalg.eig (eigenvectors; np.linalg.eigvals has a rule)")
-
-
-@implements(np.linalg.qr)
-def _qr(a: Any, mode: str = "reduced") -> Any:
-    raise no_rule("np.linalg.qr")
-
-
-@implements(np.linalg.pinv)
-def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
-    raise no_rule("np.linalg.pinv")
-
-
 #: registered only to raise a clear error (listed as unsupported in the docs)
-NO_RULE = (np.linalg.eig, np.linalg.qr, np.linalg.pinv)
+NO_RULE: tuple = ()
 
 
 @implements(np.linalg.matrix_power)
@@ -124,3 +103,6 @@ def _matrix_power(a: Any, n: int) -> Any:
         if n:
             base = base @ base
     return result
+
+
+from . import _rules_decomp  # noqa: E402,F401 - registers svd (vectors), qr, eig, pinv
