@@ -249,10 +249,7 @@ def rastrigin(x):
 def ackley(x):
     n = x.size
     return (
-        -20 * np.exp(-0.2 * np.sqrt(np.sum(x**2) / n))
-        - np.exp(np.sum(np.cos(2 * np.pi * x)) / n)
-        + 20
-        + np.e
+        -20 * np.exp(-0.2 * np.sqrt(np.sum(x**2) / n)) - np.exp(np.sum(np.cos(2 * np.pi * x)) / n) + 20 + np.e
     )
 
 

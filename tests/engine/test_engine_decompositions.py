@@ -93,8 +93,10 @@ def _eig_f(base):
     def f(x):
         w, V = np.linalg.eig(base + 0.3 * np.reshape(x, (3, 3)))
         return np.stack(
-            [np.sum(np.real(w) * cw) + np.sum(np.imag(w) * cw[::-1]),
-             np.sum(np.real(V) * cv[0]) + np.sum(np.imag(V) * cv[1])]
+            [
+                np.sum(np.real(w) * cw) + np.sum(np.imag(w) * cw[::-1]),
+                np.sum(np.real(V) * cv[0]) + np.sum(np.imag(V) * cv[1]),
+            ]
         )
 
     return f

@@ -55,6 +55,9 @@ Why it is safe:
   created this way (a global, an argument, an array from a library, or one from
   ``from numpy import zeros``, which binds the original) still raises ``EngineError``.
 
+The ``math`` module's functions (``math.sin(x[0])``) are swapped the same way while a trace
+runs (:mod:`._intercept_math`): on a traced argument they call the NumPy function.
+
 Nested traces (forward over reverse) share one installation (the depth counts them); tape
 replays never run ``f``, so they need none.
 """
@@ -71,6 +74,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _intercept_math
 from ._tracer import Traced
 
 #: module-name prefixes whose calls always get NumPy's own result (library internals). The
@@ -231,6 +235,7 @@ _NP = np.__dict__  # the numpy namespace itself (dict operations: the cheapest s
 
 
 def _install() -> None:
+    _intercept_math.install()
     for name, wrapper, orig in _SWAPS:
         if _NP.get(name) is orig:  # leave someone else's patch alone
             _NP[name] = wrapper
@@ -241,6 +246,7 @@ def _install() -> None:
 
 
 def _uninstall() -> None:
+    _intercept_math.uninstall()
     for name, wrapper, orig in _SWAPS:
         if _NP.get(name) is wrapper:
             _NP[name] = orig

@@ -111,6 +111,11 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         return _reduce(ufunc, *inputs, **kwargs)
     if method == "at":
         return _numpy_more.ufunc_at(ufunc, *inputs, **kwargs)
+    if method == "accumulate" and ufunc in (np.add, np.multiply) and not kwargs.get("out"):
+        acc = np.cumsum if ufunc is np.add else np.cumprod
+        return acc(inputs[0], axis=kwargs.get("axis", 0), dtype=kwargs.get("dtype"))
+    if method == "accumulate" and ufunc in (np.maximum, np.minimum):
+        return _numpy_extra.accumulate_extreme(ufunc, *inputs, **kwargs)
     if method != "__call__":
         raise no_rule(f"np.{ufunc.__name__}.{method}")
     out = kwargs.pop("out", None)
@@ -625,6 +630,6 @@ def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 # the other handler modules (split by topic; they register into HANDLERS on import)
-from . import _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
+from . import _numpy_extra, _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
 from ._numpy_elementwise import WHERE, _concrete, _take_along_axis  # noqa: E402,F401
 from ._numpy_products import _einsum, _tensordot, matmul  # noqa: E402,F401

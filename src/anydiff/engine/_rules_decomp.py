@@ -261,8 +261,10 @@ def _pinv_jvp(ts: list, xs: list, X: Any, p: dict) -> Any:
     XhX = _h(X) @ X
     I_AX = np.eye(m) - A @ X
     I_XA = np.eye(n) - X @ A
-    return -np.matmul(np.matmul(X, dA), X) + np.matmul(np.matmul(XXh, dAh), I_AX) + np.matmul(
-        np.matmul(I_XA, dAh), XhX
+    return (
+        -np.matmul(np.matmul(X, dA), X)
+        + np.matmul(np.matmul(XXh, dAh), I_AX)
+        + np.matmul(np.matmul(I_XA, dAh), XhX)
     )
 
 
