@@ -17,7 +17,7 @@ import numpy as np
 from . import _rules as R
 from ._errors import EngineError, no_rule
 from ._intercept import original
-from ._tracer import Prim, Traced, ViewMap, bind
+from ._tracer import Prim, Traced, ViewMap, bind, primal
 
 HANDLERS: dict[Any, Callable] = {}
 
@@ -64,6 +64,7 @@ def _plain(values: Any) -> list:
     out = []
     for a in values:
         if type(a) is Traced:
+            a._own = False
             a = a._value
         elif isinstance(a, (list, tuple)):
             a = type(a)(_plain(a)) if type(a) in (list, tuple) else a
@@ -209,8 +210,17 @@ def split_index(index: Any, ndim: int) -> tuple[tuple, list, bool]:
 
 def getitem(x: Any, index: Any) -> Any:
     tmpl, arrs, adv = split_index(index, R.ndim_of(x))
+    own = type(x) is Traced and x._own
     r = bind(R.GETITEM, [x, *arrs], {"idx": tmpl, "adv": adv})
-    if not arrs and isinstance(x, Traced):  # a basic index is a view in numpy: track it
+    if own and type(r) is Traced and not isinstance(r._value, np.ndarray):
+        # one element (``y[i]`` in ``y[i] += v``): a copy in NumPy, so the buffer stays ours;
+        # its forward tangent is a view of the buffer's tangent: copy that small slice
+        if type(r._aux) is np.ndarray:
+            r._aux = r._aux.copy()
+        x._own = True
+    if not arrs and isinstance(x, Traced) and isinstance(primal(r), np.ndarray):
+        # a basic index is a view in numpy: track it (one element, ``y[i]`` of a 1-D ``y``,
+        # is a NumPy scalar: a copy, which later writes into ``y`` must not change)
         if not isinstance(r, Traced):
             r = Traced(None, r)
         r._view = (x, index, x._ver)
@@ -221,8 +231,13 @@ def setitem(y: Traced, index: Any, v: Any) -> None:
     tmpl, arrs, _ = split_index(index, y.ndim)
     if isinstance(v, (list, tuple)) and _has_traced(v):  # y[k] = [a, b]
         v = _build(v)
-    r = bind(R.SETITEM, [y, v, *arrs], {"idx": tmpl})
+    # a buffer whose array nobody else holds (only written since its last copy) is updated in
+    # place: n writes cost O(n) in total, not O(n²) (see Traced._own)
+    p = {"idx": tmpl, "inplace": True} if y._own and y._view is None else {"idx": tmpl}
+    r = bind(R.SETITEM, [y, v, *arrs], p)
     assign_inplace(y, r)
+    if y._view is None and type(y._value) is np.ndarray and (y._aux is None or type(y._aux) is not Traced):
+        y._own = True
 
 
 def assign_inplace(t: Traced, new: Any) -> None:

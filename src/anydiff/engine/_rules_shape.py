@@ -189,8 +189,10 @@ GETITEM.compile = _getitem_compile
 GETITEM.accum = _getitem_accum
 
 
-def _setitem_impl(y: Any, v: Any, *arrs: Any, idx: tuple) -> Any:
-    out = y.copy()
+def _setitem_impl(y: Any, v: Any, *arrs: Any, idx: tuple, inplace: bool = False) -> Any:
+    # inplace: y is a buffer's fresh array that nothing else refers to (the engine checked),
+    # also on a tape replay, where the node before made it fresh in the same replay
+    out = y if inplace and type(y) is np.ndarray else y.copy()
     out[build_index(idx, arrs)] = v
     return out
 
@@ -198,11 +200,23 @@ def _setitem_impl(y: Any, v: Any, *arrs: Any, idx: tuple) -> Any:
 def _setitem_jvp(ts: list, xs: list, out: Any, p: dict) -> Any:
     ty, tv = ts[0], ts[1]
     B = shape_of(ty if ty is not None else tv)[0]
+    inplace = p.get("inplace", False)
     if ty is None:
         ty = np.zeros((B,) + shape_of(out), dtype=dtype_of(out))
+        inplace = True  # fresh
     tv_b = 0 if tv is None else _batched(tv)
-    r = bind(SETITEM, [_batched(ty), tv_b, *xs[2:]], {"idx": p["idx"]})
+    q = {"idx": p["idx"], "inplace": True} if inplace and type(ty) is np.ndarray else {"idx": p["idx"]}
+    r = bind(SETITEM, [_batched(ty), tv_b, *xs[2:]], q)
     return np.moveaxis(r, -1, 0)
+
+
+def _setitem_steal(g: np.ndarray, xs: list, p: dict) -> Any:
+    """The reverse rule writing into ``g`` itself (owned by the backward pass): ``g`` becomes
+    the cotangent of the buffer before the write; returns the cotangent of the written value."""
+    ix = build_index(p["idx"], tuple(xs[2:]))
+    gv = g[ix].copy()
+    g[ix] = 0
+    return gv
 
 
 def _setitem_vjp(g: Any, xs: list, out: Any, need: tuple, p: dict) -> tuple:
@@ -213,3 +227,4 @@ def _setitem_vjp(g: Any, xs: list, out: Any, need: tuple, p: dict) -> tuple:
 
 
 SETITEM = Prim("setitem", _setitem_impl, _setitem_jvp, _setitem_vjp)
+SETITEM_STEAL = _setitem_steal
