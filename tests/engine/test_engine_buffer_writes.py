@@ -135,3 +135,20 @@ def test_hessian_of_buffer_loop_nested():
         ]
     )
     np.testing.assert_allclose(H, ref, rtol=1e-13)
+
+
+def test_repeated_fancy_index_write_last_one_wins_in_reverse_mode():
+    # regression: reverse mode gave the overwritten (earlier) duplicate a derivative too
+    def f(x):
+        y = np.zeros((2, 3))
+        y[[0, 0, 1], [1, 1, 2]] = x[:3]
+        y[1, [0, 0]] = x[2:] * 3
+        return y.ravel()
+
+    J = np.zeros((6, 4))
+    J[1, 1] = J[5, 2] = 1.0  # y[0, 1] = x[1] (x[0] overwritten), y[1, 2] = x[2]
+    J[3, 3] = 3.0  # y[1, 0] = 3 x[3] (3 x[2] overwritten)
+    for mode in ("forward", "reverse"):
+        np.testing.assert_array_equal(E.jacobian(f, X, mode=mode), J)
+    tape = E.record(lambda z: np.sum(f(z) * np.arange(1.0, 7.0)), X)
+    np.testing.assert_array_equal(tape.grad(X + 1.0), np.arange(1.0, 7.0) @ J)

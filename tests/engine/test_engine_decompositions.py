@@ -173,3 +173,12 @@ def test_stacked_svd_qr_pinv():
     check_both_modes(lambda z: np.sum(np.linalg.svd(z.reshape(2, 3, 2), full_matrices=False)[0] ** 3), x)
     check_both_modes(lambda z: np.sum(np.linalg.qr(z.reshape(2, 3, 2))[1] * C33[:2, :2]), x)
     check_both_modes(lambda z: np.sum(np.linalg.pinv(z.reshape(2, 2, 3)) ** 2), x)
+
+
+def test_support_page_lists_the_decompositions_as_supported():
+    from anydiff.engine import _support
+
+    funcs = _support.supported()["NumPy functions"]
+    for name in ("np.linalg.svd", "np.linalg.qr", "np.linalg.eig", "np.linalg.pinv", "np.linalg.eigh"):
+        assert name in funcs and name in _support.DECOMPOSITIONS and name not in _support.unsupported()
+    assert "math.sin" in _support.supported()["math module (on traced scalars)"]
