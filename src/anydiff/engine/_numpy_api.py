@@ -92,6 +92,9 @@ def _scipy_rules() -> None:
     _UFUNCS.update(ufunc_rules(sp))
 
 
+_LN2 = float(np.log(2.0))
+
+
 def _reduce(
     ufunc: Any,
     x: Any,
@@ -101,7 +104,14 @@ def _reduce(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    red = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}.get(ufunc)
+    red = {
+        np.add: np.sum,
+        np.multiply: np.prod,
+        np.maximum: np.max,
+        np.minimum: np.min,
+        np.logaddexp: logsumexp,
+        np.logaddexp2: lambda v, axis, keepdims: logsumexp(v * _LN2, axis, keepdims) / _LN2,
+    }.get(ufunc)
     if red is None or kw or out is not None:
         raise no_rule(f"np.{ufunc.__name__}.reduce")
     return red(x, axis=axis, keepdims=keepdims)
@@ -119,6 +129,9 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         return _numpy_extra.accumulate_extreme(ufunc, *inputs, **kwargs)
     if method != "__call__":
         raise no_rule(f"np.{ufunc.__name__}.{method}")
+    comp = _numpy_extra.UFUNC_COMPOSITES.get(ufunc)
+    if comp is not None and not kwargs:
+        return comp(*inputs)
     out = kwargs.pop("out", None)
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("casting", None)
@@ -567,9 +580,18 @@ def _reduction(prim: Prim) -> Callable:
         keepdims: bool = False,
         **kw: Any,
     ) -> Any:
-        if kw.get("where", True) is not True or kw.get("initial") is not None:
-            raise no_rule(f"np.{prim.name} with where=/initial=")
+        where, initial = kw.pop("where", True), kw.pop("initial", None)
+        if kw:
+            raise no_rule(f"np.{prim.name} with {sorted(kw)}")
+        neutral = {"sum": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}[prim.name]
+        if where is not True:  # entries left out count as the neutral element
+            if initial is None and prim.name in ("max", "min"):
+                raise no_rule(f"np.{prim.name} with where= and no initial=")
+            a = np.where(where, a, neutral)
         r = bind(prim, [a], {"axis": R._norm_axes(axis, R.ndim_of(a)), "keepdims": bool(keepdims)})
+        if initial is not None:
+            combine = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum}
+            r = combine[prim.name](r, initial)
         if dtype is not None:
             r = astype(r, dtype)
         return r if out is None else _write_out(out, r)

@@ -257,6 +257,32 @@ def _extract(condition: Any, arr: Any) -> Any:
     return _compress(np.ravel(_np_index(condition)), np.ravel(arr))
 
 
+@implements(np.unique)
+def _unique(
+    ar: Any,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: Any = None,
+    **kw: Any,
+) -> Any:
+    """The sorted distinct values, as a gather of their first occurrences (the derivative goes
+    there); the indices and counts are NumPy's (a tape that sees ``unique`` re-traces: the
+    output's shape depends on the values)."""
+    from ._numpy_elementwise import _concrete
+
+    if axis is not None:
+        raise no_rule("np.unique with axis=")
+    plain = _concrete(ar, "np.unique(traced) (data-dependent shape)")
+    res = np.unique(
+        plain, return_index=True, return_inverse=return_inverse, return_counts=return_counts, **kw
+    )
+    vals = np.take(np.ravel(ar), res[1])
+    extra = [res[1]] if return_index else []
+    extra += list(res[2:])
+    return tuple([vals, *extra]) if extra else vals
+
+
 # ---------------------------------------------------------------------------- products
 
 
@@ -294,3 +320,41 @@ def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     else:
         res = np.zeros((0,), dtype=R.dtype_of(pa))
     return x, res, rank, s
+
+
+@implements(np.linalg.cond)
+def _cond(x: Any, p: Any = None) -> Any:
+    if p is None or p == 2 or p == -2:
+        s = np.linalg.svd(x, compute_uv=False)
+        return s[0] / s[-1] if p != -2 else s[-1] / s[0]
+    return np.linalg.norm(x, p) * np.linalg.norm(np.linalg.inv(x), p)
+
+
+def matrix_norm(x: Any, ord: Any, keepdims: bool) -> Any:
+    """``norm(x, ord)`` of a 2-D ``x`` for ``ord`` in 1, -1, inf, -inf (max/min abs sums)."""
+    a = np.abs(x)
+    if ord in (1, -1):
+        sums = np.sum(a, axis=0)
+    else:
+        sums = np.sum(a, axis=1)
+    r = np.max(sums) if ord in (1, np.inf) else np.min(sums)
+    return np.reshape(r, (1, 1)) if keepdims else r
+
+
+def _copysign(x: Any, y: Any) -> Any:
+    # |x| with the sign of y: derivative sign(x) * sign(y) in x, 0 in y (piecewise constant)
+    neg = np.signbit(_np_index(y))
+    return np.where(neg, -np.abs(x), np.abs(x))
+
+
+def _fmod(x: Any, y: Any) -> Any:
+    # x - y * trunc(x / y): C's remainder (sign of x); trunc is piecewise constant
+    return x - y * np.trunc(x / y)
+
+
+def _divmod(x: Any, y: Any) -> Any:
+    return np.floor_divide(x, y), np.remainder(x, y)
+
+
+#: ufuncs computed as compositions of ufuncs with rules (dispatched by ``apply_ufunc``)
+UFUNC_COMPOSITES = {np.copysign: _copysign, np.fmod: _fmod, np.divmod: _divmod}

@@ -137,4 +137,8 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
 
         s = svdvals(x)
         return np.sum(s) if ord == "nuc" else np.max(s) if ord == 2 else np.min(s)
+    if not vector and ord in (1, -1, np.inf, -np.inf) and axis is None and nd == 2:
+        from ._numpy_extra import matrix_norm
+
+        return matrix_norm(x, ord, keepdims)
     raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")

@@ -543,8 +543,10 @@ class Traced:
     def dot(self, o: Any) -> Any:
         return np.dot(self, o)
 
-    def clip(self, lo: Any = None, hi: Any = None) -> Any:
-        return np.clip(self, lo, hi)
+    def clip(self, lo: Any = None, hi: Any = None, **kw: Any) -> Any:
+        lo = kw.pop("min", lo)  # ndarray.clip(min=..., max=...) as NumPy accepts
+        hi = kw.pop("max", hi)
+        return np.clip(self, lo, hi, **kw)
 
     def diagonal(self, *a: Any, **k: Any) -> Any:
         return np.diagonal(self, *a, **k)
