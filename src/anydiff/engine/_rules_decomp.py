@@ -49,8 +49,13 @@ def _inv_gaps(d: Any, n: int) -> Any:
 # ---------------------------------------------------------------------------- svd
 
 
-def _svd_impl(a: Any) -> Any:
-    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+def _svd_impl(a: Any, driver: str | None = None) -> Any:
+    if driver is None:
+        U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    else:  # called as scipy.linalg.svd: SciPy's LAPACK driver, so SciPy's signs
+        import scipy.linalg
+
+        U, s, Vh = scipy.linalg.svd(a, full_matrices=False, lapack_driver=driver)
     return np.concatenate([U, s[None, :], Vh.T], axis=0)
 
 
@@ -103,8 +108,9 @@ SVD = Prim("linalg.svd", _svd_impl, _svd_jvp, _svd_vjp)
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
-def svd(a: Any, full_matrices: bool = True) -> Any:
-    """``np.linalg.svd(a, full_matrices)`` with vectors, for a real 2-D ``a``."""
+def svd(a: Any, full_matrices: bool = True, driver: str | None = None) -> Any:
+    """``np.linalg.svd(a, full_matrices)`` with vectors, for a real 2-D ``a`` (``driver``: the
+    ``lapack_driver`` of ``scipy.linalg.svd``, for calls made through SciPy)."""
     m, n = R.shape_of(a)
     if R.is_complex(a):
         raise no_rule("np.linalg.svd of a complex matrix with compute_uv=True (singular vectors)")
@@ -113,15 +119,20 @@ def svd(a: Any, full_matrices: bool = True) -> Any:
             "np.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
             "vectors are not unique, so they have no derivative; pass full_matrices=False"
         )
-    packed = bind(SVD, [a], {})
+    packed = bind(SVD, [a], {} if driver is None else {"driver": driver})
     return SVDResult(packed[:m], packed[m], _swap(packed[m + 1 :]))
 
 
 # ---------------------------------------------------------------------------- qr
 
 
-def _qr_impl(a: Any) -> Any:
-    Q, Rm = np.linalg.qr(a)
+def _qr_impl(a: Any, scipy: bool = False) -> Any:
+    if scipy:
+        from scipy import linalg as sla  # (the name `scipy` is the parameter here)
+
+        Q, Rm = sla.qr(a, mode="economic")
+    else:
+        Q, Rm = np.linalg.qr(a)
     return np.concatenate([Q, Rm], axis=0)
 
 
@@ -150,7 +161,7 @@ QR = Prim("linalg.qr", _qr_impl, _qr_jvp, _qr_vjp)
 QRResult = namedtuple("QRResult", ["Q", "R"])
 
 
-def qr(a: Any, mode: str = "reduced") -> Any:
+def qr(a: Any, mode: str = "reduced", scipy: bool = False) -> Any:
     """``np.linalg.qr(a, mode)`` for a real 2-D ``a`` with ``m >= n`` (modes reduced, r)."""
     m, n = R.shape_of(a)
     if R.is_complex(a):
@@ -165,7 +176,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
             "np.linalg.qr of a rank-deficient matrix: Q is not unique there, so it has no "
             f"derivative; {OTHER_BACKENDS}"
         )
-    packed = bind(QR, [a], {})
+    packed = bind(QR, [a], {"scipy": True} if scipy else {})
     if mode == "r":
         return packed[m:]
     return QRResult(packed[:m], packed[m:])

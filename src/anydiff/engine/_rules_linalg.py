@@ -258,10 +258,16 @@ def _chol_vjp(g: Any, xs: list, L: Any, need: tuple, p: dict) -> tuple:
 CHOLESKY = Prim("linalg.cholesky", np.linalg.cholesky, _chol_jvp, _chol_vjp)
 
 
-def _eigh_impl(a: Any, uplo: str = "L") -> Any:
+def _eigh_impl(a: Any, uplo: str = "L", scipy: Any = False) -> Any:
     # NumPy's own call with the user's UPLO: the eigenvectors' signs are LAPACK's, exactly as
-    # in plain NumPy (decomposing a transposed copy instead flips some of them)
-    w, v = np.linalg.eigh(a, UPLO=uplo)
+    # in plain NumPy (decomposing a transposed copy instead flips some of them); scipy=True:
+    # scipy.linalg.eigh's (another LAPACK driver, other signs), for calls made through SciPy
+    if scipy:
+        from scipy import linalg as sla  # (the name `scipy` is the parameter here)
+
+        w, v = sla.eigh(a, lower=uplo == "L", driver=None if scipy is True else scipy)
+    else:
+        w, v = np.linalg.eigh(a, UPLO=uplo)
     return np.concatenate([w[:, None], v], axis=1)  # one output: [w | V], shape (n, n+1)
 
 

@@ -453,3 +453,7 @@ SIGNAL: dict[str, Callable] = {
     "oaconvolve": signal_convolve,
     "correlate": signal_correlate,
 }
+
+from ._scipy_linalg2 import TABLE as _MORE  # noqa: E402 - eigh, svd, qr, pinv, norm, block_diag, ...
+
+LINALG.update(_MORE)
