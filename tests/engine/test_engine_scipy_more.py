@@ -98,3 +98,24 @@ def test_norm_ppf_and_unsupported_method_raise():
     check_both_modes(lambda z: st.norm.ppf(0.2 + 0.5 * z), np.array([0.3, 0.9]))
     with pytest.raises(E.EngineError, match="scipy.stats.chi2.ppf"):
         E.grad(lambda z: np.sum(st.chi2.ppf(0.3, z)), np.array([2.0]))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda z: st.poisson.logpmf([0, 1, 3, -1, 2.5], np.exp(z[0])),
+        lambda z: st.poisson.pmf(np.array([0, 2]), mu=np.exp(z[0])) + st.poisson.cdf([1, 4], np.exp(z[0])),
+        lambda z: st.poisson.sf(np.array([1.0, 3.0]), np.exp(z[0]), loc=1),
+        lambda z: st.binom.logpmf([0, 2, 5, 6], 5, 1 / (1 + np.exp(-z[0]))),
+        lambda z: st.binom.cdf([0, 2, 5], 5, 1 / (1 + np.exp(-z[0]))) + st.binom.sf(1, 5, 0.3 + 0.1 * z[0]),
+        lambda z: st.bernoulli.logpmf([0, 1], 0.4 + 0.1 * z[0]),
+        lambda z: st.geom.logpmf([1, 3], 0.3 + 0.1 * z[0]) + st.geom.cdf([1, 2], 0.3 + 0.1 * z[0]),
+        lambda z: st.nbinom.logpmf([0, 3], 2.5 + z[0], 0.4) + st.nbinom.cdf([2, 4], 2.5, 0.4 + 0.1 * z[0]),
+    ],
+)
+def test_discrete_distributions_in_their_parameters(f):
+    x = np.array([0.2])
+    with np.errstate(divide="ignore"):
+        ref = f(x)
+        check_both_modes(lambda z: np.where(np.isfinite(ref), f(z), 0.0), x, rtol_fd=1e-6, atol_fd=1e-8)
+        np.testing.assert_allclose(E.jvp(f, x, [np.ones(1)])[0], ref, rtol=1e-12)

@@ -29,11 +29,13 @@ overhead), so traces pay nothing for them:
 
 * ``scipy.special``: ``logsumexp softmax log_softmax polygamma multigammaln``
   (its ufuncs dispatch by themselves; their rules are in :mod:`._scipy_special`);
-* ``scipy.stats``: the ``pdf logpdf cdf logcdf sf logsf`` methods of continuous
-  distributions (rules for norm, t, gamma, beta, expon, logistic; the others raise naming
-  themselves), ``multivariate_normal`` ``logpdf pdf entropy`` (also frozen);
+* ``scipy.stats``: the ``pdf logpdf cdf logcdf sf logsf ppf`` methods of continuous
+  distributions and ``pmf logpmf cdf sf`` of discrete ones (the rules: :mod:`._scipy_stats`;
+  the others raise naming themselves), ``multivariate_normal`` ``logpdf pdf entropy`` (also
+  frozen);
 * ``scipy.linalg``: ``solve solve_triangular cho_factor cho_solve lu_factor lu_solve expm sqrtm
-  solve_sylvester solve_banded inv det cholesky``; ``scipy.signal``: ``convolve fftconvolve
+  solve_sylvester solve_banded inv det cholesky eigh eigvalsh svd svdvals qr pinv lstsq norm
+  block_diag toeplitz circulant hankel``; ``scipy.signal``: ``convolve fftconvolve
   oaconvolve correlate``.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
@@ -457,7 +459,7 @@ def _dist_wrapper(orig: Callable, method: str) -> Callable:
             if not S.supported(self):
                 raise S.unsupported(self, method)
             if not args:
-                args = (kw.pop("x"),)
+                args = (kw.pop("x") if "x" in kw else kw.pop("k"),)
             return S.univariate(self, method, args[0], args[1:], kw)
         return orig(self, *args, **kw)
 
@@ -490,6 +492,9 @@ def _scipy_build(sub: str) -> None:
         for m in S.METHODS:
             orig = di.rv_continuous.__dict__[m]
             setattr(di.rv_continuous, m, _dist_wrapper(orig, m))
+        for m in S.DISCRETE_METHODS:
+            orig = di.rv_discrete.__dict__[m]
+            setattr(di.rv_discrete, m, _dist_wrapper(orig, m))
         for cls, frozen in ((mv.multivariate_normal_gen, False), (mv.multivariate_normal_frozen, True)):
             for m, impl in (("logpdf", S.mvn_logpdf), ("pdf", S.mvn_pdf), ("entropy", S.mvn_entropy)):
                 setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))

@@ -310,13 +310,122 @@ def methods_of(name: str) -> list[str]:
 
 
 def supported(dist: Any) -> bool:
-    """Whether ``dist`` (an ``rv_continuous`` instance) has rules here."""
-    return getattr(dist, "name", None) in _TABLES
+    """Whether ``dist`` (an ``rv_continuous`` or ``rv_discrete`` instance) has rules here."""
+    return getattr(dist, "name", None) in _TABLES or getattr(dist, "name", None) in DISCRETE
+
+
+# ---------------------------------------------------------------------------- discrete
+# log pmf(k, *shapes) on the support (integer k, and the bounds below); cdf/sf where the
+# regularized incomplete functions give them, differentiable in the (continuous) parameters
+
+
+def _poisson() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "logpmf": lambda k, mu: sp.xlogy(k, mu) - mu - sp.gammaln(k + 1),
+        "cdf": lambda k, mu: sp.gammaincc(k + 1, mu),
+        "sf": lambda k, mu: sp.gammainc(k + 1, mu),
+        "upper": None,
+    }
+
+
+def _binom() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "logpmf": lambda k, n, p: (
+            sp.gammaln(n + 1)
+            - sp.gammaln(k + 1)
+            - sp.gammaln(n - k + 1)
+            + sp.xlogy(k, p)
+            + sp.xlog1py(n - k, -p)
+        ),
+        "cdf": lambda k, n, p: sp.betainc(n - k, k + 1, 1 - p),
+        "sf": lambda k, n, p: sp.betainc(k + 1, n - k, p),
+        "upper": lambda n, p: n,
+    }
+
+
+def _bernoulli() -> dict[str, Callable]:
+    sp = _sp()
+    return {"logpmf": lambda k, p: sp.xlogy(k, p) + sp.xlog1py(1 - k, -p), "upper": lambda p: 1}
+
+
+def _geom() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "logpmf": lambda k, p: sp.xlog1py(k - 1, -p) + np.log(p),
+        "cdf": lambda k, p: -np.expm1(k * np.log1p(-p)),
+        "sf": lambda k, p: np.exp(k * np.log1p(-p)),
+        "lower": 1,
+        "upper": None,
+    }
+
+
+def _nbinom() -> dict[str, Callable]:
+    sp = _sp()
+    return {
+        "logpmf": lambda k, n, p: (
+            sp.gammaln(k + n) - sp.gammaln(n) - sp.gammaln(k + 1) + sp.xlogy(n, p) + sp.xlog1py(k, -p)
+        ),
+        "cdf": lambda k, n, p: sp.betainc(n, k + 1, p),
+        "sf": lambda k, n, p: sp.betaincc(n, k + 1, p),
+        "upper": None,
+    }
+
+
+DISCRETE: dict[str, Callable[[], dict]] = {
+    "poisson": _poisson,
+    "binom": _binom,
+    "bernoulli": _bernoulli,
+    "geom": _geom,
+    "nbinom": _nbinom,
+}
+DISCRETE_METHODS = ("pmf", "logpmf", "cdf", "sf")
+_BUILT_D: dict[str, dict] = {}
+
+
+def discrete_methods_of(name: str) -> list[str]:
+    """The methods of discrete distribution ``name`` that have rules."""
+    tab = _BUILT_D.get(name)
+    if tab is None:
+        tab = _BUILT_D[name] = DISCRETE[name]()
+    return [m for m in DISCRETE_METHODS if m in ("pmf", "logpmf") or m in tab]
+
+
+def discrete(dist: Any, method: str, k: Any, args: tuple, kwds: dict) -> Any:
+    """``dist.<method>(k, *args, **kwds)`` of a discrete distribution with traced parameters
+    (``k`` itself is integer data: no derivative in it)."""
+    from ._tracer import primal
+
+    tab = _BUILT_D.get(dist.name)
+    if tab is None:
+        tab = _BUILT_D[dist.name] = DISCRETE[dist.name]()
+    if method not in ("pmf", "logpmf") and method not in tab:
+        raise unsupported(dist, method)
+    shapes, loc, _ = dist._parse_args(*args, **kwds)
+    kk = np.asarray(primal(k), dtype=float) - np.asarray(primal(loc), dtype=float)
+    if method in ("cdf", "sf"):
+        kf = np.floor(kk)
+        lo = tab.get("lower", 0)
+        up = tab["upper"](*[np.asarray(primal(s)) for s in shapes]) if tab.get("upper") else None
+        inside = kf >= lo if up is None else (kf >= lo) & (kf < up)
+        r = tab[method](np.where(inside, kf, lo), *shapes)
+        below, above = (0.0, 1.0) if method == "cdf" else (1.0, 0.0)
+        return np.where(inside, r, np.where(kf < lo, below, above))
+    lo = tab.get("lower", 0)
+    up = tab["upper"](*[np.asarray(primal(s)) for s in shapes]) if tab.get("upper") else None
+    inside = (kk == np.floor(kk)) & (kk >= lo)
+    if up is not None:
+        inside = inside & (kk <= up)
+    r = np.where(inside, tab["logpmf"](np.where(inside, kk, lo), *shapes), -np.inf)
+    return r if method == "logpmf" else np.exp(r)
 
 
 def univariate(dist: Any, method: str, x: Any, args: tuple, kwds: dict) -> Any:
     """``dist.<method>(x, *args, **kwds)`` for traced arguments (shape: the broadcast shape)."""
     name = dist.name
+    if name in DISCRETE:
+        return discrete(dist, method, x, args, kwds)
     tab = _BUILT.get(name)
     if tab is None:
         tab = _BUILT[name] = _TABLES[name]()
@@ -418,5 +527,6 @@ def unsupported(dist: Any, method: str) -> EngineError:
     return EngineError(
         f"scipy.stats.{getattr(dist, 'name', type(dist).__name__)}.{method} has no derivative rule "
         f"in anydiff.engine (supported: {', '.join(sorted(_TABLES))} with {', '.join(METHODS)}, "
+        f"{', '.join(sorted(DISCRETE))} with {', '.join(DISCRETE_METHODS)} in their parameters, "
         "and multivariate_normal logpdf/pdf/entropy); use backend 'finitediff' for this function"
     )
