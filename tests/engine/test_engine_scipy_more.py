@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.integrate as si
 import scipy.linalg as sla
 import scipy.stats as st
 from engine_helpers import check_both_modes
@@ -119,3 +120,28 @@ def test_discrete_distributions_in_their_parameters(f):
         ref = f(x)
         check_both_modes(lambda z: np.where(np.isfinite(ref), f(z), 0.0), x, rtol_fd=1e-6, atol_fd=1e-8)
         np.testing.assert_allclose(E.jvp(f, x, [np.ones(1)])[0], ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda z: si.trapezoid(z**2, dx=0.1) + si.trapezoid(np.sin(z), x=np.linspace(0.0, 1.0, 6) ** 2),
+        lambda z: np.stack(
+            [si.simpson(z**2, dx=0.1), si.simpson(z[:5] ** 3, x=np.array([0, 0.1, 0.3, 0.6, 1.0]))]
+        ),
+        lambda z: si.simpson(np.reshape(z, (2, 3)) ** 2, x=np.array([0.0, 0.5, 2.0]), axis=1),
+        lambda z: si.cumulative_trapezoid(z**2, dx=0.5, initial=0),
+        lambda z: si.cumulative_trapezoid(np.reshape(z, (3, 2)), x=np.array([0.0, 0.3, 1.0]), axis=0).ravel(),
+    ],
+)
+def test_scipy_integrate_sampled_data(f):
+    z = rng.standard_normal(6)
+    check_both_modes(f, z)
+    np.testing.assert_allclose(E.jvp(f, z, [np.ones(6)])[0], f(z), rtol=1e-13)
+
+
+def test_scipy_integrate_compiled_solvers_raise_naming_them():
+    with pytest.raises(E.EngineError, match="scipy.integrate.quad"):
+        E.grad(lambda z: si.quad(lambda t: t * z[0], 0, 1)[0], np.array([0.5]))
+    with pytest.raises(E.EngineError, match="simpson with traced sample points"):
+        E.grad(lambda z: si.simpson(np.ones(3), x=z), np.array([0.0, 0.5, 1.0]))

@@ -35,7 +35,8 @@ overhead), so traces pay nothing for them:
   frozen);
 * ``scipy.linalg``: ``solve solve_triangular cho_factor cho_solve lu_factor lu_solve expm sqrtm
   solve_sylvester solve_banded inv det cholesky eigh eigvalsh svd svdvals qr pinv lstsq norm
-  block_diag toeplitz circulant hankel``; ``scipy.signal``: ``convolve fftconvolve
+  block_diag toeplitz circulant hankel``; ``scipy.integrate``: ``trapezoid simpson
+  cumulative_trapezoid``; ``scipy.signal``: ``convolve fftconvolve
   oaconvolve correlate``.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
@@ -503,6 +504,8 @@ def _scipy_build(sub: str) -> None:
         from ._scipy_special import FUNCTIONS as table
     elif sub == "scipy.linalg":
         from ._scipy_linalg import LINALG as table
+    elif sub == "scipy.integrate":
+        from ._scipy_integrate import INTEGRATE as table
     else:
         from ._scipy_linalg import SIGNAL as table
     for name, impl in table.items():
@@ -522,7 +525,7 @@ def _scipy_install(finished: str | None = None) -> None:
     """Wrap the SciPy submodules imported so far (``finished``: one whose import has just run
     to its end, still flagged as initialising by importlib)."""
     mods = sys.modules
-    for sub in ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats"):
+    for sub in ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats", "scipy.integrate"):
         # A submodule still being imported (scipy.signal imports scipy.special, whose import
         # hook fires first) lacks its functions: it is built when its own import finishes.
         if sub not in _scipy_loaded and sub in mods and (sub == finished or not _initializing(mods[sub])):
@@ -554,7 +557,7 @@ class _ScipyImportHook:
     import passes through untouched.
     """
 
-    WATCH = frozenset(("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats"))
+    WATCH = frozenset(("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats", "scipy.integrate"))
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name not in self.WATCH:

@@ -39,6 +39,7 @@ def supported() -> dict[str, list[str]]:
     try:
         import scipy.special as sp
 
+        from ._scipy_integrate import INTEGRATE
         from ._scipy_linalg import LINALG, SIGNAL
         from ._scipy_special import FUNCTIONS, ufunc_rules
         from ._scipy_stats import _TABLES, DISCRETE, discrete_methods_of, methods_of
@@ -49,6 +50,7 @@ def supported() -> dict[str, list[str]]:
         [f"scipy.special.{n}" for n in FUNCTIONS]
         + [f"scipy.linalg.{n}" for n in LINALG]
         + [f"scipy.signal.{n}" for n in SIGNAL]
+        + [f"scipy.integrate.{n}" for n in INTEGRATE]
         + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in methods_of(d)]
         + [f"scipy.stats.{d}.{m}" for d in DISCRETE for m in discrete_methods_of(d)]
         + [f"scipy.stats.multivariate_normal.{m}" for m in ("logpdf", "pdf", "entropy")]
