@@ -145,3 +145,25 @@ def test_scipy_integrate_compiled_solvers_raise_naming_them():
         E.grad(lambda z: si.quad(lambda t: t * z[0], 0, 1)[0], np.array([0.5]))
     with pytest.raises(E.EngineError, match="simpson with traced sample points"):
         E.grad(lambda z: si.simpson(np.ones(3), x=z), np.array([0.0, 0.5, 1.0]))
+
+
+@pytest.mark.parametrize(
+    "metric", ["euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine"]
+)
+def test_spatial_distances(metric):
+    import scipy.spatial.distance as ssd
+
+    kw = {"p": 3.0} if metric == "minkowski" else {}
+    B = rng.standard_normal((2, 3))
+
+    def f(z):
+        X = np.reshape(z, (3, 3))
+        return np.concatenate([ssd.cdist(X, B, metric, **kw).ravel(), ssd.pdist(X, metric, **kw)])
+
+    z = rng.standard_normal(9)
+    check_both_modes(f, z)
+    np.testing.assert_allclose(E.jvp(f, z, [np.ones(9)])[0], f(z), rtol=1e-13)
+    check_both_modes(
+        lambda v: np.concatenate([ssd.squareform(v).ravel(), ssd.squareform(ssd.squareform(v) * 2.0)]),
+        rng.standard_normal(6),
+    )

@@ -33,11 +33,10 @@ overhead), so traces pay nothing for them:
   distributions and ``pmf logpmf cdf sf`` of discrete ones (the rules: :mod:`._scipy_stats`;
   the others raise naming themselves), ``multivariate_normal`` ``logpdf pdf entropy`` (also
   frozen);
-* ``scipy.linalg``: ``solve solve_triangular cho_factor cho_solve lu_factor lu_solve expm sqrtm
-  solve_sylvester solve_banded inv det cholesky eigh eigvalsh svd svdvals qr pinv lstsq norm
-  block_diag toeplitz circulant hankel``; ``scipy.integrate``: ``trapezoid simpson
-  cumulative_trapezoid``; ``scipy.signal``: ``convolve fftconvolve
-  oaconvolve correlate``.
+* ``scipy.linalg`` (the ``LINALG`` table of :mod:`._scipy_linalg`: solvers, factorizations,
+  decompositions, structured matrices), ``scipy.signal`` (``convolve`` & co.),
+  ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid``), ``scipy.spatial.distance``
+  (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`' rule modules.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
 identity in the namespaces of modules outside NumPy/SciPy (scanned when the set of modules,
@@ -481,6 +480,11 @@ def _mvn_wrapper(orig: Callable, impl: Callable, frozen: bool) -> Callable:
     return wrapper
 
 
+#: the SciPy submodules whose functions are wrapped (each has a table of rules)
+_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance".split())
+_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS)
+
+
 def _scipy_build(sub: str) -> None:
     """Put the wrappers of SciPy submodule ``sub`` in place (once)."""
     mod = sys.modules[sub]
@@ -506,6 +510,8 @@ def _scipy_build(sub: str) -> None:
         from ._scipy_linalg import LINALG as table
     elif sub == "scipy.integrate":
         from ._scipy_integrate import INTEGRATE as table
+    elif sub == "scipy.spatial.distance":
+        from ._scipy_spatial import SPATIAL as table
     else:
         from ._scipy_linalg import SIGNAL as table
     for name, impl in table.items():
@@ -525,7 +531,7 @@ def _scipy_install(finished: str | None = None) -> None:
     """Wrap the SciPy submodules imported so far (``finished``: one whose import has just run
     to its end, still flagged as initialising by importlib)."""
     mods = sys.modules
-    for sub in ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats", "scipy.integrate"):
+    for sub in _SCIPY_SUBS:
         # A submodule still being imported (scipy.signal imports scipy.special, whose import
         # hook fires first) lacks its functions: it is built when its own import finishes.
         if sub not in _scipy_loaded and sub in mods and (sub == finished or not _initializing(mods[sub])):
@@ -557,7 +563,7 @@ class _ScipyImportHook:
     import passes through untouched.
     """
 
-    WATCH = frozenset(("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats", "scipy.integrate"))
+    WATCH = frozenset(_SCIPY_SUBS)
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name not in self.WATCH:

@@ -18,7 +18,7 @@ import numpy as np
 from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import implements
-from ._tracer import primal
+from ._tracer import Traced, primal
 
 
 def _np_index(x: Any) -> Any:
@@ -358,3 +358,44 @@ def _divmod(x: Any, y: Any) -> Any:
 
 #: ufuncs computed as compositions of ufuncs with rules (dispatched by ``apply_ufunc``)
 UFUNC_COMPOSITES = {np.copysign: _copysign, np.fmod: _fmod, np.divmod: _divmod}
+
+
+@implements(np.piecewise)
+def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
+    """Each function evaluated on its condition's entries (as NumPy), later conditions win;
+    entries no condition selects are 0 (or the extra "otherwise" function's value)."""
+    conds = [
+        np.asarray(_np_index(c), dtype=bool) for c in (condlist if isinstance(condlist, list) else [condlist])
+    ]
+    if len(funclist) == len(conds) + 1:  # the last function is "otherwise"
+        conds.append(~np.any(np.stack(conds), axis=0))
+    out = np.zeros_like(x)
+    for c, fn in zip(conds, funclist):
+        c = np.broadcast_to(c, R.shape_of(x))
+        if not c.any():
+            continue
+        out = np.where(c, 0.0, out)
+        sel = x[c]
+        val = fn(sel, *args, **kw) if callable(fn) else fn
+        part = np.zeros_like(x)
+        part[c] = val  # a buffer of this trace (np.zeros_like of a traced x)
+        out = out + part
+    return out
+
+
+@implements(np.apply_along_axis)
+def _apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kw: Any) -> Any:
+    """``func1d`` on each 1-D slice along ``axis``, results stacked where the axis was."""
+    nd = R.ndim_of(arr)
+    ax = int(axis) % nd
+    moved = np.moveaxis(arr, ax, -1)
+    batch = R.shape_of(moved)[:-1]
+    outs = [func1d(moved[idx], *args, **kw) for idx in np.ndindex(*batch)]
+    res = np.stack([np.asarray(o) if not isinstance(o, Traced) else o for o in outs])
+    res = np.reshape(res, batch + R.shape_of(res)[1:])
+    tail = R.ndim_of(res) - len(batch)  # result axes of func1d go where `axis` was
+    return (
+        np.moveaxis(res, tuple(range(len(batch), len(batch) + tail)), tuple(range(ax, ax + tail)))
+        if tail
+        else res
+    )

@@ -41,6 +41,7 @@ def supported() -> dict[str, list[str]]:
 
         from ._scipy_integrate import INTEGRATE
         from ._scipy_linalg import LINALG, SIGNAL
+        from ._scipy_spatial import SPATIAL
         from ._scipy_special import FUNCTIONS, ufunc_rules
         from ._scipy_stats import _TABLES, DISCRETE, discrete_methods_of, methods_of
     except ImportError:  # pragma: no cover - SciPy absent
@@ -51,6 +52,7 @@ def supported() -> dict[str, list[str]]:
         + [f"scipy.linalg.{n}" for n in LINALG]
         + [f"scipy.signal.{n}" for n in SIGNAL]
         + [f"scipy.integrate.{n}" for n in INTEGRATE]
+        + [f"scipy.spatial.distance.{n}" for n in SPATIAL]
         + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in methods_of(d)]
         + [f"scipy.stats.{d}.{m}" for d in DISCRETE for m in discrete_methods_of(d)]
         + [f"scipy.stats.multivariate_normal.{m}" for m in ("logpdf", "pdf", "entropy")]
