@@ -246,20 +246,21 @@ def convolve_mode_same(x):
     )
 
 
-# ---------------------------------------------------------------------------- expected errors
+# ---------------------------------------------------------------------------- loops inside SciPy
 @case(pt(4))
 def lfilter_iir(x):
     return np.sum(ss.lfilter([1.0], [1.0, -0.5], x) ** 2)
 
 
-@case(pt(1))
-def odeint_decay(x):
-    return si.odeint(lambda y, t: -np.exp(x[0]) * y, 1.0, [0.0, 1.0])[-1, 0]
-
-
 @case(pt(3))
 def vectorized_python(x):
     return np.sum(np.vectorize(lambda t: t * t if t > 0 else -t)(x))
+
+
+# ---------------------------------------------------------------------------- expected errors
+@case(pt(1))
+def odeint_decay(x):
+    return si.odeint(lambda y, t: -np.exp(x[0]) * y, 1.0, [0.0, 1.0])[-1, 0]
 
 
 @case(pt(2, 2))

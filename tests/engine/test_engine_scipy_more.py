@@ -167,3 +167,30 @@ def test_spatial_distances(metric):
         lambda v: np.concatenate([ssd.squareform(v).ravel(), ssd.squareform(ssd.squareform(v) * 2.0)]),
         rng.standard_normal(6),
     )
+
+
+def test_lfilter_in_signal_and_coefficients():
+    import scipy.signal as ss
+
+    def f(z):
+        return np.concatenate(
+            [
+                ss.lfilter([1.0, 0.3], [1.0, -0.5], z),
+                ss.lfilter(z[:2], [2.0, 0.1 * z[2], 0.05], np.arange(5.0)),
+            ]
+        )
+
+    z = rng.standard_normal(5)
+    check_both_modes(f, z)
+    np.testing.assert_allclose(E.jvp(f, z, [np.ones(5)])[0], f(z), rtol=1e-13)
+    with pytest.raises(E.EngineError, match="lfilter with zi="):
+        E.grad(lambda v: np.sum(ss.lfilter([1.0], [1.0, -0.5], v, zi=np.zeros(1))[0]), z)
+
+
+def test_vectorize_runs_the_python_function_per_element():
+    vf = np.vectorize(lambda t, s: t * t * s if t > 0 else -t)
+    f = lambda z: vf(np.reshape(z, (2, 3)), np.array([1.0, 2.0, 3.0])).ravel()  # noqa: E731
+    z = rng.standard_normal(6)
+    check_both_modes(f, z)
+    assert np.vectorize.__call__.__name__ == "__call__"  # NumPy's own again after the trace
+    np.testing.assert_array_equal(vf(np.array([1.0, -2.0]), 2.0), [2.0, 2.0])

@@ -6,6 +6,10 @@ listed in :data:`MATH` in the ``math`` module for wrappers that, when an argumen
 array, call the NumPy (or ``scipy.special``) function with the same meaning and return a 0-d
 traced array; any other call gets ``math``'s own result.  Names bound with ``from math import
 sin`` before the trace are the originals: they still raise ``EngineError``, never drop.
+
+``np.vectorize`` objects are swapped the same way (their ``__call__``): on traced arguments
+the Python function runs once per element of the broadcast arguments, on traced scalars, and
+the results are stacked (NumPy's own loop would convert the traced arrays to plain ones).
 """
 
 from __future__ import annotations
@@ -102,13 +106,40 @@ def _wrap(name: str) -> Callable:
 WRAPPERS: dict[str, Callable] = {n: _wrap(n) for n in ORIGINAL}
 
 
+_VECTORIZE_CALL = np.vectorize.__call__
+
+
+def _vectorize_call(self: Any, *args: Any, **kw: Any) -> Any:
+    if not any(type(a) is Traced for a in (*args, *kw.values())):
+        return _VECTORIZE_CALL(self, *args, **kw)
+    from . import _rules as R
+    from ._errors import no_rule
+
+    if kw or self.signature is not None or self.excluded:
+        raise no_rule("np.vectorize with keyword arguments, signature= or excluded=")
+    arrays = [a if type(a) is Traced else np.asarray(a) for a in args]
+    shape = np.broadcast_shapes(*[R.shape_of(a) for a in arrays])
+    parts = [np.broadcast_to(a, shape) for a in arrays]
+    outs = [self.pyfunc(*[p[idx] for p in parts]) for idx in np.ndindex(*shape)]
+    if any(isinstance(o, tuple) for o in outs):
+        raise no_rule("np.vectorize of a function with several outputs")
+    if not outs:
+        return np.zeros(shape)
+    r = np.stack([o if type(o) is Traced else np.asarray(o, dtype=float) for o in outs])
+    return np.reshape(r, shape)
+
+
 def install() -> None:
     for name, w in WRAPPERS.items():
         if getattr(math, name) is ORIGINAL[name]:  # leave someone else's patch alone
             setattr(math, name, w)
+    if np.vectorize.__call__ is _VECTORIZE_CALL:
+        np.vectorize.__call__ = _vectorize_call
 
 
 def uninstall() -> None:
     for name, w in WRAPPERS.items():
         if getattr(math, name) is w:
             setattr(math, name, ORIGINAL[name])
+    if np.vectorize.__call__ is _vectorize_call:
+        np.vectorize.__call__ = _VECTORIZE_CALL

@@ -455,5 +455,7 @@ SIGNAL: dict[str, Callable] = {
 }
 
 from ._scipy_linalg2 import TABLE as _MORE  # noqa: E402 - eigh, svd, qr, pinv, norm, block_diag, ...
+from ._scipy_linalg2 import lfilter as _lfilter  # noqa: E402
 
 LINALG.update(_MORE)
+SIGNAL["lfilter"] = _lfilter

@@ -173,3 +173,32 @@ TABLE = {
     "circulant": circulant,
     "hankel": hankel,
 }
+
+
+def lfilter(b: Any, a: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
+    """``scipy.signal.lfilter`` (direct form, zero initial state) of a 1-D signal:
+    ``a[0] y[n] = Σ_k b[k] x[n-k] - Σ_{k>=1} a[k] y[n-k]``, a loop over ``n`` writing into a
+    buffer (each write O(1)); differentiable in ``x``, ``b`` and ``a``."""
+    from ._numpy_api import _build, _has_traced
+    from ._tracer import Traced
+
+    if zi is not None or R.ndim_of(x) != 1:
+        raise no_rule("scipy.signal.lfilter with zi= or a signal of more than one dimension")
+
+    def arr(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return _build(v) if _has_traced(v) else np.asarray(v, dtype=float)
+        return np.atleast_1d(v)
+
+    b, a = arr(b), arr(a)
+    nb, na, n = R.shape_of(b)[0], R.shape_of(a)[0], R.shape_of(x)[0]
+    b, a = b / a[0], a / a[0]
+    ys: list[Any] = []
+    for i in range(n):
+        acc = 0.0
+        for k in range(min(nb, i + 1)):
+            acc = acc + b[k] * x[i - k]
+        for k in range(1, min(na, i + 1)):
+            acc = acc - a[k] * ys[i - k]
+        ys.append(acc)
+    return np.stack([y if isinstance(y, Traced) else np.asarray(y, dtype=float) for y in ys])
