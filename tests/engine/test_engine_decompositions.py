@@ -182,3 +182,20 @@ def test_support_page_lists_the_decompositions_as_supported():
     for name in ("np.linalg.svd", "np.linalg.qr", "np.linalg.eig", "np.linalg.pinv", "np.linalg.eigh"):
         assert name in funcs and name in _support.DECOMPOSITIONS and name not in _support.unsupported()
     assert "math.sin" in _support.supported()["math module (on traced scalars)"]
+
+
+def test_eig_matches_autograd_on_a_real_spectrum():
+    import autograd
+    import autograd.numpy as anp
+
+    base = np.diag([1.0, 2.0, 4.0])
+    cv = rng.standard_normal((3, 3))
+    x = rng.standard_normal(9) * 0.5
+
+    def f(z, m=np):
+        w, V = m.linalg.eig(base + 0.3 * m.reshape(z, (3, 3)))
+        return m.sum(m.real(w) ** 2) + m.sum(m.real(V) * cv)
+
+    g_ag = autograd.grad(lambda z: f(z, anp))(x)
+    for b in (ad.AutoEngine("reverse"), ad.AutoEngine("forward")):
+        np.testing.assert_allclose(ad.gradient(f, b, x), g_ag, rtol=1e-10, atol=1e-12)

@@ -146,10 +146,11 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
             # a buffer write: the buffer's cotangent is g with the written entries zeroed, done
             # in g itself (O(written entries), not a copy of the buffer per write)
             _, i0, shp, dt = targets[0]
-            if tg is Lazy or not owned[o]:
-                g = g.value() if tg is Lazy else g
-                g = np.array(g, dtype=dt) if type(g) is ndarray else g
-            if type(g) is ndarray and g.shape == shp and g.dtype == dt and g.flags.writeable:
+            if tg is Lazy:
+                g = g.value()
+            if type(g) is ndarray and g.shape == shp and g.dtype == dt:
+                if tg is Lazy or not owned[o] or not g.flags.writeable:
+                    g = g.copy()  # once per chain of writes: then the pass owns it
                 gv = steal(g, [vals[j] for j in ins], p)
                 grads[i0] = g
                 owned[i0] = True
@@ -159,6 +160,7 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
                     prev = grads[i1]
                     if prev is None:
                         grads[i1] = c
+                        owned[i1] = False
                     else:
                         if type(prev) is Lazy:
                             prev = prev.value()
