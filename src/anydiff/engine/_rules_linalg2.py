@@ -7,9 +7,8 @@
 * ``norm(ord="nuc" | 2 | -2)`` of a matrix: sum / max / min of the singular values.
 
 The rules obtain ``U, V`` by calling ``np.linalg.svd`` / ``eig`` on their input; on a traced
-input (a second derivative) they raise ``EngineError`` rather than use constant vectors, which
-would give a wrong answer.  ``svd`` / ``eig`` with vectors, ``qr`` and ``pinv`` are in
-:mod:`._rules_decomp`.
+input (a second derivative) they use the vectors' own rules (:mod:`._rules_decomp`, which also
+has ``qr`` and ``pinv``), never constant vectors, which would give a wrong answer.
 """
 
 from __future__ import annotations
@@ -24,21 +23,34 @@ from ._numpy_api import HANDLERS, implements
 from ._tracer import Prim, Traced, bind
 
 
-def _vectors_of(a: Any, what: str) -> Any:
+def _svd_vectors(a: Any) -> tuple[Any, Any]:
+    """``U, Vh`` of ``a``; on a traced ``a`` (a second derivative) the vectors' own rule."""
     if isinstance(a, Traced):
-        raise no_rule(f"the second derivative of {what} (it needs derivatives of the vectors)")
-    return a
+        from ._rules_decomp import svd
+
+        U, _, Vh = svd(a, full_matrices=False)
+    else:
+        U, _, Vh = np.linalg.svd(a, full_matrices=False)
+    return U, Vh
+
+
+def _eig_vectors(a: Any) -> Any:
+    if isinstance(a, Traced):
+        from ._rules_decomp import eig
+
+        return eig(a)[1]
+    return np.linalg.eig(a)[1]
 
 
 def _svdvals_jvp(ts: list, xs: list, s: Any, p: dict) -> Any:
-    U, _, Vh = np.linalg.svd(_vectors_of(xs[0], "np.linalg.svd values"), full_matrices=False)
+    U, Vh = _svd_vectors(xs[0])
     # (B, m, n) tangents: dσ_i = Re Σ_jk conj(U_ji) dA_jk V_ki
     r = np.einsum("ji,bjk,ik->bi", np.conjugate(U), ts[0], np.conjugate(Vh))
     return np.real(r)
 
 
 def _svdvals_vjp(g: Any, xs: list, s: Any, need: tuple, p: dict) -> tuple:
-    U, _, Vh = np.linalg.svd(_vectors_of(xs[0], "np.linalg.svd values"), full_matrices=False)
+    U, Vh = _svd_vectors(xs[0])
     return ((U * g) @ Vh,)
 
 
@@ -61,13 +73,13 @@ def _eigvals_impl(a: Any) -> Any:
 
 
 def _eigvals_jvp(ts: list, xs: list, w: Any, p: dict) -> Any:
-    _, V = np.linalg.eig(_vectors_of(xs[0], "np.linalg.eigvals"))
+    V = _eig_vectors(xs[0])
     Vi = np.linalg.inv(V)
     return np.einsum("ij,bjk,ki->bi", Vi, ts[0], V)
 
 
 def _eigvals_vjp(g: Any, xs: list, w: Any, need: tuple, p: dict) -> tuple:
-    _, V = np.linalg.eig(_vectors_of(xs[0], "np.linalg.eigvals"))
+    V = _eig_vectors(xs[0])
     Vi = np.linalg.inv(V)
     return (np.conjugate(Vi).T @ (g[:, None] * np.conjugate(V).T),)
 
