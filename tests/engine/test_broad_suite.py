@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import broad_cases  # noqa: E402
 import broad_cases_arrays  # noqa: E402, F401  (registers its cases)
+import broad_cases_linalg  # noqa: E402, F401  (registers its cases)
 import broad_cases_more  # noqa: E402, F401  (registers its cases)
 import broad_cases_scipy  # noqa: E402, F401  (registers its cases)
 
