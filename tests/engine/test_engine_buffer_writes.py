@@ -152,3 +152,22 @@ def test_repeated_fancy_index_write_last_one_wins_in_reverse_mode():
         np.testing.assert_array_equal(E.jacobian(f, X, mode=mode), J)
     tape = E.record(lambda z: np.sum(f(z) * np.arange(1.0, 7.0)), X)
     np.testing.assert_array_equal(tape.grad(X + 1.0), np.arange(1.0, 7.0) @ J)
+
+
+def test_constant_writes_then_traced_writes_replay_into_fresh_arrays():
+    # regression: a buffer holding only constants was written in place by the first traced
+    # write, so that array became a constant of the tape and replays shared (overwrote) it
+    def f(x):
+        y = np.zeros(3)
+        y[0] = 1.0
+        y[1] = x[0]
+        y[2] = x[1] * 2
+        return y
+
+    tape = E.record(f, np.array([5.0, 6.0]))
+    a = tape.value(np.array([1.0, 2.0]))
+    b = tape.value(np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(a, [1.0, 1.0, 4.0])
+    np.testing.assert_array_equal(b, [1.0, 3.0, 8.0])
+    _, [g] = tape.vjp(np.array([3.0, 4.0]), [np.ones(3)])
+    np.testing.assert_array_equal(g, [1.0, 2.0])

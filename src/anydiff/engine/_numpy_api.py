@@ -246,7 +246,10 @@ def setitem(y: Traced, index: Any, v: Any) -> None:
         v = _build(v)
     # a buffer whose array nobody else holds (only written since its last copy) is updated in
     # place: n writes cost O(n) in total, not O(n²) (see Traced._own)
-    p = {"idx": tmpl, "inplace": True} if y._own and y._view is None else {"idx": tmpl}
+    # (a constant buffer written with a traced value is not: its array becomes a constant of
+    # the tape, which every replay would then write into)
+    own = y._own and y._view is None and (y._trace is not None or not _carries_trace((v, *arrs)))
+    p = {"idx": tmpl, "inplace": True} if own else {"idx": tmpl}
     r = bind(R.SETITEM, [y, v, *arrs], p)
     assign_inplace(y, r)
     if y._view is None and type(y._value) is np.ndarray and (y._aux is None or type(y._aux) is not Traced):
