@@ -43,6 +43,12 @@ def _sym(z):
         lambda z: sla.block_diag(np.reshape(z[:4], (2, 2)), z[4:6], z[6]).ravel(),
         lambda z: np.concatenate([sla.toeplitz(z[:3], z[3:7]).ravel(), sla.toeplitz(z[:2]).ravel()]),
         lambda z: np.concatenate([sla.circulant(z[:4]).ravel(), sla.hankel(z[:3], z[2:6]).ravel()]),
+        lambda z: np.concatenate(
+            [
+                a.ravel()
+                for a in (*sla.lu(np.reshape(z, (3, 3))), *sla.lu(np.reshape(z, (3, 3)), permute_l=True))
+            ]
+        ),
     ],
 )
 def test_scipy_linalg_matches_fd(f):

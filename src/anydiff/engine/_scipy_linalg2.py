@@ -202,3 +202,29 @@ def lfilter(b: Any, a: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
             acc = acc - a[k] * ys[i - k]
         ys.append(acc)
     return np.stack([y if isinstance(y, Traced) else np.asarray(y, dtype=float) for y in ys])
+
+
+def lu(
+    a: Any,
+    permute_l: bool = False,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    p_indices: bool = False,
+) -> Any:
+    """``scipy.linalg.lu`` of a square matrix: ``P, L, U`` with ``A = P @ L @ U`` (``P`` is
+    piecewise constant), from the ``lu_factor`` rule; ``permute_l``: ``(P @ L, U)``."""
+    from ._scipy_linalg import _perm, lu_factor
+
+    if R.ndim_of(a) != 2 or R.shape_of(a)[0] != R.shape_of(a)[1] or p_indices:
+        raise no_rule("scipy.linalg.lu of a non-square matrix or with p_indices=True")
+    n = R.shape_of(a)[0]
+    packed, piv = lu_factor(a)
+    L = np.tril(packed, -1) + np.eye(n)
+    U = np.triu(packed)
+    P = np.eye(n)[_perm(piv)].T  # A[perm] = L U, so A = P L U with P = I[perm]ᵀ
+    if permute_l:
+        return P @ L, U
+    return P, L, U
+
+
+TABLE["lu"] = lu
