@@ -25,6 +25,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="fewer repeats (a rough check)")
     p.add_argument("--threads", default="1", help="BLAS threads (default 1)")
     p.add_argument("--plain-only", action="store_true", help="only the plain NumPy/SciPy table")
+    p.add_argument("--buffers", action="store_true", help="only the buffer-loop scaling table (n = 1e3, 1e4)")
     return p.parse_args()
 
 
@@ -33,6 +34,7 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, ARGS.threads)
 
 import statistics  # noqa: E402
+import time  # noqa: E402
 import timeit  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -224,7 +226,55 @@ def print_plain(rows: list) -> None:
         print(f"| {name} | {fmt(t_f)} | {fmt(t_u)} | {fmt(t_e)} | {fmt(t_ag)} | {t_ag / t_e:.2f}x |")
 
 
+def best_time(fn: Callable[[], Any], repeat: int) -> float:
+    """Best of ``repeat`` single calls (for calls too slow for timeit's autorange)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def buffer_rows(ns: tuple[int, ...] = (1000, 10_000)) -> list[tuple[int, float, float, float, float]]:
+    """(n, f, reverse value_and_grad unprepared, forward jvp unprepared, tape replay) for the
+    loop that fills an ``np.zeros(n)`` buffer (n traced writes)."""
+    rows = []
+    for n in ns:
+        x = np.random.default_rng(2).standard_normal(n)
+        t = np.ones(n)
+        tape = E.record(loop_buffer, x)
+        x2 = x + 0.01
+        v, g = tape.value_and_grad(x2)
+        np.testing.assert_allclose(g, np.cos(x2 * np.arange(n)) * np.arange(n), rtol=1e-12, atol=1e-12)
+        rep = 3 if n <= 1000 else 2
+        rows.append(
+            (
+                n,
+                best_time(lambda x2=x2: loop_buffer(x2), rep),
+                best_time(lambda x2=x2: E.value_and_grad(loop_buffer, x2), rep),
+                best_time(lambda x2=x2, t=t: E.jvp(loop_buffer, x2, [t]), rep),
+                best_time(lambda x2=x2, tape=tape: tape.value_and_grad(x2), rep),
+            )
+        )
+        print(f"# done: buffer loop n={n}", file=sys.stderr)
+    return rows
+
+
+def print_buffers(rows: list) -> None:
+    print(
+        "\n| buffer loop `y = np.zeros(n); y[i] += x[i] * i` | f | reverse value_and_grad (unprepared) "
+        "| forward jvp (unprepared) | tape replay value_and_grad |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for n, t_f, t_r, t_j, t_t in rows:
+        print(f"| n = {n:,} | {fmt(t_f)} | {fmt(t_r)} | {fmt(t_j)} | {fmt(t_t)} |")
+
+
 def main() -> None:
+    if "--buffers" in sys.argv:
+        print_buffers(buffer_rows())
+        return
     if "--plain-only" in sys.argv:
         print_plain(plain_rows())
         return
@@ -251,6 +301,7 @@ def main() -> None:
         )
     print("\nTargets: speed-up >= 2x on all three; engine vg / f <= 3 on the MLP and Rosenbrock.")
     print_plain(plain_rows())
+    print_buffers(buffer_rows())
 
 
 if __name__ == "__main__":

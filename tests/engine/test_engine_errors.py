@@ -21,18 +21,18 @@ def _write_global(x):
     "f, pattern",
     [
         (
-            lambda x: np.sum(np.linalg.pinv(np.outer(x, x))),
-            r"np\.linalg\.pinv has no derivative rule in anydiff\.engine",
+            lambda x: np.sum(np.linalg.qr(np.outer(x, x)[:2])[0]),
+            r"np\.linalg\.qr of a wide matrix .*has no derivative rule in anydiff\.engine",
         ),
-        (lambda x: np.sum(np.linalg.qr(np.outer(x, x))[0]), r"np\.linalg\.qr"),
+        (lambda x: np.sum(np.linalg.qr(np.outer(x, x))[0]), r"np\.linalg\.qr of a rank-deficient"),
         (lambda x: np.sum(np.spacing(x)), r"np\.spacing has no derivative rule"),
-        (lambda x: np.sum(np.add.accumulate(x)), r"np\.add\.accumulate"),
+        (lambda x: np.sum(np.logaddexp.accumulate(x)), r"np\.logaddexp\.accumulate"),
         (lambda x: np.sum(_np_asarray(x)), r"`_np_asarray\(x\)`.*converts a traced value to a plain ndarray"),
         (_write_global, r"writing a traced value into a plain NumPy array at `_GLOBAL\[0\]`"),
         (lambda x: float(x[0]) * np.sum(x), r"float\(traced\) at `float\(x\[0\]\)`.*dropped a derivative"),
         (lambda x: np.sum(x.tolist()), r"tolist"),
         (lambda x: x[0].item() * np.sum(x), r"item"),
-        (lambda x: np.sum(np.linalg.svd(np.outer(x, x))[1]), r"np\.linalg\.svd"),
+        (lambda x: np.sum(np.linalg.svd(np.outer(x, x)[:2])[0]), r"np\.linalg\.svd\(full_matrices=True\)"),
     ],
 )
 def test_unsupported_raises_engine_error(f, pattern) -> None:

@@ -232,14 +232,21 @@ def test_add_at_into_preexisting_array_raises() -> None:
         E.grad(lambda z: (np.add.at(y, [0, 0], z[:2]), np.sum(z))[1], X12[:3])
 
 
-def test_eigvals_second_derivative_raises_instead_of_guessing() -> None:
-    f = lambda z: np.sum(np.abs(np.linalg.eigvals(np.reshape(z, (2, 2)))))  # noqa: E731
-    with pytest.raises(E.EngineError, match="second derivative of np.linalg.eigvals"):
-        E.hessian(f, X12[:4])
+def test_eigvals_and_svdvals_second_derivatives_use_the_vectors_rules() -> None:
+    # (they used to raise: a constant V would be wrong; now the vectors have rules)
+    def f(z):
+        return np.sum(np.abs(np.linalg.eigvals(np.reshape(z, (2, 2)) + np.array([[0.0, 1], [-1, 0]]))) ** 3)
+
+    def g(z):
+        return np.sum(np.linalg.svd(np.reshape(z, (3, 2)), compute_uv=False) ** 3)
+
+    for fn, x in ((f, X12[:4] * 0.3), (g, X12[:6])):
+        ref = fd_jacobian(lambda z, fn=fn: E.grad(fn, z), x)
+        np.testing.assert_allclose(E.hessian(fn, x), ref, rtol=1e-6, atol=1e-7)
 
 
-def test_svd_vectors_raise_naming_them() -> None:
-    with pytest.raises(E.EngineError, match="compute_uv=True"):
+def test_svd_full_vectors_of_non_square_raise_naming_them() -> None:
+    with pytest.raises(E.EngineError, match="full_matrices=True"):
         E.grad(lambda z: np.sum(np.linalg.svd(M(z))[0]), X12)
 
 

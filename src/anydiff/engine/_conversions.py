@@ -9,6 +9,7 @@ _LIB_TOPS = ("numpy", "scipy")
 
 def _library_caller() -> str:
     """Name the SciPy/NumPy function that converted the traced array, when one did."""
+    import linecache
     import sys
 
     f = sys._getframe(2)
@@ -26,7 +27,15 @@ def _library_caller() -> str:
         return ""
     mod = outer.f_globals.get("__name__", "").split(".")
     pub = ".".join(m for m in mod if not m.startswith("_"))
-    return f"{pub}.{outer.f_code.co_name}"
+    named = f"{pub}.{outer.f_code.co_name}"
+    if f is not None and (outer.f_code.co_name in _GENERIC or outer.f_code.co_name.startswith("_")):
+        # a decorator's wrapper (``scipy.wrapper``) names nothing: show the user's call too
+        line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+        named += f" called at `{line}` ({f.f_code.co_filename}:{f.f_lineno})" if line else ""
+    return named
+
+
+_GENERIC = frozenset(("wrapper", "inner", "__call__", "decorator", "wrapped", "fun", "func", "f"))
 
 
 def describe_conversion(kind: str) -> str:

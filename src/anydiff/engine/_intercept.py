@@ -29,12 +29,14 @@ overhead), so traces pay nothing for them:
 
 * ``scipy.special``: ``logsumexp softmax log_softmax polygamma multigammaln``
   (its ufuncs dispatch by themselves; their rules are in :mod:`._scipy_special`);
-* ``scipy.stats``: the ``pdf logpdf cdf logcdf sf logsf`` methods of continuous
-  distributions (rules for norm, t, gamma, beta, expon, logistic; the others raise naming
-  themselves), ``multivariate_normal`` ``logpdf pdf entropy`` (also frozen);
-* ``scipy.linalg``: ``solve solve_triangular cho_factor cho_solve lu_factor lu_solve expm sqrtm
-  solve_sylvester solve_banded inv det cholesky``; ``scipy.signal``: ``convolve fftconvolve
-  oaconvolve correlate``.
+* ``scipy.stats``: the ``pdf logpdf cdf logcdf sf logsf ppf`` methods of continuous
+  distributions and ``pmf logpmf cdf sf`` of discrete ones (the rules: :mod:`._scipy_stats`;
+  the others raise naming themselves), ``multivariate_normal`` ``logpdf pdf entropy`` (also
+  frozen);
+* ``scipy.linalg`` (the ``LINALG`` table of :mod:`._scipy_linalg`: solvers, factorizations,
+  decompositions, structured matrices), ``scipy.signal`` (``convolve`` & co.),
+  ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid``), ``scipy.spatial.distance``
+  (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`' rule modules.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
 identity in the namespaces of modules outside NumPy/SciPy (scanned when the set of modules,
@@ -55,6 +57,9 @@ Why it is safe:
   created this way (a global, an argument, an array from a library, or one from
   ``from numpy import zeros``, which binds the original) still raises ``EngineError``.
 
+The ``math`` module's functions (``math.sin(x[0])``) are swapped the same way while a trace
+runs (:mod:`._intercept_math`): on a traced argument they call the NumPy function.
+
 Nested traces (forward over reverse) share one installation (the depth counts them); tape
 replays never run ``f``, so they need none.
 """
@@ -71,6 +76,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _intercept_math
 from ._tracer import Traced
 
 #: module-name prefixes whose calls always get NumPy's own result (library internals). The
@@ -231,6 +237,7 @@ _NP = np.__dict__  # the numpy namespace itself (dict operations: the cheapest s
 
 
 def _install() -> None:
+    _intercept_math.install()
     for name, wrapper, orig in _SWAPS:
         if _NP.get(name) is orig:  # leave someone else's patch alone
             _NP[name] = wrapper
@@ -241,6 +248,7 @@ def _install() -> None:
 
 
 def _uninstall() -> None:
+    _intercept_math.uninstall()
     for name, wrapper, orig in _SWAPS:
         if _NP.get(name) is wrapper:
             _NP[name] = orig
@@ -451,7 +459,7 @@ def _dist_wrapper(orig: Callable, method: str) -> Callable:
             if not S.supported(self):
                 raise S.unsupported(self, method)
             if not args:
-                args = (kw.pop("x"),)
+                args = (kw.pop("x") if "x" in kw else kw.pop("k"),)
             return S.univariate(self, method, args[0], args[1:], kw)
         return orig(self, *args, **kw)
 
@@ -472,6 +480,11 @@ def _mvn_wrapper(orig: Callable, impl: Callable, frozen: bool) -> Callable:
     return wrapper
 
 
+#: the SciPy submodules whose functions are wrapped (each has a table of rules)
+_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance".split())
+_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS)
+
+
 def _scipy_build(sub: str) -> None:
     """Put the wrappers of SciPy submodule ``sub`` in place (once)."""
     mod = sys.modules[sub]
@@ -484,6 +497,9 @@ def _scipy_build(sub: str) -> None:
         for m in S.METHODS:
             orig = di.rv_continuous.__dict__[m]
             setattr(di.rv_continuous, m, _dist_wrapper(orig, m))
+        for m in S.DISCRETE_METHODS:
+            orig = di.rv_discrete.__dict__[m]
+            setattr(di.rv_discrete, m, _dist_wrapper(orig, m))
         for cls, frozen in ((mv.multivariate_normal_gen, False), (mv.multivariate_normal_frozen, True)):
             for m, impl in (("logpdf", S.mvn_logpdf), ("pdf", S.mvn_pdf), ("entropy", S.mvn_entropy)):
                 setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))
@@ -492,6 +508,10 @@ def _scipy_build(sub: str) -> None:
         from ._scipy_special import FUNCTIONS as table
     elif sub == "scipy.linalg":
         from ._scipy_linalg import LINALG as table
+    elif sub == "scipy.integrate":
+        from ._scipy_integrate import INTEGRATE as table
+    elif sub == "scipy.spatial.distance":
+        from ._scipy_spatial import SPATIAL as table
     else:
         from ._scipy_linalg import SIGNAL as table
     for name, impl in table.items():
@@ -511,7 +531,7 @@ def _scipy_install(finished: str | None = None) -> None:
     """Wrap the SciPy submodules imported so far (``finished``: one whose import has just run
     to its end, still flagged as initialising by importlib)."""
     mods = sys.modules
-    for sub in ("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats"):
+    for sub in _SCIPY_SUBS:
         # A submodule still being imported (scipy.signal imports scipy.special, whose import
         # hook fires first) lacks its functions: it is built when its own import finishes.
         if sub not in _scipy_loaded and sub in mods and (sub == finished or not _initializing(mods[sub])):
@@ -543,7 +563,7 @@ class _ScipyImportHook:
     import passes through untouched.
     """
 
-    WATCH = frozenset(("scipy.special", "scipy.linalg", "scipy.signal", "scipy.stats"))
+    WATCH = frozenset(_SCIPY_SUBS)
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name not in self.WATCH:

@@ -17,7 +17,7 @@ import numpy as np
 from . import _rules as R
 from ._errors import EngineError, no_rule
 from ._intercept import original
-from ._tracer import Prim, Traced, ViewMap, bind
+from ._tracer import Prim, Traced, ViewMap, bind, primal
 
 HANDLERS: dict[Any, Callable] = {}
 
@@ -64,6 +64,7 @@ def _plain(values: Any) -> list:
     out = []
     for a in values:
         if type(a) is Traced:
+            a._own = False
             a = a._value
         elif isinstance(a, (list, tuple)):
             a = type(a)(_plain(a)) if type(a) in (list, tuple) else a
@@ -91,6 +92,9 @@ def _scipy_rules() -> None:
     _UFUNCS.update(ufunc_rules(sp))
 
 
+_LN2 = float(np.log(2.0))
+
+
 def _reduce(
     ufunc: Any,
     x: Any,
@@ -100,7 +104,14 @@ def _reduce(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    red = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}.get(ufunc)
+    red = {
+        np.add: np.sum,
+        np.multiply: np.prod,
+        np.maximum: np.max,
+        np.minimum: np.min,
+        np.logaddexp: logsumexp,
+        np.logaddexp2: lambda v, axis, keepdims: logsumexp(v * _LN2, axis, keepdims) / _LN2,
+    }.get(ufunc)
     if red is None or kw or out is not None:
         raise no_rule(f"np.{ufunc.__name__}.reduce")
     return red(x, axis=axis, keepdims=keepdims)
@@ -111,8 +122,16 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         return _reduce(ufunc, *inputs, **kwargs)
     if method == "at":
         return _numpy_more.ufunc_at(ufunc, *inputs, **kwargs)
+    if method == "accumulate" and ufunc in (np.add, np.multiply) and not kwargs.get("out"):
+        acc = np.cumsum if ufunc is np.add else np.cumprod
+        return acc(inputs[0], axis=kwargs.get("axis", 0), dtype=kwargs.get("dtype"))
+    if method == "accumulate" and ufunc in (np.maximum, np.minimum):
+        return _numpy_extra.accumulate_extreme(ufunc, *inputs, **kwargs)
     if method != "__call__":
         raise no_rule(f"np.{ufunc.__name__}.{method}")
+    comp = _numpy_extra.UFUNC_COMPOSITES.get(ufunc)
+    if comp is not None and not kwargs:
+        return comp(*inputs)
     out = kwargs.pop("out", None)
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("casting", None)
@@ -204,8 +223,17 @@ def split_index(index: Any, ndim: int) -> tuple[tuple, list, bool]:
 
 def getitem(x: Any, index: Any) -> Any:
     tmpl, arrs, adv = split_index(index, R.ndim_of(x))
+    own = type(x) is Traced and x._own
     r = bind(R.GETITEM, [x, *arrs], {"idx": tmpl, "adv": adv})
-    if not arrs and isinstance(x, Traced):  # a basic index is a view in numpy: track it
+    if own and type(r) is Traced and not isinstance(r._value, np.ndarray):
+        # one element (``y[i]`` in ``y[i] += v``): a copy in NumPy, so the buffer stays ours;
+        # its forward tangent is a view of the buffer's tangent: copy that small slice
+        if type(r._aux) is np.ndarray:
+            r._aux = r._aux.copy()
+        x._own = True
+    if not arrs and isinstance(x, Traced) and isinstance(primal(r), np.ndarray):
+        # a basic index is a view in numpy: track it (one element, ``y[i]`` of a 1-D ``y``,
+        # is a NumPy scalar: a copy, which later writes into ``y`` must not change)
         if not isinstance(r, Traced):
             r = Traced(None, r)
         r._view = (x, index, x._ver)
@@ -216,8 +244,16 @@ def setitem(y: Traced, index: Any, v: Any) -> None:
     tmpl, arrs, _ = split_index(index, y.ndim)
     if isinstance(v, (list, tuple)) and _has_traced(v):  # y[k] = [a, b]
         v = _build(v)
-    r = bind(R.SETITEM, [y, v, *arrs], {"idx": tmpl})
+    # a buffer whose array nobody else holds (only written since its last copy) is updated in
+    # place: n writes cost O(n) in total, not O(n²) (see Traced._own)
+    # (a constant buffer written with a traced value is not: its array becomes a constant of
+    # the tape, which every replay would then write into)
+    own = y._own and y._view is None and (y._trace is not None or not _carries_trace((v, *arrs)))
+    p = {"idx": tmpl, "inplace": True} if own else {"idx": tmpl}
+    r = bind(R.SETITEM, [y, v, *arrs], p)
     assign_inplace(y, r)
+    if y._view is None and type(y._value) is np.ndarray and (y._aux is None or type(y._aux) is not Traced):
+        y._own = True
 
 
 def assign_inplace(t: Traced, new: Any) -> None:
@@ -535,96 +571,8 @@ def _column_stack(tup: Any) -> Any:
     return concatenate(arrs, axis=1)
 
 
-# ---------------------------------------------------------------------------- reductions
-
-
-def _reduction(prim: Prim) -> Callable:
-    def h(
-        a: Any,
-        axis: Any = None,
-        dtype: Any = None,
-        out: Any = None,
-        keepdims: bool = False,
-        **kw: Any,
-    ) -> Any:
-        if kw.get("where", True) is not True or kw.get("initial") is not None:
-            raise no_rule(f"np.{prim.name} with where=/initial=")
-        r = bind(prim, [a], {"axis": R._norm_axes(axis, R.ndim_of(a)), "keepdims": bool(keepdims)})
-        if dtype is not None:
-            r = astype(r, dtype)
-        return r if out is None else _write_out(out, r)
-
-    return h
-
-
-implements(np.sum)(_reduction(R.SUM))
-implements(np.prod)(_reduction(R.PROD))
-implements(np.max, np.amax)(_reduction(R.MAX))
-implements(np.min, np.amin)(_reduction(R.MIN))
-
-
-@implements(np.mean)
-def _mean(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
-) -> Any:
-    s = R.shape_of(a)
-    axes = R._norm_axes(axis, len(s))
-    n = int(np.prod(s)) if axes is None else int(np.prod([s[i] for i in axes]))
-    total = np.sum(a, axis=axis, keepdims=keepdims)
-    if R.dtype_of(a).kind in "biu":
-        total = astype(total, np.float64)
-    return total / n
-
-
-@implements(np.var)
-def _var(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: int = 0,
-    keepdims: bool = False,
-    **kw: Any,
-) -> Any:
-    d = a - _mean(a, axis=axis, keepdims=True)
-    sq = np.real(d * np.conjugate(d)) if R.dtype_of(a).kind == "c" else d * d
-    s = R.shape_of(a)
-    axes = R._norm_axes(axis, len(s))
-    n = int(np.prod(s)) if axes is None else int(np.prod([s[i] for i in axes]))
-    return np.sum(sq, axis=axis, keepdims=keepdims) / max(n - ddof, 0)  # NumPy clamps at 0
-
-
-@implements(np.std)
-def _std(a: Any, *args: Any, **kw: Any) -> Any:
-    return bind(R.ROOT, [_var(a, *args, **kw)], {"p": 2})  # derivative 0 where var == 0
-
-
-@implements(np.cumsum)
-def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-    if axis is None:
-        a = reshape(a, (-1,))
-        axis = 0
-    return bind(R.CUMSUM, [a], {"axis": axis % R.ndim_of(a)})
-
-
-@implements(np.diff)
-def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:
-    nd = R.ndim_of(a)
-    ax = axis % nd
-    for _ in range(n):
-        hi = tuple(slice(1, None) if i == ax else slice(None) for i in range(nd))
-        lo = tuple(slice(None, -1) if i == ax else slice(None) for i in range(nd))
-        a = a[hi] - a[lo]
-    return a
-
-
-def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """``log(sum(exp(a), axis))`` computed stably; shape of ``a`` reduced over ``axis``."""
-    return bind(R.LOGSUMEXP, [a], {"axis": R._norm_axes(axis, R.ndim_of(a)), "keepdims": bool(keepdims)})
-
-
-
 # the other handler modules (split by topic; they register into HANDLERS on import)
-from . import _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
+from ._numpy_reductions import _cumsum, _diff, _mean, _std, _var, logsumexp  # noqa: E402,F401,I001
+from . import _numpy_extra, _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
 from ._numpy_elementwise import WHERE, _concrete, _take_along_axis  # noqa: E402,F401
 from ._numpy_products import _einsum, _tensordot, matmul  # noqa: E402,F401

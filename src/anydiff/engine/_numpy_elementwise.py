@@ -120,7 +120,7 @@ def _data_shaped(func: Any) -> Callable:
     return h
 
 
-for _f in (np.nonzero, np.flatnonzero, np.argwhere, np.unique):
+for _f in (np.nonzero, np.flatnonzero, np.argwhere):  # np.unique: _numpy_extra
     HANDLERS[_f] = _data_shaped(_f)
 HANDLERS[np.searchsorted] = _nondiff_fn(np.searchsorted)
 HANDLERS[np.argpartition] = _nondiff_fn(np.argpartition)

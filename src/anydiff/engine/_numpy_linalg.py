@@ -99,10 +99,9 @@ def _eigh(a: Any, UPLO: str = "L") -> Any:
     if R.ndim_of(a) > 2:
         return _per_matrix(lambda m: _eigh(m, UPLO), a)
     _square2d(a, "eigh")
-    if R.dtype_of(a).kind == "c":
-        raise no_rule("np.linalg.eigh of complex matrices")
     packed = bind(R.EIGH, [a], {"uplo": str(UPLO).upper()})
-    return EighResult(packed[:, 0], packed[:, 1:])
+    w = packed[:, 0]
+    return EighResult(np.real(w) if R.dtype_of(a).kind == "c" else w, packed[:, 1:])
 
 
 @implements(np.linalg.eigvalsh)
@@ -138,4 +137,8 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
 
         s = svdvals(x)
         return np.sum(s) if ord == "nuc" else np.max(s) if ord == 2 else np.min(s)
+    if not vector and ord in (1, -1, np.inf, -np.inf) and axis is None and nd == 2:
+        from ._numpy_extra import matrix_norm
+
+        return matrix_norm(x, ord, keepdims)
     raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")

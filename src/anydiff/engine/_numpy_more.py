@@ -315,6 +315,13 @@ def _interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, perio
         raise no_rule("np.interp with period=")
     # segment indices and masks are computed with (non-differentiable) engine operations, so a
     # replayed tape recomputes them at the new point
+    from ._numpy_api import _build, _has_traced
+
+    # lists as NumPy takes them (x = 0.5 and xp = [0, 1, 2] are common)
+    x, xp, fp = (
+        _build(v) if _has_traced(v) else np.asarray(v) if isinstance(v, (list, tuple)) else v
+        for v in (x, xp, fp)
+    )
     n = R.shape_of(xp)[0]
     i = np.clip(np.searchsorted(xp, x, side="right"), 1, n - 1)  # segment [i-1, i]
     x0, x1 = xp[i - 1], xp[i]

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import Lazy, dtype_of, fit, operands, outranked, shape_of
+from ._rules import SETITEM, Lazy, dtype_of, fit, operands, outranked, shape_of
+from ._rules_shape import SETITEM_STEAL
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
 
@@ -99,9 +100,10 @@ class ReverseTrace(Trace):
 def backward_plan(nodes: list[Node]) -> list[tuple]:
     """The nodes that take part in the backward pass, reversed, as flat tuples.
 
-    Each is ``(out, ins, targets, bwd, vjp, params, need, accum, lazy_ok)`` where ``targets``
+    Each is ``(out, ins, targets, bwd, vjp, params, need, accum, lazy_ok, steal)`` where ``targets``
     lists ``(k, slot, shape, dtype)`` for the inputs that need a cotangent and ``lazy_ok``
-    says the fast closure ``bwd`` accepts a :class:`Lazy` cotangent.
+    says the fast closure ``bwd`` accepts a :class:`Lazy` cotangent; ``steal`` (buffer writes)
+    computes the rule inside the output's cotangent array when the backward pass owns it.
     """
     plan = []
     for nd in reversed(nodes):
@@ -111,7 +113,12 @@ def backward_plan(nodes: list[Node]) -> list[tuple]:
             (k, i, shp, dt) for k, (i, m, (shp, dt)) in enumerate(zip(nd.ins, nd.need, nd.meta)) if m
         )
         lazy_ok = nd.bwd is not None and getattr(nd.bwd, "lazy", False)
-        plan.append((nd.out, nd.ins, targets, nd.bwd, nd.prim.vjp, nd.p, nd.need, nd.prim.accum, lazy_ok))
+        steal = None
+        if nd.prim is SETITEM and nd.need[0] and targets[0][0] == 0:
+            steal = SETITEM_STEAL
+        plan.append(
+            (nd.out, nd.ins, targets, nd.bwd, nd.prim.vjp, nd.p, nd.need, nd.prim.accum, lazy_ok, steal)
+        )
     return plan
 
 
@@ -129,12 +136,38 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
     grads[out_slot] = seed
     ndarray = np.ndarray
     add = np.add
-    for o, ins, targets, bwd, vjp, p, need, acc, lazy_ok in plan:
+    for o, ins, targets, bwd, vjp, p, need, acc, lazy_ok, steal in plan:
         g = grads[o]
         if g is None:
             continue
         grads[o] = None  # every consumer of slot o came later: its cotangent is complete
         tg = type(g)
+        if steal is not None and (tg is ndarray or tg is Lazy) and grads[ins[0]] is None:
+            # a buffer write: the buffer's cotangent is g with the written entries zeroed, done
+            # in g itself (O(written entries), not a copy of the buffer per write)
+            _, i0, shp, dt = targets[0]
+            if tg is Lazy:
+                g = g.value()
+            if type(g) is ndarray and g.shape == shp and g.dtype == dt:
+                if tg is Lazy or not owned[o] or not g.flags.writeable:
+                    g = g.copy()  # once per chain of writes: then the pass owns it
+                gv = steal(g, [vals[j] for j in ins], p)
+                grads[i0] = g
+                owned[i0] = True
+                if len(targets) > 1 and targets[1][0] == 1:
+                    _, i1, shp1, dt1 = targets[1]
+                    c = gv if gv.shape == shp1 and gv.dtype == dt1 else fit(gv, shp1, dt1)
+                    prev = grads[i1]
+                    if prev is None:
+                        grads[i1] = c
+                        owned[i1] = False
+                    else:
+                        if type(prev) is Lazy:
+                            prev = prev.value()
+                        grads[i1] = prev + c
+                        owned[i1] = type(grads[i1]) is ndarray
+                continue
+            tg = type(g)
         if tg is Lazy and not (lazy_ok or acc is not None):
             g = g.value()
             tg = type(g)

@@ -258,24 +258,35 @@ def _chol_vjp(g: Any, xs: list, L: Any, need: tuple, p: dict) -> tuple:
 CHOLESKY = Prim("linalg.cholesky", np.linalg.cholesky, _chol_jvp, _chol_vjp)
 
 
-def _eigh_impl(a: Any, uplo: str = "L") -> Any:
+def _eigh_impl(a: Any, uplo: str = "L", scipy: Any = False) -> Any:
     # NumPy's own call with the user's UPLO: the eigenvectors' signs are LAPACK's, exactly as
-    # in plain NumPy (decomposing a transposed copy instead flips some of them)
-    w, v = np.linalg.eigh(a, UPLO=uplo)
+    # in plain NumPy (decomposing a transposed copy instead flips some of them); scipy=True:
+    # scipy.linalg.eigh's (another LAPACK driver, other signs), for calls made through SciPy
+    if scipy:
+        from scipy import linalg as sla  # (the name `scipy` is the parameter here)
+
+        w, v = sla.eigh(a, lower=uplo == "L", driver=None if scipy is True else scipy)
+    else:
+        w, v = np.linalg.eigh(a, UPLO=uplo)
     return np.concatenate([w[:, None], v], axis=1)  # one output: [w | V], shape (n, n+1)
 
 
 def _read_sym(t: Any, uplo: str) -> Any:
-    """The symmetric matrix eigh decomposes when given ``t``: only one triangle is read.
+    """The Hermitian matrix eigh decomposes when given ``t``: only one triangle is read.
 
-    ``UPLO="L"``: ``tril(t) + tril(t, -1)^T``; ``"U"``: ``triu(t) + triu(t, 1)^T``.
+    ``UPLO="L"``: ``tril(t, -1) + tril(t, -1)ᴴ + diag(Re t_ii)`` (LAPACK ignores the imaginary
+    part of the diagonal); ``"U"``: the same with ``triu(t, 1)``.
     """
-    tri = np.tril if uplo == "L" else np.triu
-    return tri(t) + np.swapaxes(tri(t, -1 if uplo == "L" else 1), -1, -2)
+    tri = np.tril(t, -1) if uplo == "L" else np.triu(t, 1)
+    eye = np.eye(shape_of(t)[-1])
+    diag = (np.real(t) if is_complex(t) else t) * eye
+    return tri + np.conjugate(np.swapaxes(tri, -1, -2)) + diag
 
 
 def _eigh_parts(y: Any) -> tuple[Any, Any, Any]:
     w = y[:, 0]
+    if is_complex(w):
+        w = np.real(w)
     v = y[:, 1:]
     n = shape_of(w)[0]
     dw = w[None, :] - w[:, None]  # w_j - w_i
@@ -293,32 +304,53 @@ def _times_f(F: Any, m: Any) -> Any:
         return np.where(m == 0, 0.0, F * m)
 
 
+def _real_row(uplo: str, n: int) -> int:
+    """The row LAPACK's Hermitian eigenvectors have real (``zheevd`` via ``zhetrd``): the first
+    for ``UPLO="L"``, the last for ``"U"``; the vectors' tangents keep it real."""
+    return 0 if uplo == "L" else n - 1
+
+
 def _eigh_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
     w, v, F = _eigh_parts(y)
-    m = np.matmul(np.matmul(v.T, _read_sym(ts[0], p.get("uplo", "L"))), v)  # (B, n, n)
+    uplo = p.get("uplo", "L")
+    vh = np.conjugate(v.T) if is_complex(v) else v.T
+    m = np.matmul(np.matmul(vh, _read_sym(ts[0], uplo)), v)  # (B, n, n)
     n = shape_of(w)[0]
     i = np.arange(n)
     dw = m[:, i, i]
     with np.errstate(invalid="ignore"):  # nan only in eigenvector tangents at a degeneracy
         dv = np.matmul(v, F * m)
+    if is_complex(v):
+        dw = np.real(dw)
+        r = _real_row(uplo, n)  # LAPACK's phase: row r of v is real, so is its tangent
+        c = np.imag(dv[:, r, :]) / np.real(v[r])
+        dv = dv - 1j * v * c[:, None, :]
     return np.concatenate([dw[:, :, None], dv], axis=2)
 
 
 def _eigh_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
-    if is_complex(y) or is_complex(g):
-        raise EngineError(
-            "np.linalg.eigh of complex matrices has no reverse rule in anydiff.engine; "
-            "use backend 'jax', 'torch' or 'finitediff' for this function"
-        )
     w, v, F = _eigh_parts(y)
+    uplo = p.get("uplo", "L")
+    n = shape_of(w)[0]
     gw = g[:, 0]
     gv = g[:, 1:]
-    inner = np.diag(gw) + _times_f(F, np.matmul(v.T, gv))
-    t = np.matmul(np.matmul(v, inner), v.T)
-    n = shape_of(w)[0]
-    # the transpose of _read_sym: the diagonal once, each read off-diagonal entry twice
-    strict = np.tril(np.ones((n, n)), -1) if p.get("uplo", "L") == "L" else np.triu(np.ones((n, n)), 1)
-    return (t * np.eye(n) + (t + t.T) * strict,)
+    if is_complex(v):
+        gw = np.real(gw)
+        r = _real_row(uplo, n)  # adjoint of the phase fix of the jvp
+        gamma = np.imag(np.sum(np.conjugate(gv) * v, axis=0))
+        onehot = (np.arange(n) == r)[:, None]
+        gv = gv + onehot * (1j * gamma / np.real(v[r]))
+        vh = np.conjugate(v.T)
+    else:
+        vh = v.T
+    inner = np.diag(gw) + _times_f(F, np.matmul(vh, gv))
+    t = np.matmul(np.matmul(v, inner), vh)
+    # the adjoint of _read_sym: the (real part of the) diagonal once, each read off-diagonal
+    # entry from both its own and its mirrored (conjugated) position
+    tri = (lambda a: np.tril(a, -1)) if uplo == "L" else (lambda a: np.triu(a, 1))
+    th = np.conjugate(t.T) if is_complex(t) else t.T
+    diag = (np.real(t) if is_complex(t) else t) * np.eye(n)
+    return (diag + tri(t) + tri(th),)
 
 
 EIGH = Prim("linalg.eigh", _eigh_impl, _eigh_jvp, _eigh_vjp)

@@ -6,9 +6,9 @@
 * ``matrix_power``: repeated products (``inv`` first for negative powers);
 * ``norm(ord="nuc" | 2 | -2)`` of a matrix: sum / max / min of the singular values.
 
-The rules obtain ``U, V`` by calling ``np.linalg.svd`` / ``eig`` on their input, which on a
-traced input (a second derivative) reaches the handlers below and raises ``EngineError``:
-singular/eigen *vectors* have no rule yet, and a constant ``U`` would give a wrong answer.
+The rules obtain ``U, V`` by calling ``np.linalg.svd`` / ``eig`` on their input; on a traced
+input (a second derivative) they use the vectors' own rules (:mod:`._rules_decomp`, which also
+has ``qr`` and ``pinv``), never constant vectors, which would give a wrong answer.
 """
 
 from __future__ import annotations
@@ -23,21 +23,34 @@ from ._numpy_api import HANDLERS, implements
 from ._tracer import Prim, Traced, bind
 
 
-def _vectors_of(a: Any, what: str) -> Any:
+def _svd_vectors(a: Any) -> tuple[Any, Any]:
+    """``U, Vh`` of ``a``; on a traced ``a`` (a second derivative) the vectors' own rule."""
     if isinstance(a, Traced):
-        raise no_rule(f"the second derivative of {what} (it needs derivatives of the vectors)")
-    return a
+        from ._rules_decomp import svd
+
+        U, _, Vh = svd(a, full_matrices=False)
+    else:
+        U, _, Vh = np.linalg.svd(a, full_matrices=False)
+    return U, Vh
+
+
+def _eig_vectors(a: Any) -> Any:
+    if isinstance(a, Traced):
+        from ._rules_decomp import eig
+
+        return eig(a)[1]
+    return np.linalg.eig(a)[1]
 
 
 def _svdvals_jvp(ts: list, xs: list, s: Any, p: dict) -> Any:
-    U, _, Vh = np.linalg.svd(_vectors_of(xs[0], "np.linalg.svd values"), full_matrices=False)
+    U, Vh = _svd_vectors(xs[0])
     # (B, m, n) tangents: dσ_i = Re Σ_jk conj(U_ji) dA_jk V_ki
     r = np.einsum("ji,bjk,ik->bi", np.conjugate(U), ts[0], np.conjugate(Vh))
     return np.real(r)
 
 
 def _svdvals_vjp(g: Any, xs: list, s: Any, need: tuple, p: dict) -> tuple:
-    U, _, Vh = np.linalg.svd(_vectors_of(xs[0], "np.linalg.svd values"), full_matrices=False)
+    U, Vh = _svd_vectors(xs[0])
     return ((U * g) @ Vh,)
 
 
@@ -51,13 +64,6 @@ def svdvals(a: Any) -> Any:
     return bind(SVDVALS, [a], {})
 
 
-@implements(np.linalg.svd)
-def _svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
-    if compute_uv:
-        raise no_rule("np.linalg.svd with compute_uv=True (singular vectors)")
-    return svdvals(a)
-
-
 if hasattr(np.linalg, "svdvals"):
     HANDLERS[np.linalg.svdvals] = lambda x: svdvals(x)
 
@@ -67,13 +73,13 @@ def _eigvals_impl(a: Any) -> Any:
 
 
 def _eigvals_jvp(ts: list, xs: list, w: Any, p: dict) -> Any:
-    _, V = np.linalg.eig(_vectors_of(xs[0], "np.linalg.eigvals"))
+    V = _eig_vectors(xs[0])
     Vi = np.linalg.inv(V)
     return np.einsum("ij,bjk,ki->bi", Vi, ts[0], V)
 
 
 def _eigvals_vjp(g: Any, xs: list, w: Any, need: tuple, p: dict) -> tuple:
-    _, V = np.linalg.eig(_vectors_of(xs[0], "np.linalg.eigvals"))
+    V = _eig_vectors(xs[0])
     Vi = np.linalg.inv(V)
     return (np.conjugate(Vi).T @ (g[:, None] * np.conjugate(V).T),)
 
@@ -88,23 +94,8 @@ def _eigvals(a: Any) -> Any:
     return bind(EIGVALS, [a], {})
 
 
-@implements(np.linalg.eig)
-def _eig(a: Any) -> Any:
-    raise no_rule("np.linalg.eig (eigenvectors; np.linalg.eigvals has a rule)")
-
-
-@implements(np.linalg.qr)
-def _qr(a: Any, mode: str = "reduced") -> Any:
-    raise no_rule("np.linalg.qr")
-
-
-@implements(np.linalg.pinv)
-def _pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
-    raise no_rule("np.linalg.pinv")
-
-
 #: registered only to raise a clear error (listed as unsupported in the docs)
-NO_RULE = (np.linalg.eig, np.linalg.qr, np.linalg.pinv)
+NO_RULE: tuple = ()
 
 
 @implements(np.linalg.matrix_power)
@@ -124,3 +115,6 @@ def _matrix_power(a: Any, n: int) -> Any:
         if n:
             base = base @ base
     return result
+
+
+from . import _rules_decomp  # noqa: E402,F401 - registers svd (vectors), qr, eig, pinv

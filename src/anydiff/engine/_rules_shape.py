@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._rules_core import Lazy, bt, dtype_of, fit_tangent, shape_of
-from ._tracer import Prim, bind
+from ._tracer import Prim, bind, primal
 
 
 def _reshape_impl(x: Any, shape: tuple) -> Any:
@@ -189,8 +189,10 @@ GETITEM.compile = _getitem_compile
 GETITEM.accum = _getitem_accum
 
 
-def _setitem_impl(y: Any, v: Any, *arrs: Any, idx: tuple) -> Any:
-    out = y.copy()
+def _setitem_impl(y: Any, v: Any, *arrs: Any, idx: tuple, inplace: bool = False) -> Any:
+    # inplace: y is a buffer's fresh array that nothing else refers to (the engine checked),
+    # also on a tape replay, where the node before made it fresh in the same replay
+    out = y if inplace and type(y) is np.ndarray else y.copy()
     out[build_index(idx, arrs)] = v
     return out
 
@@ -198,18 +200,53 @@ def _setitem_impl(y: Any, v: Any, *arrs: Any, idx: tuple) -> Any:
 def _setitem_jvp(ts: list, xs: list, out: Any, p: dict) -> Any:
     ty, tv = ts[0], ts[1]
     B = shape_of(ty if ty is not None else tv)[0]
+    inplace = p.get("inplace", False)
     if ty is None:
         ty = np.zeros((B,) + shape_of(out), dtype=dtype_of(out))
+        inplace = True  # fresh
     tv_b = 0 if tv is None else _batched(tv)
-    r = bind(SETITEM, [_batched(ty), tv_b, *xs[2:]], {"idx": p["idx"]})
+    q = {"idx": p["idx"], "inplace": True} if inplace and type(ty) is np.ndarray else {"idx": p["idx"]}
+    r = bind(SETITEM, [_batched(ty), tv_b, *xs[2:]], q)
     return np.moveaxis(r, -1, 0)
+
+
+def _last_writes(shape: tuple, ix: tuple, arrs: tuple) -> Any:
+    """Which entries of ``y[ix] = v`` land (an integer index array may repeat a position: the
+    last write wins, as NumPy does), as a boolean mask shaped like ``y[ix]``; ``None`` when
+    every entry lands (no integer index arrays)."""
+    if not any(getattr(a, "dtype", np.dtype(bool)).kind in "iu" for a in map(primal, arrs)):
+        return None
+    ix = tuple(primal(i) for i in ix)
+    probe = np.full(shape, -1, dtype=np.int64)
+    ids = np.arange(probe[ix].size).reshape(probe[ix].shape)
+    probe[ix] = ids  # NumPy's own assignment decides which write wins
+    winners = probe[ix] == ids
+    return None if winners.all() else winners
+
+
+def _written(g: Any, ix: tuple, shape: tuple, arrs: tuple) -> Any:
+    """The cotangent of the written value: ``g[ix]``, zero where a later write overwrote it."""
+    gv = g[ix]
+    mask = _last_writes(shape, ix, arrs)
+    return gv if mask is None else np.where(mask, gv, 0)
+
+
+def _setitem_steal(g: np.ndarray, xs: list, p: dict) -> Any:
+    """The reverse rule writing into ``g`` itself (owned by the backward pass): ``g`` becomes
+    the cotangent of the buffer before the write; returns the cotangent of the written value."""
+    ix = build_index(p["idx"], tuple(xs[2:]))
+    gv = _written(g, ix, g.shape, tuple(xs[2:]))
+    gv = gv.copy() if gv.base is not None else gv
+    g[ix] = 0
+    return gv
 
 
 def _setitem_vjp(g: Any, xs: list, out: Any, need: tuple, p: dict) -> tuple:
     ix = build_index(p["idx"], tuple(xs[2:]))
     gy = bind(SETITEM, [g, 0, *xs[2:]], {"idx": p["idx"]}) if need[0] else None
-    gv = g[ix] if need[1] else None
+    gv = _written(g, ix, shape_of(xs[0]), tuple(xs[2:])) if need[1] else None
     return (gy, gv) + (None,) * (len(xs) - 2)
 
 
 SETITEM = Prim("setitem", _setitem_impl, _setitem_jvp, _setitem_vjp)
+SETITEM_STEAL = _setitem_steal

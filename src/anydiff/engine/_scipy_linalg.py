@@ -453,3 +453,9 @@ SIGNAL: dict[str, Callable] = {
     "oaconvolve": signal_convolve,
     "correlate": signal_correlate,
 }
+
+from ._scipy_linalg2 import TABLE as _MORE  # noqa: E402 - eigh, svd, qr, pinv, norm, block_diag, ...
+from ._scipy_linalg2 import lfilter as _lfilter  # noqa: E402
+
+LINALG.update(_MORE)
+SIGNAL["lfilter"] = _lfilter

@@ -29,13 +29,21 @@ def supported() -> dict[str, list[str]]:
         {f"np.{u.__name__}" for u in A._UFUNCS if getattr(np, u.__name__, None) is u}
         | {f"np.{u.__name__}" for u in NONDIFF_UFUNCS}
     )
-    out = {"NumPy functions": funcs, "NumPy ufuncs": ufuncs}
+    from ._intercept_math import ORIGINAL as MATH
+
+    out = {
+        "NumPy functions": funcs,
+        "NumPy ufuncs": ufuncs,
+        "math module (on traced scalars)": sorted(f"math.{n}" for n in MATH),
+    }
     try:
         import scipy.special as sp
 
+        from ._scipy_integrate import INTEGRATE
         from ._scipy_linalg import LINALG, SIGNAL
+        from ._scipy_spatial import SPATIAL
         from ._scipy_special import FUNCTIONS, ufunc_rules
-        from ._scipy_stats import _TABLES, METHODS
+        from ._scipy_stats import _TABLES, DISCRETE, discrete_methods_of, methods_of
     except ImportError:  # pragma: no cover - SciPy absent
         return out
     out["scipy.special ufuncs"] = sorted(f"scipy.special.{u.__name__.lstrip('_')}" for u in ufunc_rules(sp))
@@ -43,7 +51,10 @@ def supported() -> dict[str, list[str]]:
         [f"scipy.special.{n}" for n in FUNCTIONS]
         + [f"scipy.linalg.{n}" for n in LINALG]
         + [f"scipy.signal.{n}" for n in SIGNAL]
-        + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in METHODS]
+        + [f"scipy.integrate.{n}" for n in INTEGRATE]
+        + [f"scipy.spatial.distance.{n}" for n in SPATIAL]
+        + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in methods_of(d)]
+        + [f"scipy.stats.{d}.{m}" for d in DISCRETE for m in discrete_methods_of(d)]
         + [f"scipy.stats.multivariate_normal.{m}" for m in ("logpdf", "pdf", "entropy")]
     )
     return out
@@ -56,11 +67,34 @@ def unsupported() -> list[str]:
     return sorted(_name(f) for f in NO_RULE)
 
 
+#: where the derivative of a decomposition exists, and what the engine does elsewhere
+DECOMPOSITIONS: dict[str, str] = {
+    "np.linalg.svd": "vectors with full_matrices=False (or a square matrix), real matrices; distinct "
+    "nonzero singular values (a repeated or zero one gives inf/NaN in the vectors' derivatives; "
+    "functions of the singular values only stay finite); full_matrices=True on a non-square "
+    "matrix and complex matrices raise",
+    "np.linalg.qr": "modes 'reduced' and 'r', real matrices with m >= n and full column rank; wide or "
+    "rank-deficient matrices raise",
+    "np.linalg.eig": "distinct eigenvalues; the vectors' derivatives follow LAPACK's normalisation "
+    "(unit norm, largest component real); a real matrix whose eigenvalues were real when traced "
+    "gives real outputs, and a tape replayed where they turn complex raises",
+    "np.linalg.eigh": "real symmetric and complex Hermitian; distinct eigenvalues for the vectors "
+    "(complex vectors keep LAPACK's phase: row 0 real for UPLO='L', the last row for 'U')",
+    "np.linalg.pinv": "the derivative at constant rank (the rank rcond finds)",
+    "np.linalg.lstsq": "pinv(a) @ b, so the same as pinv",
+}
+
+
 def markdown() -> str:
     """The supported functions as Markdown (the docs' "supported operations" page)."""
     lines = []
     for title, names in supported().items():
         lines.append(f"**{title}** ({len(names)}): " + ", ".join(f"`{n}`" for n in names))
         lines.append("")
-    lines.append("**Registered to raise a clear error:** " + ", ".join(f"`{n}`" for n in unsupported()))
+    lines.append("**Matrix decompositions: where the derivative exists**")
+    lines.append("")
+    lines.extend(f"- `{name}`: {text}." for name, text in DECOMPOSITIONS.items())
+    lines.append("")
+    if unsupported():
+        lines.append("**Registered to raise a clear error:** " + ", ".join(f"`{n}`" for n in unsupported()))
     return "\n".join(lines).rstrip() + "\n"

@@ -102,6 +102,7 @@ def bind(prim: Prim, args: list | tuple, params: dict) -> Any:
     unwrap = False
     for a in args:
         if type(a) is Traced:
+            a._own = False  # read by an operation: its value may be kept (tape) or aliased
             if a._view is not None:
                 a._refresh()
             t = a._trace
@@ -171,10 +172,13 @@ class Traced:
     buffer from :func:`empty_buffer`), ``_value`` the wrapped value, ``_aux`` the trace's data
     (forward: batched tangent ``(B, *shape)`` or ``None``; reverse: the tape slot).
     ``_view`` remembers ``(base, index, base_version)`` for basic-index views so that
-    in-place writes propagate to the base and stale views re-read it.
+    in-place writes propagate to the base and stale views re-read it.  ``_own`` is true while
+    ``_value`` (and the forward tangent in ``_aux``) is a fresh array that only this object
+    refers to: set by a buffer write, cleared by any operation that reads the array, so the
+    next write may update it in place (O(1) per write instead of a copy of the buffer).
     """
 
-    __slots__ = ("_trace", "_value", "_aux", "_view", "_ver", "__weakref__")
+    __slots__ = ("_trace", "_value", "_aux", "_view", "_ver", "_own", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, trace: Trace | None, value: Any, aux: Any = None):
@@ -183,6 +187,7 @@ class Traced:
         self._aux = aux
         self._view = None
         self._ver = 0
+        self._own = False
 
     # ----------------------------------------------------------------- identity/state
     def _become(self, other: Any) -> None:
@@ -192,6 +197,7 @@ class Traced:
         else:
             self._trace, self._value, self._aux = None, other, None
         self._ver += 1
+        self._own = False
 
     def _refresh(self) -> None:
         base, index, ver = self._view
@@ -220,6 +226,7 @@ class Traced:
         return _namespace
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        self._own = False
         t = self._trace
         if t is None or self.dtype.kind in "biu" or not t.carries(self):
             # integer/boolean arrays and constants carry no derivative: only replayability
@@ -536,8 +543,10 @@ class Traced:
     def dot(self, o: Any) -> Any:
         return np.dot(self, o)
 
-    def clip(self, lo: Any = None, hi: Any = None) -> Any:
-        return np.clip(self, lo, hi)
+    def clip(self, lo: Any = None, hi: Any = None, **kw: Any) -> Any:
+        lo = kw.pop("min", lo)  # ndarray.clip(min=..., max=...) as NumPy accepts
+        hi = kw.pop("max", hi)
+        return np.clip(self, lo, hi, **kw)
 
     def diagonal(self, *a: Any, **k: Any) -> Any:
         return np.diagonal(self, *a, **k)
@@ -548,6 +557,7 @@ class Traced:
     def __getattr__(self, name: str) -> Any:
         # only reached for attributes Traced lacks: an ndarray method without a rule
         if self._trace is None and name not in _MUTATORS and hasattr(self._value, name):
+            self._own = False  # the value itself leaves (y.view(), y.base, ...)
             # a constant buffer (np.zeros inside f): NumPy's own attribute of its value; methods
             # that write in place stay refused (they could change a value a tape recorded)
             return getattr(self._value, name)

@@ -218,6 +218,12 @@ RULES: dict[str, Callable[[Call], Any]] = {
     "linalg.eigh": _dense,
     "linalg.eigvals": _dense,
     "linalg.svdvals": _dense,
+    # packed factors of one 2-D matrix (svd [U; s; Vhᵀ], qr [Q; R], eig [w; V]) and pinv:
+    # every output depends on every entry (R's zero triangle is kept, conservatively)
+    "linalg.svd": _dense,
+    "linalg.qr": _dense,
+    "linalg.eig": _dense,
+    "linalg.pinv": _dense,
     "scipy.linalg.expm": _dense_all,
     "scipy.linalg.lu_factor": _dense_all,
     "scipy.linalg.solve_sylvester": _dense_all,

@@ -1,0 +1,401 @@
+"""Statistics, padding and products that scientific code calls (composites, no new primitives).
+
+Each handler is written with other NumPy calls, so it works in both modes, nested, and on
+tapes.  Conventions: ``median`` / ``quantile`` / ``percentile`` (method ``"linear"``) route the
+derivative to the sorted elements they interpolate; ``ptp`` is ``max - min``; the ``nan*``
+reductions treat NaN entries as absent (derivative 0 there); ``maximum.accumulate`` /
+``minimum.accumulate`` follow the element that holds the running extreme (the later one on
+ties); ``lstsq`` is ``pinv(a) @ b`` (full-rank or constant-rank ``a``); ``cov`` / ``corrcoef``
+without weights.  Unsupported options raise ``EngineError`` naming them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _rules as R
+from ._errors import no_rule
+from ._numpy_api import implements
+from ._tracer import Traced, primal
+
+
+def _np_index(x: Any) -> Any:
+    return np.asarray(primal(x))
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+@implements(np.cov)
+def _cov(
+    m: Any,
+    y: Any = None,
+    rowvar: bool = True,
+    bias: bool = False,
+    ddof: Any = None,
+    fweights: Any = None,
+    aweights: Any = None,
+    dtype: Any = None,
+) -> Any:
+    if fweights is not None or aweights is not None:
+        raise no_rule("np.cov with fweights/aweights")
+    X = np.atleast_2d(m)
+    if not rowvar and R.shape_of(X)[0] != 1:
+        X = X.T
+    if y is not None:
+        Y = np.atleast_2d(y)
+        if not rowvar and R.shape_of(Y)[0] != 1:
+            Y = Y.T
+        X = np.concatenate([X, Y], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    n = R.shape_of(X)[1]
+    Xc = X - np.mean(X, axis=1, keepdims=True)
+    C = Xc @ (np.conjugate(Xc).T if R.is_complex(Xc) else Xc.T) / max(n - ddof, 0)
+    return np.squeeze(C)
+
+
+@implements(np.corrcoef)
+def _corrcoef(x: Any, y: Any = None, rowvar: bool = True, **kw: Any) -> Any:
+    c = _cov(x, y, rowvar)
+    if R.ndim_of(c) == 0:
+        return c / c
+    d = np.diagonal(c)
+    s = np.sqrt(np.real(d) if R.is_complex(d) else d)
+    return c / s[:, None] / s[None, :]
+
+
+def _quantile_sorted(srt: Any, q: Any, axis: int) -> Any:
+    """Linear interpolation between the sorted entries along ``axis`` (NumPy's default)."""
+    n = R.shape_of(srt)[axis]
+    qa = np.asarray(q, dtype=float)
+    pos = qa * (n - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = pos - lo
+    a_lo = np.take(srt, lo.ravel(), axis=axis)
+    a_hi = np.take(srt, hi.ravel(), axis=axis)
+    shape = [1] * R.ndim_of(a_lo)
+    shape[axis] = -1
+    fr = np.reshape(frac.ravel(), shape)
+    r = a_lo + (a_hi - a_lo) * fr  # NumPy's own formula (its rounding too)
+    r = np.moveaxis(r, axis, 0)
+    return np.reshape(r, qa.shape + R.shape_of(r)[1:])
+
+
+def _quantile(a: Any, q: Any, axis: Any, keepdims: bool, method: str, name: str) -> Any:
+    if method != "linear":
+        raise no_rule(f"{name} with method={method!r} (only 'linear')")
+    if axis is None:
+        srt = np.sort(np.ravel(a))
+        r = _quantile_sorted(srt, q, 0)
+        if keepdims:
+            r = np.reshape(r, np.shape(q) + (1,) * R.ndim_of(a))
+        return r
+    if not isinstance(axis, (int, np.integer)):
+        raise no_rule(f"{name} over several axes")
+    ax = int(axis) % R.ndim_of(a)
+    r = _quantile_sorted(np.sort(a, axis=ax), q, ax)
+    if keepdims:
+        r = np.expand_dims(r, np.ndim(q) + ax)
+    return r
+
+
+@implements(np.quantile)
+def _np_quantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    **kw: Any,
+) -> Any:
+    return _quantile(a, _np_index(q), axis, keepdims, method, "np.quantile")
+
+
+@implements(np.percentile)
+def _np_percentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    **kw: Any,
+) -> Any:
+    return _quantile(a, _np_index(q) / 100.0, axis, keepdims, method, "np.percentile")
+
+
+@implements(np.median)
+def _np_median(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
+    return _quantile(a, 0.5, axis, keepdims, "linear", "np.median")
+
+
+@implements(np.ptp)
+def _ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
+
+
+def _nan_mask(a: Any) -> Any:
+    return np.isnan(_np_index(a))
+
+
+@implements(np.nansum)
+def _nansum(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> Any:
+    return np.sum(np.where(_nan_mask(a), 0.0, a), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanprod)
+def _nanprod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> Any:
+    return np.prod(np.where(_nan_mask(a), 1.0, a), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmean)
+def _nanmean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kw: Any
+) -> Any:
+    ok = ~_nan_mask(a)
+    return _nansum(a, axis=axis, keepdims=keepdims) / np.sum(ok, axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmax)
+def _nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    return np.max(np.where(_nan_mask(a), -np.inf, a), axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmin)
+def _nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    return np.min(np.where(_nan_mask(a), np.inf, a), axis=axis, keepdims=keepdims)
+
+
+def accumulate_extreme(ufunc: Any, a: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
+    """``np.maximum.accumulate`` / ``np.minimum.accumulate``: the running extreme, as a gather
+    of the element holding it (a static index, found on the values)."""
+    if out is not None or dtype is not None:
+        raise no_rule(f"np.{ufunc.__name__}.accumulate with out/dtype")
+    pa = _np_index(a)
+    acc = ufunc.accumulate(pa, axis=axis)
+    n = pa.shape[axis]
+    shape = [1] * pa.ndim
+    shape[axis] = n
+    ar = np.arange(n).reshape(shape)
+    idx = np.maximum.accumulate(np.where(pa == acc, ar, 0), axis=axis)
+    return np.take_along_axis(a, idx, axis=axis)
+
+
+# ---------------------------------------------------------------------------- shape
+
+
+@implements(np.pad)
+def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kw: Any) -> Any:
+    if not isinstance(mode, str) or mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
+        raise no_rule(f"np.pad with mode={mode!r} (constant, edge, reflect, symmetric, wrap)")
+    nd = R.ndim_of(array)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
+    const = np.broadcast_to(np.asarray(kw.pop("constant_values", 0)), (nd, 2)) if mode == "constant" else None
+    if kw.pop("reflect_type", "even") != "even":
+        raise no_rule("np.pad with reflect_type='odd'")
+    if kw:
+        raise no_rule(f"np.pad with {sorted(kw)}")
+    out = array
+    for ax in range(nd):
+        before, after = (int(w) for w in widths[ax])
+        n = R.shape_of(out)[ax]
+        if mode == "constant":
+            idx = np.pad(np.arange(n), (before, after), constant_values=-1)
+            taken = np.take(out, np.clip(idx, 0, max(n - 1, 0)), axis=ax)
+            shape = [1] * nd
+            shape[ax] = -1
+            fill = np.where(np.arange(idx.size) < before, const[ax, 0], const[ax, 1]).reshape(shape)
+            out = np.where((idx >= 0).reshape(shape), taken, fill)
+        else:
+            idx = np.pad(np.arange(n), (before, after), mode=mode)
+            out = np.take(out, idx, axis=ax)
+    return out
+
+
+@implements(np.meshgrid)
+def _meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+    nd = len(xi)
+    shapes = [R.shape_of(x) for x in xi]
+    outs = []
+    for i, x in enumerate(xi):
+        s = [1] * nd
+        s[i] = -1
+        outs.append(np.reshape(x, s))
+    if indexing == "xy" and nd > 1:
+        outs = [np.swapaxes(o, 0, 1) for o in outs]
+    if not sparse:
+        full = [int(np.prod(s)) for s in shapes]
+        if indexing == "xy" and nd > 1:
+            full[0], full[1] = full[1], full[0]
+        outs = [np.copy(np.broadcast_to(o, tuple(full))) for o in outs]
+    return tuple(outs)
+
+
+@implements(np.compress)
+def _compress(condition: Any, a: Any, axis: Any = None, out: Any = None) -> Any:
+    idx = np.nonzero(np.asarray(_np_index(condition), dtype=bool))[0]
+    if axis is None:
+        return np.take(np.ravel(a), idx)
+    return np.take(a, idx, axis=axis)
+
+
+@implements(np.extract)
+def _extract(condition: Any, arr: Any) -> Any:
+    return _compress(np.ravel(_np_index(condition)), np.ravel(arr))
+
+
+@implements(np.unique)
+def _unique(
+    ar: Any,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: Any = None,
+    **kw: Any,
+) -> Any:
+    """The sorted distinct values, as a gather of their first occurrences (the derivative goes
+    there); the indices and counts are NumPy's (a tape that sees ``unique`` re-traces: the
+    output's shape depends on the values)."""
+    from ._numpy_elementwise import _concrete
+
+    if axis is not None:
+        raise no_rule("np.unique with axis=")
+    plain = _concrete(ar, "np.unique(traced) (data-dependent shape)")
+    res = np.unique(
+        plain, return_index=True, return_inverse=return_inverse, return_counts=return_counts, **kw
+    )
+    vals = np.take(np.ravel(ar), res[1])
+    extra = [res[1]] if return_index else []
+    extra += list(res[2:])
+    return tuple([vals, *extra]) if extra else vals
+
+
+# ---------------------------------------------------------------------------- products
+
+
+@implements(np.kron)
+def _kron(a: Any, b: Any) -> Any:
+    nd = max(R.ndim_of(a), R.ndim_of(b))
+    sa = (1,) * (nd - R.ndim_of(a)) + R.shape_of(a)
+    sb = (1,) * (nd - R.ndim_of(b)) + R.shape_of(b)
+    ia = tuple(v for d in sa for v in (d, 1))  # a's axes interleaved with singleton axes
+    ib = tuple(v for d in sb for v in (1, d))
+    r = np.reshape(a, ia) * np.reshape(b, ib)
+    return np.reshape(r, tuple(x * y for x, y in zip(sa, sb)))
+
+
+@implements(np.linalg.multi_dot)
+def _multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    arrays = list(arrays)
+    r = arrays[0]
+    for a in arrays[1:]:
+        r = np.dot(r, a)
+    return r
+
+
+@implements(np.linalg.lstsq)
+def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    m, n = R.shape_of(a)
+    x = np.linalg.pinv(a) @ b
+    pa = _np_index(a)
+    rank = np.linalg.matrix_rank(pa)
+    s = np.linalg.svd(a, compute_uv=False)
+    if rank == n and m > n:
+        r = b - a @ x
+        res = np.sum(np.real(r * np.conjugate(r)) if R.is_complex(r) else r * r, axis=0)
+        res = np.reshape(res, (1,)) if R.ndim_of(b) == 1 else res
+    else:
+        res = np.zeros((0,), dtype=R.dtype_of(pa))
+    return x, res, rank, s
+
+
+@implements(np.linalg.cond)
+def _cond(x: Any, p: Any = None) -> Any:
+    if p is None or p == 2 or p == -2:
+        s = np.linalg.svd(x, compute_uv=False)
+        return s[0] / s[-1] if p != -2 else s[-1] / s[0]
+    return np.linalg.norm(x, p) * np.linalg.norm(np.linalg.inv(x), p)
+
+
+def matrix_norm(x: Any, ord: Any, keepdims: bool) -> Any:
+    """``norm(x, ord)`` of a 2-D ``x`` for ``ord`` in 1, -1, inf, -inf (max/min abs sums)."""
+    a = np.abs(x)
+    if ord in (1, -1):
+        sums = np.sum(a, axis=0)
+    else:
+        sums = np.sum(a, axis=1)
+    r = np.max(sums) if ord in (1, np.inf) else np.min(sums)
+    return np.reshape(r, (1, 1)) if keepdims else r
+
+
+def _copysign(x: Any, y: Any) -> Any:
+    # |x| with the sign of y: derivative sign(x) * sign(y) in x, 0 in y (piecewise constant)
+    neg = np.signbit(_np_index(y))
+    return np.where(neg, -np.abs(x), np.abs(x))
+
+
+def _fmod(x: Any, y: Any) -> Any:
+    # x - y * trunc(x / y): C's remainder (sign of x); trunc is piecewise constant
+    return x - y * np.trunc(x / y)
+
+
+def _divmod(x: Any, y: Any) -> Any:
+    return np.floor_divide(x, y), np.remainder(x, y)
+
+
+#: ufuncs computed as compositions of ufuncs with rules (dispatched by ``apply_ufunc``)
+UFUNC_COMPOSITES = {np.copysign: _copysign, np.fmod: _fmod, np.divmod: _divmod}
+
+
+@implements(np.piecewise)
+def _piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
+    """Each function evaluated on its condition's entries (as NumPy), later conditions win;
+    entries no condition selects are 0 (or the extra "otherwise" function's value)."""
+    conds = [
+        np.asarray(_np_index(c), dtype=bool) for c in (condlist if isinstance(condlist, list) else [condlist])
+    ]
+    if len(funclist) == len(conds) + 1:  # the last function is "otherwise"
+        conds.append(~np.any(np.stack(conds), axis=0))
+    out = np.zeros_like(x)
+    for c, fn in zip(conds, funclist):
+        c = np.broadcast_to(c, R.shape_of(x))
+        if not c.any():
+            continue
+        out = np.where(c, 0.0, out)
+        sel = x[c]
+        val = fn(sel, *args, **kw) if callable(fn) else fn
+        part = np.zeros_like(x)
+        part[c] = val  # a buffer of this trace (np.zeros_like of a traced x)
+        out = out + part
+    return out
+
+
+@implements(np.apply_along_axis)
+def _apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kw: Any) -> Any:
+    """``func1d`` on each 1-D slice along ``axis``, results stacked where the axis was."""
+    nd = R.ndim_of(arr)
+    ax = int(axis) % nd
+    moved = np.moveaxis(arr, ax, -1)
+    batch = R.shape_of(moved)[:-1]
+    outs = [func1d(moved[idx], *args, **kw) for idx in np.ndindex(*batch)]
+    res = np.stack([np.asarray(o) if not isinstance(o, Traced) else o for o in outs])
+    res = np.reshape(res, batch + R.shape_of(res)[1:])
+    tail = R.ndim_of(res) - len(batch)  # result axes of func1d go where `axis` was
+    return (
+        np.moveaxis(res, tuple(range(len(batch), len(batch) + tail)), tuple(range(ax, ax + tail)))
+        if tail
+        else res
+    )
