@@ -210,9 +210,15 @@ class Prep:
         native = kind == adapter.native_kind
         numpy_ok = native or adapter.kernels_accept_numpy
 
+        kernel = self.kernel(with_value)
+        # A kernel may offer a single-tangent entry (``kernel.one(x, t, ctx)``: t and the
+        # derivative without the batch axis; the torch adapter's, where each tensor operation
+        # on the batch axis costs microseconds). The hot call has one tangent, never a Batch.
+        one = getattr(kernel, "one", None) if t0 is not None else None
+
         def converter(out_kind: str) -> Any:
             shape, dtype = targets[out_kind]
-            batch = out_kind in ("xbatch", "ybatch")
+            batch = out_kind in ("xbatch", "ybatch") and one is None
             if native:
                 def conv(r: Any) -> Any:
                     r = r[0] if batch else r
@@ -230,13 +236,15 @@ class Prep:
             return conv
 
         convs = tuple(converter(k) for k in kinds)
-        kernel = self.kernel(with_value)
         flat_x = len(xshape) != 1
         as_native = adapter.asarray
         n = lay.size
         if t0 is not None:
             ttype, tshape, tdtype = t0.type, t0.shape, t0.dtype
-            tflat = (1, int(np.prod(tshape, dtype=np.int64)))  # one row: (1, size)
+            tsize = int(np.prod(tshape, dtype=np.int64))
+            tflat = (tsize,) if one is not None else (1, tsize)  # one flat tangent, or one row
+            treshape = tshape != tflat
+            run = one if one is not None else kernel
             tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
 
         # A failing kernel raises here, translated exactly as on the general path: never a
@@ -273,11 +281,11 @@ class Prep:
                 if sharded and x.sharding.num_devices > 1:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
-                T = t.reshape(tflat)
+                T = t.reshape(tflat) if treshape else t
                 if not numpy_ok:
                     xv, T = as_native(xv, lay.dtype), as_native(T, tnative)
                 try:
-                    outs = kernel(xv, T, ())
+                    outs = run(xv, T, ())
                 except Exception as exc:
                     fail(exc, F)
                 if with_value:
