@@ -357,6 +357,19 @@ class Prep:
         strict: bool | None = None,
         checked: bool = False,
     ) -> Any:
+        if checked and out is None and y is None and self._hot_proto is not None:
+            # An unprepared call on a stored prep (arguments of its signature, checked by
+            # the lookup): the hot call when it applies, as for prep(x, ...).
+            hot = self._hot.get(with_value, _MISS)
+            if hot is _MISS:
+                with self._lock:
+                    hot = self._hot.get(with_value, _MISS)
+                    if hot is _MISS:
+                        hot = self._hot[with_value] = self.make_hot(with_value, *self._hot_proto)
+            if hot is not None:
+                r = hot(x, *args)
+                if r is not _MISS:
+                    return r
         tangent, ctx = self.split_args(args)
         xl = self.x_layout
         if not checked:
@@ -577,10 +590,12 @@ def prepare(
     if adapter.compile_on_prepare:
         T = prep.native_tangent(tangent)[0] if tangent is not None else None
         adapter.guarded(prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
-    if prep._fast is not None and not cached:
+    if prep._fast is not None:
+        # Unprepared calls (cached) reuse a stored prep through run(checked=True), which
+        # enters the same hot call.
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
-        if prep._hot[False] is not None:
+        if prep._hot[False] is not None and not cached:
             prep.__class__ = _hot_class(prep._hot[False])
     if pending is not None:
         _unprepared.store(pending, prep)
