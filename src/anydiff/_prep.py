@@ -216,24 +216,39 @@ class Prep:
         # on the batch axis costs microseconds). The hot call has one tangent, never a Batch.
         one = getattr(kernel, "one", None) if t0 is not None else None
 
+        F = self.F
+
         def converter(out_kind: str) -> Any:
             shape, dtype = targets[out_kind]
             batch = out_kind in ("xbatch", "ybatch") and one is None
-            if native:
+            if out_kind == "y" and yl is None:
+                # A scalar f whose output layout is not known yet (no evaluation before this
+                # hot call was built): y's dtype is f's, not x's (a real f of complex x gives a
+                # real y), known once the kernel has run.
+                def conv(r: Any) -> Any:
+                    return fixed(r, F.out_layout.dtypes[0])
+            elif native:
                 def conv(r: Any) -> Any:
                     r = r[0] if batch else r
                     r = cast_native(r, dtype)
                     return r if tuple(r.shape) == shape else r.reshape(shape)
             else:
-                to_numpy_ = adapter.to_numpy
-
                 def conv(r: Any) -> Any:
-                    a = to_numpy_(r)  # index on the NumPy side: eager JAX indexing is slow
-                    a = a[0] if batch else a
-                    if a.dtype != dtype:
-                        a = a.astype(dtype)
-                    return a if a.shape == shape else a.reshape(shape)
+                    return fixed(r, dtype)
+
+            def fixed(r: Any, dtype: Any) -> Any:
+                if native:
+                    r = cast_native(r[0] if batch else r, dtype)
+                    return r if tuple(r.shape) == shape else r.reshape(shape)
+                a = to_numpy_(r)  # index on the NumPy side: eager JAX indexing is slow
+                a = a[0] if batch else a
+                if a.dtype != dtype:
+                    a = a.astype(dtype)
+                return a if a.shape == shape else a.reshape(shape)
+
             return conv
+
+        to_numpy_ = adapter.to_numpy
 
         convs = tuple(converter(k) for k in kinds)
         flat_x = len(xshape) != 1
@@ -250,7 +265,6 @@ class Prep:
         # A failing kernel raises here, translated exactly as on the general path: never a
         # retry there, which would evaluate f (and run its side effects) a second time.
         fail = adapter.raise_translated
-        F = self.F
         # A JAX x sharded over several devices takes the general path, which gives results
         # like x the caller's sharding back (flat kernels shard along one mesh axis only).
         sharded = kind == "jax"
@@ -590,9 +604,9 @@ def prepare(
     if adapter.compile_on_prepare:
         T = prep.native_tangent(tangent)[0] if tangent is not None else None
         adapter.guarded(prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
-    if prep._fast is not None:
-        # Unprepared calls (cached) reuse a stored prep through run(checked=True), which
-        # enters the same hot call.
+    if prep._fast is not None and (not cached or pending is not None):
+        # Unprepared calls reuse a stored prep (pending: stored below) through
+        # run(checked=True), which enters the same hot call.
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
         if prep._hot[False] is not None and not cached:

@@ -79,3 +79,21 @@ def test_unprepared_hits_with_a_tangent():
         np.testing.assert_allclose(ad.pullback(f, "jax", X, t), expected, rtol=1e-14)
     (r,) = ad.pullback(f, "jax", X, ad.Batch(t))  # another signature: the general path
     np.testing.assert_allclose(r, expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["finitediff", "engine", "jax"])
+def test_prepared_value_form_keeps_fs_real_dtype_for_complex_x(backend):
+    # The value form's hot call was built before f's output dtype was known and cast y to x's
+    # dtype: a real f of complex x gave a complex128 y.
+    z = np.array([1.0 + 2.0j, -0.5 + 0.25j])
+
+    def f(v):
+        xp = ad.array_namespace(v)
+        return xp.sum(xp.real(v) ** 2 + xp.imag(v) ** 2)
+
+    prep = ad.prepare_gradient(f, backend, z)
+    for _ in range(2):
+        y, g = prep.value_and_gradient(z)
+        assert np.asarray(y).dtype == np.float64
+        np.testing.assert_allclose(y, np.sum(np.abs(z) ** 2), rtol=1e-14)
+        np.testing.assert_allclose(g, 2 * z, rtol=1e-7 if backend == "finitediff" else 1e-14)
