@@ -190,6 +190,8 @@ def _moved(T: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Cotangents (and the double-backward trick's tangents) on x's device, not copied: they
     only feed backward passes, which never run ``f``, so nothing can write into them; a result
     that is the cotangent itself (``f`` linear and a view) is cloned by ``owned``."""
+    if T.is_cpu and x.is_cpu:  # the common case, without building two device objects
+        return T
     return T if T.device == x.device else T.to(x.device)
 
 
