@@ -41,6 +41,17 @@ try:  # JAX's host array that carries a weak type (literals, constants); private
 except ImportError:  # pragma: no cover - other JAX versions
     TypedNdArray = None
 
+try:  # JAX's own tracer entry point (private, hence guarded; see _trace)
+    from jax._src import core as _jcore_private
+    from jax._src import linear_util as _lu
+    from jax._src.interpreters import partial_eval as _pe
+
+    _trace_to_jaxpr = _pe.trace_to_jaxpr_dynamic
+    _DEBUG_INFO = _jcore_private.DebugInfo("anydiff unprepared call", "f", None, None)
+    _abstractify = _jcore_private.shaped_abstractify
+except (ImportError, AttributeError, TypeError):  # pragma: no cover - other JAX versions
+    _trace_to_jaxpr = None
+
 from anydiff._protocol import FlatFunction
 from anydiff._unprepared import Program
 
@@ -269,6 +280,27 @@ def _rule(o: Any, depth: int) -> Any:
 _PLUMBING = frozenset({"DynamicJaxprTrace", "Store", "EqualStore"})
 
 
+def _trace(fn: Callable, x: Any, dyn: tuple) -> Any:
+    """The closed jaxpr of ``fn(x, dyn)`` (one array out), as ``jax.make_jaxpr(fn)(x, dyn)``.
+
+    An unprepared call traces on every call, so the trace is the cost to beat: JAX's tracer
+    entry point (``trace_to_jaxpr_dynamic``, what ``make_jaxpr`` ran before it went through
+    ``jax.jit(...).trace``) gives the same jaxpr for about two thirds of the time, skipping the
+    creation of a ``jit`` wrapper, its argument parsing and its trace caches (which would only
+    miss: ``fn`` is new on every call). Other JAX versions use ``jax.make_jaxpr``."""
+    if _trace_to_jaxpr is None:  # pragma: no cover - other JAX versions
+        return jax.make_jaxpr(fn)(x, dyn)
+    leaves, tree = jax.tree_util.tree_flatten((x, dyn))
+    avals = [_abstractify(a) for a in leaves]
+    unflatten = jax.tree_util.tree_unflatten
+
+    def flat(*vals: Any) -> list:
+        return [fn(*unflatten(tree, vals))]
+
+    jaxpr, _, consts = _trace_to_jaxpr(_lu.wrap_init(flat, debug_info=_DEBUG_INFO), avals)
+    return jcore.ClosedJaxpr(jaxpr, consts)
+
+
 def program(
     F: FlatFunction,
     x: Any,
@@ -279,7 +311,7 @@ def program(
     """Trace ``F(x, *merge(dyn))`` (``dyn``: the array leaves of the contexts, traced as
     arguments; ``split`` is the inverse of ``merge``) and fingerprint it; None when the jaxpr
     holds something not comparable. Runs under the caller's x64 setting, the kernel's."""
-    closed = jax.make_jaxpr(lambda v, d: F(v, *merge(d)))(x, dyn)
+    closed = _trace(lambda v, d: F(v, *merge(d)), x, dyn)
     walker = _Walker()
     try:
         key = walker.closed(closed)

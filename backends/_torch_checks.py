@@ -94,8 +94,11 @@ class tracing:
     __slots__ = ("root",)
 
     def __init__(self, v: Any) -> None:
-        fn = getattr(v, "grad_fn", None)
-        self.root = None if fn is None or _functorch.is_functorch_wrapped_tensor(v) else fn
+        # A functorch wrapper (the torch.func path, the hot one) has no root: test that first.
+        if isinstance(v, torch.Tensor) and _functorch.is_functorch_wrapped_tensor(v):
+            self.root = None
+        else:
+            self.root = getattr(v, "grad_fn", None)
 
     def __enter__(self) -> None:
         _STATE.roots.append(self.root)
@@ -219,20 +222,35 @@ def _storage(t: torch.Tensor) -> int | None:
         return None
 
 
+def _source_storages(sources: tuple) -> set:
+    """Storage addresses of the non-empty tensors in ``sources`` (tensors, None, pytrees)."""
+    ptrs = set()
+    for s in sources:
+        if isinstance(s, torch.Tensor):
+            if s.numel():
+                ptrs.add(_storage(s))
+        elif s is not None:
+            ptrs.update(_storage(t) for t in _tensors((s,)) if t.numel())
+    ptrs.discard(None)
+    return ptrs
+
+
 def owned(outputs: tuple, *sources: Any) -> tuple:
     """``outputs`` with every tensor that shares storage with one of ``sources`` (x, the
-    tangents, contexts, state a kernel keeps) replaced by a clone."""
+    tangents, contexts, state a kernel keeps) replaced by a clone. This runs on every kernel
+    call, so the common case (nothing shared) allocates nothing but one small set."""
     ptrs: set | None = None
-    result = []
-    for o in outputs:
-        if isinstance(o, torch.Tensor) and o.numel():
-            if ptrs is None:
-                ptrs = {_storage(s) for s in _tensors(sources) if s.numel()}
-                ptrs.discard(None)
-            if _storage(o) in ptrs:
-                o = o.clone()
-        result.append(o)
-    return tuple(result)
+    result: list | None = None
+    for i, o in enumerate(outputs):
+        if o is None or not isinstance(o, torch.Tensor) or not o.numel():
+            continue
+        if ptrs is None:
+            ptrs = _source_storages(sources)
+        if _storage(o) in ptrs:
+            if result is None:
+                result = list(outputs)
+            result[i] = o.clone()
+    return outputs if result is None else tuple(result)
 
 
 # ---- fallback decisions ---------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from anydiff.backends._torch_checks import (
     tracing,
     translate_error,
 )
+from anydiff.backends._torch_fallback import _jvps, _leaf, _out, _vjp
 
 # ---- errors -----------------------------------------------------------------------------------
 
@@ -71,14 +72,34 @@ def _nested() -> bool:
     return torch._C._functorch.maybe_current_level() is not None
 
 
-def _switching(func_impl: Kernel, autograd_impl: Kernel) -> Kernel:
+def _switching(func_impl: Kernel, autograd_impl: Kernel, func_one: Kernel | None = None) -> Kernel:
     """A kernel that runs ``func_impl`` and moves for good to ``autograd_impl`` the first time
     ``torch.func`` refuses ``f``. Only ``torch.func``'s own refusals fall back: any other error
-    is ``f``'s (or a limit both paths share) and propagates unchanged after one evaluation."""
+    is ``f``'s (or a limit both paths share) and propagates unchanged after one evaluation.
+
+    With ``func_one`` the kernel also gets a single-tangent entry ``kernel.one(x, t, ctx)``:
+    ``t`` is one flat tangent (no batch axis) and the result has no batch axis either. It is the
+    prepared hot path's entry (``Prep.make_hot``): torch operations cost microseconds each, and
+    the batch axis would add two (a row view of T, an ``unsqueeze`` of the result) to calls
+    that do little else. Both entries share the fallback decision."""
     use_autograd = False
 
-    def kernel(x: Any, T: Any, ctx: tuple) -> tuple:
+    def fallback(exc: BaseException, run: Callable[[], tuple]) -> tuple:
+        """After ``torch.func`` failed with ``exc``: ``run()`` on ``torch.autograd`` if the
+        failure is a refusal (then kept for later calls), else ``exc`` unchanged."""
         nonlocal use_autograd
+        if _nested() or not is_func_refusal(exc) or NUMPY_CONVERSION[0] in str(exc):
+            raise exc
+        try:
+            out = run()
+        except AnydiffError:
+            raise
+        except Exception as exc2:
+            raise exc2 from exc
+        use_autograd = True
+        return out
+
+    def kernel(x: Any, T: Any, ctx: tuple) -> tuple:
         if use_autograd:
             return owned(autograd_impl(x, T, ctx), x, T, ctx)
         try:
@@ -86,18 +107,27 @@ def _switching(func_impl: Kernel, autograd_impl: Kernel) -> Kernel:
         except AnydiffError:
             raise
         except (RuntimeError, NotImplementedError) as exc:
-            if _nested() or not is_func_refusal(exc) or NUMPY_CONVERSION[0] in str(exc):
-                raise
-            try:
-                out = autograd_impl(x, T, ctx)
-            except AnydiffError:
-                raise
-            except Exception as exc2:
-                raise exc2 from exc
-            use_autograd = True
-            return owned(out, x, T, ctx)
+            return owned(fallback(exc, lambda: autograd_impl(x, T, ctx)), x, T, ctx)
 
     kernel.uses_autograd = lambda: use_autograd  # type: ignore[attr-defined]
+    if func_one is None:
+        return kernel
+
+    def autograd_one(x: Any, t: Any, ctx: tuple) -> tuple:
+        *head, R = autograd_impl(x, t.unsqueeze(0), ctx)
+        return (*head, R[0])
+
+    def one(x: Any, t: Any, ctx: tuple) -> tuple:
+        if use_autograd:
+            return owned(autograd_one(x, t, ctx), x, t, ctx)
+        try:
+            return owned(func_one(x, t, ctx), x, t, ctx)
+        except AnydiffError:
+            raise
+        except (RuntimeError, NotImplementedError) as exc:
+            return owned(fallback(exc, lambda: autograd_one(x, t, ctx)), x, t, ctx)
+
+    kernel.one = one  # type: ignore[attr-defined]
     return kernel
 
 
@@ -149,10 +179,20 @@ def _stacked(kern: Kernel, x: Any, chunks: list[torch.Tensor], ctx: tuple) -> tu
 
 
 def _to(T: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """A private copy of tangents on x's device (those converted from NumPy live on the CPU).
-    A copy even on the same device: under ``jvp`` an ``f`` that mutates its input writes into
-    the dual's tangent, which would be the caller's tangent or a kernel's reused seed."""
+    """A private copy of tangents on x's device (those converted from NumPy live on the CPU),
+    for tangents that ``f`` runs with (``jvp`` seeds). A copy even on the same device: under
+    ``jvp`` an ``f`` that mutates its input writes into the dual's tangent, which would be the
+    caller's tangent or a kernel's reused seed."""
     return T.clone() if T.device == x.device else T.to(x.device)
+
+
+def _moved(T: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Cotangents (and the double-backward trick's tangents) on x's device, not copied: they
+    only feed backward passes, which never run ``f``, so nothing can write into them; a result
+    that is the cotangent itself (``f`` linear and a view) is cloned by ``owned``."""
+    if T.is_cpu and x.is_cpu:  # the common case, without building two device objects
+        return T
+    return T if T.device == x.device else T.to(x.device)
 
 
 def _fresh(value: Any) -> Any:
@@ -161,60 +201,6 @@ def _fresh(value: Any) -> Any:
         return value.clone()
     leaves, td = tree_flatten(value)
     return tree_unflatten(td, [a.clone() if isinstance(a, torch.Tensor) else a for a in leaves])
-
-
-# ---- torch.autograd helpers (fallback path) ---------------------------------------------------
-
-
-def _leaf(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, bool]:
-    """The tensor to differentiate with respect to, a working copy of it that f may even
-    overwrite in place, and whether x is recorded on an outer tape (an outer torch.autograd
-    derivative of this one): then results are built with ``create_graph`` and stay attached."""
-    if x.requires_grad and torch.is_grad_enabled():
-        return x, x.clone(), True
-    xl = x.detach().requires_grad_(True)
-    return xl, xl.clone(), False
-
-
-def _out(y: torch.Tensor, outer: bool) -> torch.Tensor:
-    return y if outer else y.detach()
-
-
-def _vjp(
-    out: torch.Tensor,
-    inp: torch.Tensor,
-    w: torch.Tensor | None = None,
-    *,
-    create_graph: bool = False,
-) -> torch.Tensor:
-    """``J^H w`` of ``out`` with respect to ``inp`` (zeros when out does not depend on inp)."""
-    if not out.requires_grad:
-        return torch.zeros_like(inp)
-    (g,) = torch.autograd.grad(
-        out, inp, w, retain_graph=True, create_graph=create_graph, allow_unused=True
-    )
-    return torch.zeros_like(inp) if g is None else g
-
-
-def _jvps(
-    out: torch.Tensor, inp: torch.Tensor, T: Any, *, create_graph: bool = False
-) -> list[torch.Tensor]:
-    """``J t`` for each t in T by double backward: ``J t`` is the vector-Jacobian product of the
-    real-linear map ``u -> J^H u`` along t (correct for complex and non-holomorphic maps)."""
-    zero = functools.partial(torch.zeros, out.shape, dtype=out.dtype, device=out.device)
-    if not out.requires_grad:
-        return [zero() for _ in T]
-    u = torch.zeros_like(out, requires_grad=True)
-    (adj,) = torch.autograd.grad(out, inp, u, create_graph=True, allow_unused=True)
-    if adj is None or not adj.requires_grad:
-        return [zero() for _ in T]
-    res = []
-    for t in T:
-        (jt,) = torch.autograd.grad(
-            adj, u, t, retain_graph=True, create_graph=create_graph, allow_unused=True
-        )
-        res.append(zero() if jt is None else jt)
-    return res
 
 
 class Adapter(_Base):
@@ -323,35 +309,47 @@ class Adapter(_Base):
             y, JT = vmap(lambda t: jvp(fx, (x,), (t,)), out_dims=(None, 0))(T)
             return (y if need_value else None), JT
 
+        @_forward_serialised
+        def func_one(x: Any, t: Any, ctx: tuple) -> tuple:
+            x, t = x.clone(), _to(t, x)
+            y, jt = jvp(Fc, (x,), (t,)) if not ctx else jvp(lambda v: Fc(v, *ctx), (x,), (t,))
+            return (y if need_value else None), jt
+
         def autograd_impl(x: Any, T: Any, ctx: tuple) -> tuple:
-            T = _to(T, x)
+            T = _moved(T, x)
             with torch.enable_grad():
                 xl, v, outer = _leaf(x)
                 y = Fc(v, *ctx)
                 JT = torch.stack(_jvps(y, xl, T, create_graph=outer))
             return (_out(y, outer) if need_value else None), JT
 
-        return _switching(func_impl, autograd_impl)
+        return _switching(func_impl, autograd_impl, func_one)
 
     def make_pullback(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         Fc = self._callable(F, spec)
 
         def func_impl(x: Any, W: Any, ctx: tuple) -> tuple:
-            W = _to(W, x)
-            y, fn = vjp(lambda v: Fc(v, *ctx), x)
+            W = _moved(W, x)
+            y, fn = vjp(Fc, x) if not ctx else vjp(lambda v: Fc(v, *ctx), x)
             if W.shape[0] == 1:
                 return (y if need_value else None), fn(W[0])[0].unsqueeze(0)
             return (y if need_value else None), vmap(fn)(W)[0]
 
+        def func_one(x: Any, w: Any, ctx: tuple) -> tuple:
+            w = _moved(w, x)
+            # No per-call closure without contexts (the common, hot case).
+            y, fn = vjp(Fc, x) if not ctx else vjp(lambda v: Fc(v, *ctx), x)
+            return (y if need_value else None), fn(w)[0]
+
         def autograd_impl(x: Any, W: Any, ctx: tuple) -> tuple:
-            W = _to(W, x)
+            W = _moved(W, x)
             with torch.enable_grad():
                 xl, v, outer = _leaf(x)
                 y = Fc(v, *ctx)
                 G = torch.stack([_vjp(y, xl, w, create_graph=outer) for w in W])
             return (_out(y, outer) if need_value else None), G
 
-        return _switching(func_impl, autograd_impl)
+        return _switching(func_impl, autograd_impl, func_one)
 
     def make_pullback_same_point(
         self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
@@ -371,7 +369,7 @@ class Adapter(_Base):
         y = y if need_value else None
 
         def kernel(x_: Any, W: Any, ctx_: tuple) -> tuple:
-            W = _to(W, y if y is not None else x_)
+            W = _moved(W, y if y is not None else x_)
             # The stored value is cloned for each caller; a cotangent passed through (f linear
             # and a view, e.g. a reshape) is cloned by owned().
             y_ = None if y is None else y.clone()
@@ -463,8 +461,15 @@ class Adapter(_Base):
             gx, HT = vmap(lambda t: jvp(g, (x,), (t,)), out_dims=(None, 0))(T)
             return (gx if need_value else None), HT
 
+        @_forward_serialised
+        def func_one(x: Any, t: Any, ctx: tuple) -> tuple:
+            x, t = x.clone(), _to(t, x)
+            gx, ht = (jvp(gfun, (x,), (t,)) if not ctx
+                      else jvp(lambda v: gfun(v, *ctx), (x,), (t,)))
+            return (gx if need_value else None), ht
+
         def autograd_impl(x: Any, T: Any, ctx: tuple) -> tuple:
-            T = _to(T, x)
+            T = _moved(T, x)
             with torch.enable_grad():
                 xl, v, outer = _leaf(x)
                 y = Fc(v, *ctx)
@@ -473,7 +478,7 @@ class Adapter(_Base):
                 HT = torch.stack([_vjp(gx, xl, t, create_graph=outer) for t in T])
             return (_out(gx, outer) if need_value else None), HT
 
-        return _switching(func_impl, autograd_impl)
+        return _switching(func_impl, autograd_impl, func_one)
 
     def make_hvp_same_point(
         self, F: FlatFunction, spec: Spec, need_value: bool, x: Any, ctx: tuple
@@ -495,7 +500,7 @@ class Adapter(_Base):
         gx = gx if need_value else None
 
         def kernel(x_: Any, T: Any, ctx_: tuple) -> tuple:
-            T = _to(T, x_)
+            T = _moved(T, x_)
             gx_ = None if gx is None else gx.clone()  # the stored gradient stays ours
             if T.shape[0] == 1:
                 return owned((gx_, fn(T[0])[0].unsqueeze(0)), T, x_)
@@ -549,7 +554,7 @@ class Adapter(_Base):
             return (y if need_value else None), dy, d2y
 
         def autograd_impl(x: Any, _T: Any, ctx: tuple) -> tuple:
-            o = _to(one, x)
+            o = _moved(one, x)
             with torch.enable_grad():
                 xl, v, outer = _leaf(x)
                 y = Fc(v, *ctx)

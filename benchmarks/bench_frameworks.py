@@ -9,12 +9,16 @@ NumPy. The ratio anydiff / direct is the interface's overhead.
 Usage::
 
     python benchmarks/bench_frameworks.py [--quick] [--frameworks jax,torch,autograd]
-                                          [--output table.md]
+                                          [--operators gradient,pullback] [--cpu]
+                                          [--threads 1] [--output table.md]
 
 Method: each (framework, operator, n) pair gets a number of calls per batch so that a batch
 lasts about ``--batch-seconds``; then batches of A (direct) and B (anydiff) alternate
 ``--repeats`` times (A, B, A, B, ...) so that drifts of the machine affect both alike. The
-reported time is the median per-call time over the batches.
+reported time is the median per-call time over the batches. ``--cpu`` times CPU seconds of
+this process instead of wall-clock seconds: on a shared, loaded machine wall-clock batches mostly
+measure the other processes (a batch that waited for the CPU looks slow), while CPU time counts
+only the work done; with ``--threads 1`` (torch's intra-op threads) that work is one thread's.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 import timeit
 import warnings
 from collections.abc import Callable
@@ -162,11 +167,15 @@ def available(frameworks: list[str]) -> tuple[list[str], dict[str, str]]:
     return ok, skipped
 
 
-def build_cases(frameworks: list[str], quick: bool) -> list[Case]:
+def build_cases(
+    frameworks: list[str], quick: bool, operators: tuple[str, ...] = tuple(SIZES)
+) -> list[Case]:
     cases = []
     rng = np.random.default_rng(0)
     for fw in frameworks:
         for op, sizes in SIZES.items():
+            if op not in operators:
+                continue
             for n in sizes:
                 if quick and n > 1000:
                     continue
@@ -182,11 +191,13 @@ def build_cases(frameworks: list[str], quick: bool) -> list[Case]:
     return cases
 
 
-def measure(case: Case, repeats: int, batch_seconds: float) -> tuple[float, float, float]:
+def measure(
+    case: Case, repeats: int, batch_seconds: float, timer: Callable[[], float] = time.perf_counter
+) -> tuple[float, float, float]:
     """Median seconds per call of (direct, anydiff), interleaved batches, and the ratio of the
     fastest batches (robust on a loaded machine, where noise only ever adds time)."""
-    ta = timeit.Timer(case.direct)
-    tb = timeit.Timer(case.ours)
+    ta = timeit.Timer(case.direct, timer=timer)
+    tb = timeit.Timer(case.ours, timer=timer)
     # Calls per batch from the slower of the two, so both batches last about batch_seconds.
     per_call = max(ta.timeit(3) / 3, tb.timeit(3) / 3)
     number = max(1, int(batch_seconds / max(per_call, 1e-9)))
@@ -244,7 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="interleaved batch pairs")
     parser.add_argument("--batch-seconds", type=float, default=None)
     parser.add_argument("--output", default=None, help="also write the markdown to this file")
+    parser.add_argument("--operators", default=",".join(SIZES))
+    parser.add_argument("--cpu", action="store_true",
+                        help="CPU time of this process instead of wall-clock time")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     args = parser.parse_args(argv)
+    timer = time.process_time if args.cpu else time.perf_counter
     repeats = args.repeats or (7 if args.quick else 21)
     batch_seconds = args.batch_seconds or (0.02 if args.quick else 0.05)
     warnings.simplefilter("ignore")
@@ -253,16 +269,23 @@ def main(argv: list[str] | None = None) -> int:
     frameworks, skipped = available(wanted)
     for name, why in skipped.items():
         print(f"skipping {name}: {why}", file=sys.stderr)
-    cases = build_cases(frameworks, args.quick)
+    if args.threads and "torch" in frameworks:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    operators = tuple(o.strip() for o in args.operators.split(",") if o.strip())
+    cases = build_cases(frameworks, args.quick, operators)
 
     out = ["## Prepared anydiff calls vs the frameworks called directly", ""]
     out += machine_info(frameworks)
-    out += [f"- {repeats} interleaved batch pairs of ~{batch_seconds * 1e3:.0f} ms, median per call",
+    clock = "CPU time of this process" if args.cpu else "wall-clock time"
+    out += [f"- {repeats} interleaved batch pairs of ~{batch_seconds * 1e3:.0f} ms, median per call "
+            f"({clock})",
             "", "| framework | operator | n | direct | anydiff | ratio | ratio of minima |",
             "|---|---|---:|---:|---:|---:|---:|"]
     print("\n".join(out), flush=True)
     for case in cases:
-        direct, ours, min_ratio = measure(case, repeats, batch_seconds)
+        direct, ours, min_ratio = measure(case, repeats, batch_seconds, timer)
         row = (f"| {case.framework} | {case.operator} | {case.n} | {fmt_time(direct)} | "
                f"{fmt_time(ours)} | {ours / direct:.3f} | {min_ratio:.3f} |")
         out.append(row)

@@ -209,41 +209,63 @@ class Prep:
         native = kind == adapter.native_kind
         numpy_ok = native or adapter.kernels_accept_numpy
 
+        kernel = self.kernel(with_value)
+        # A kernel may offer a single-tangent entry (``kernel.one(x, t, ctx)``: t and the
+        # derivative without the batch axis; the torch adapter's, where each tensor operation
+        # on the batch axis costs microseconds). The hot call has one tangent, never a Batch.
+        one = getattr(kernel, "one", None) if t0 is not None else None
+
+        F = self.F
+
         def converter(out_kind: str) -> Any:
             if sparse and out_kind in ("jac", "hess"):
                 return lambda r: r  # already the (y.size, x.size) / (x.size, x.size) result
             shape, dtype = targets[out_kind]
-            batch = out_kind in ("xbatch", "ybatch")
-            if native:
+            batch = out_kind in ("xbatch", "ybatch") and one is None
+            if out_kind == "y" and yl is None:
+                # A scalar f whose output layout is not known yet (no evaluation before this
+                # hot call was built): y's dtype is f's, not x's (a real f of complex x gives a
+                # real y), known once the kernel has run.
+                def conv(r: Any) -> Any:
+                    return fixed(r, F.out_layout.dtypes[0])
+            elif native:
                 def conv(r: Any) -> Any:
                     r = r[0] if batch else r
                     r = cast_native(r, dtype)
                     return r if tuple(r.shape) == shape else r.reshape(shape)
             else:
-                to_numpy_ = adapter.to_numpy
-
                 def conv(r: Any) -> Any:
-                    a = to_numpy_(r)  # index on the NumPy side: eager JAX indexing is slow
-                    a = a[0] if batch else a
-                    if a.dtype != dtype:
-                        a = a.astype(dtype)
-                    return a if a.shape == shape else a.reshape(shape)
+                    return fixed(r, dtype)
+
+            def fixed(r: Any, dtype: Any) -> Any:
+                if native:
+                    r = cast_native(r[0] if batch else r, dtype)
+                    return r if tuple(r.shape) == shape else r.reshape(shape)
+                a = to_numpy_(r)  # index on the NumPy side: eager JAX indexing is slow
+                a = a[0] if batch else a
+                if a.dtype != dtype:
+                    a = a.astype(dtype)
+                return a if a.shape == shape else a.reshape(shape)
+
             return conv
 
+        to_numpy_ = adapter.to_numpy
+
         convs = tuple(converter(k) for k in kinds)
-        kernel = self.kernel(with_value)
         flat_x = len(xshape) != 1
         as_native = adapter.asarray
         n = lay.size
         if t0 is not None:
             ttype, tshape, tdtype = t0.type, t0.shape, t0.dtype
-            tflat = (1, int(np.prod(tshape, dtype=np.int64)))  # one row: (1, size)
+            tsize = int(np.prod(tshape, dtype=np.int64))
+            tflat = (tsize,) if one is not None else (1, tsize)  # one flat tangent, or one row
+            treshape = tshape != tflat
+            run = one if one is not None else kernel
             tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
 
         # A failing kernel raises here, translated exactly as on the general path: never a
         # retry there, which would evaluate f (and run its side effects) a second time.
         fail = adapter.raise_translated
-        F = self.F
         # A JAX x sharded over several devices takes the general path, which gives results
         # like x the caller's sharding back (flat kernels shard along one mesh axis only).
         sharded = kind == "jax"
@@ -274,11 +296,11 @@ class Prep:
                 if sharded and x.sharding.num_devices > 1:
                     return _MISS
                 xv = x.reshape(n) if flat_x else x
-                T = t.reshape(tflat)
+                T = t.reshape(tflat) if treshape else t
                 if not numpy_ok:
                     xv, T = as_native(xv, lay.dtype), as_native(T, tnative)
                 try:
-                    outs = kernel(xv, T, ())
+                    outs = run(xv, T, ())
                 except Exception as exc:
                     fail(exc, F)
                 if with_value:
@@ -350,6 +372,19 @@ class Prep:
         strict: bool | None = None,
         checked: bool = False,
     ) -> Any:
+        if checked and out is None and y is None and self._hot_proto is not None:
+            # An unprepared call on a stored prep (arguments of its signature, checked by
+            # the lookup): the hot call when it applies, as for prep(x, ...).
+            hot = self._hot.get(with_value, _MISS)
+            if hot is _MISS:
+                with self._lock:
+                    hot = self._hot.get(with_value, _MISS)
+                    if hot is _MISS:
+                        hot = self._hot[with_value] = self.make_hot(with_value, *self._hot_proto)
+            if hot is not None:
+                r = hot(x, *args)
+                if r is not _MISS:
+                    return r
         tangent, ctx = self.split_args(args)
         xl = self.x_layout
         if not checked:
@@ -576,10 +611,12 @@ def prepare(
     if adapter.compile_on_prepare:
         T = prep.native_tangent(tangent)[0] if tangent is not None else None
         adapter.guarded(prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
-    if prep._fast is not None and not cached:
+    if prep._fast is not None and (not cached or pending is not None):
+        # Unprepared calls reuse a stored prep (pending: stored below) through
+        # run(checked=True), which enters the same hot call.
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
-        if prep._hot[False] is not None:
+        if prep._hot[False] is not None and not cached:
             prep.__class__ = _hot_class(prep._hot[False])
     if pending is not None:
         _unprepared.store(pending, prep)
