@@ -176,7 +176,31 @@ class Rule:
         y = self.value_tree(sig, x)
         if "out" not in st:
             st["out"] = output_signature(y)
-        return st["out"].flatten_np(y, f"function {self.fname}")
+        yflat = st["out"].flatten_np(y, f"function {self.fname}")
+        # kept, so that a derivative at the same x checks its prep against this y (no new call)
+        recent = st.get("recent")
+        if recent is None:
+            from ._fresh import RecentValues
+
+            recent = st.setdefault("recent", RecentValues())
+        recent.put(x, yflat)
+        return yflat
+
+    def reference_value(self, sig: Signature, x: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``(flat f(x), cached)``: the value of a recent primal call at ``x`` when there is one
+        (``cached=True``), else ``f`` evaluated now."""
+        recent = self.state(sig).get("recent")
+        y = recent.get(x) if recent is not None else None
+        if y is not None:
+            return y, True
+        return self.value(sig, x), False
+
+    def invalidate(self, sig: Signature) -> None:
+        """Drop every prep of ``sig`` (keys that are tuples): they may have frozen stale data."""
+        st = self.state(sig)
+        with st["lock"]:
+            for key in [k for k in st if isinstance(k, tuple)]:
+                del st[key]
 
     def pushforward(self, sig: Signature, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         osig = self.out_signature(sig, x)
