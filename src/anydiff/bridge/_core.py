@@ -177,19 +177,24 @@ class Rule:
         if "out" not in st:
             st["out"] = output_signature(y)
         yflat = st["out"].flatten_np(y, f"function {self.fname}")
-        # kept, so that a derivative at the same x checks its prep against this y (no new call)
-        recent = st.get("recent")
-        if recent is None:
-            from ._fresh import RecentValues
+        from ._fresh import RecentValues, in_compiled_callback
 
-            recent = st.setdefault("recent", RecentValues())
-        recent.put(x, yflat)
+        # kept, so that a derivative at the same x checks its prep against this y (no new call).
+        # Eager hosts (torch, autograd, the engine, JAX outside jit) always call the value before
+        # the derivatives at the same x, so the newest y kept at x is f's current value there.
+        if not in_compiled_callback():
+            recent = st.get("recent")
+            if recent is None:
+                recent = st.setdefault("recent", RecentValues())
+            recent.put(x, yflat)
         return yflat
 
     def reference_value(self, sig: Signature, x: np.ndarray) -> tuple[np.ndarray, bool]:
         """``(flat f(x), cached)``: the value of a recent primal call at ``x`` when there is one
-        (``cached=True``), else ``f`` evaluated now."""
-        recent = self.state(sig).get("recent")
+        (``cached=True``; never inside a compiled JAX callback), else ``f`` evaluated now."""
+        from ._fresh import in_compiled_callback
+
+        recent = None if in_compiled_callback() else self.state(sig).get("recent")
         y = recent.get(x) if recent is not None else None
         if y is not None:
             return y, True

@@ -25,7 +25,10 @@ Not detected: a change of f's data that leaves ``f(x)`` unchanged (within the to
 from __future__ import annotations
 
 import contextlib
+import itertools
+import threading
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -95,6 +98,36 @@ def max_factor(y: np.ndarray) -> float:
 def identical(a: np.ndarray, b: np.ndarray) -> bool:
     a, b = np.asarray(a), np.asarray(b)
     return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+_local = threading.local()
+
+
+_calls = itertools.count(1)
+
+
+@contextlib.contextmanager
+def compiled_callback() -> Iterator[None]:
+    """Marks rule calls made from a compiled program's callback (JAX ``pure_callback``): there
+    the value call of the same derivative may run after it or not at all (XLA orders callbacks
+    freely and drops unused ones), so a kept value may predate a change of f's data and is not
+    used (a derivative then evaluates f itself). Each callback gets its own number
+    (:func:`callback_id`), so values made within one callback can be kept for it."""
+    prev = getattr(_local, "compiled", 0)
+    _local.compiled = next(_calls)
+    try:
+        yield
+    finally:
+        _local.compiled = prev
+
+
+def callback_id() -> int:
+    """The number of the compiled callback running in this thread; 0 outside any."""
+    return getattr(_local, "compiled", 0)
+
+
+def in_compiled_callback() -> bool:
+    return callback_id() != 0
 
 
 class RecentValues:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._contexts import Batch, Constant
 from .._errors import UnsupportedError
-from .._pytree import tree_flatten, tree_unflatten
+from .._pytree import tree_flatten
 from ._core import Rule, Signature, materialize_check
 from ._fresh import checked_run, eager_call
 

@@ -26,6 +26,7 @@ from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
 from ._core import Rule, Signature, signature_of
 from ._exceptions import in_callback
+from ._fresh import compiled_callback
 
 try:  # jax.core.ShapedArray moved around between releases
     from jax.core import ShapedArray
@@ -93,7 +94,8 @@ def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any
 
     def run(*vs: Any) -> Any:
         ins = [_decode_np(v, s, d) if w else _ndarray(v) for v, (s, d), w in zip(vs, specs, wide_in)]
-        out = body(*ins)
+        with compiled_callback():  # no kept values: XLA may run the value call later, or never
+            out = body(*ins)
         return _encode_np(out, dtype) if wide_out else out
 
     wired = [_encode(a) if w else a for a, w in zip(args, wide_in)]

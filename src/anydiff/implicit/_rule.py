@@ -31,7 +31,7 @@ from .._contexts import Batch, Constant, Context
 from .._errors import AnydiffTypeError, AnydiffValueError, UnsupportedError
 from .._pytree import tree_flatten, tree_unflatten
 from ..bridge._core import Rule, Signature, output_signature
-from ..bridge._fresh import checked_run, eager_call, flat
+from ..bridge._fresh import callback_id, checked_run, eager_call, flat, identical
 from ._errors import ImplicitResidualWarning
 from ._linear import DenseDirect, MatrixFree, SparseDirect
 
@@ -50,6 +50,7 @@ class _Point:
     checked: bool = False  # residual and shape of the conditions checked here
     system: Any = None  # the linear solver of A = ∂c/∂y at this point
     cfresh: Any = None  # flat conditions(x, y) evaluated directly (checks the cached preps)
+    cfresh_in: int = 0  # the compiled callback that evaluated cfresh (0: an eager call)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -220,13 +221,19 @@ class ImplicitRule(Rule):
             from .._registry import get_adapter
 
             wide = any(np.dtype(d).itemsize >= 8 for d in sig.dtypes if np.dtype(d).kind in "fc")
-            c = eager_call(self.conditions, self.linear_backend, get_adapter(self.linear_backend),
-                           (xt, pt.y) + tuple(self.ctx), wide)
-            pt.cfresh = flat(c)
-            return pt.cfresh
+            c = flat(eager_call(self.conditions, self.linear_backend, get_adapter(self.linear_backend),
+                                (xt, pt.y) + tuple(self.ctx), wide))
+            if pt.cfresh is not None and not identical(c, pt.cfresh):
+                # the conditions changed at a point solved before: check its residual again
+                pt.checked, pt.system = False, None
+            pt.cfresh, pt.cfresh_in = c, callback_id()
+            return c
 
         def reference() -> tuple:
-            c = pt.cfresh
+            # inside a compiled JAX callback the point may have been solved by an earlier call
+            # (XLA runs the value call later, or not at all), before a change of the data
+            cb = callback_id()
+            c = pt.cfresh if cb == 0 or pt.cfresh_in == cb else None
             return (c, True) if c is not None else (refresh(), False)
 
         return checked_run(self, sig, key, build, run, reference, refresh,
