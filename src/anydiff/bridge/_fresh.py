@@ -130,6 +130,29 @@ def in_compiled_callback() -> bool:
     return callback_id() != 0
 
 
+@contextlib.contextmanager
+def given_value(x: np.ndarray, y: np.ndarray | None) -> Iterator[None]:
+    """Within: ``y`` is f's flat value at ``x`` in this computation (the JAX host passes the
+    value primitive's output to the derivative primitives), used by :func:`given`."""
+    if y is None:
+        yield
+        return
+    prev = getattr(_local, "given", None)
+    _local.given = (x, y)
+    try:
+        yield
+    finally:
+        _local.given = prev
+
+
+def given(x: np.ndarray) -> np.ndarray | None:
+    """The value given for ``x`` by the enclosing :func:`given_value`, or ``None``."""
+    g = getattr(_local, "given", None)
+    if g is None or g[0] is not x and not identical(g[0], x):
+        return None
+    return g[1]
+
+
 class RecentValues:
     """The ``(x bytes, flat y)`` of the last :data:`RECENT` primal calls of one signature.
 
