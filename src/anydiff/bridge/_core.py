@@ -23,7 +23,6 @@ import numpy as np
 
 from .._errors import UnsupportedError
 from .._pytree import TreeDef, tree_flatten, tree_unflatten
-from ._fresh import given_value
 
 #: a rule with one mode only materialises the Jacobian from it when the number of rule calls
 #: this takes (m pullbacks to get J for pushforwards, n pushforwards for pullbacks) is at most
@@ -191,7 +190,8 @@ class Rule:
         return yflat
 
     def reference_value(self, sig: Signature, x: np.ndarray) -> tuple[np.ndarray, bool]:
-        """``(flat f(x), cached)``: the value the host passed with this derivative call, or that of
+        """``(flat f(x), cached)``: the value the host gave with this derivative call (the JAX
+        host, ``_fresh.given_value``), or that of
         a recent primal call at ``x`` (``cached=True``; kept values are not used inside a compiled
         JAX callback), else ``f`` evaluated now."""
         from ._fresh import given, in_compiled_callback
@@ -212,29 +212,20 @@ class Rule:
             for key in [k for k in st if isinstance(k, tuple)]:
                 del st[key]
 
-    def pushforward(self, sig: Signature, x: np.ndarray, T: np.ndarray, y: np.ndarray | None = None
-                    ) -> np.ndarray:
-        """``J T`` (k, m); ``y``: the flat value at ``x`` of the same computation, if the host has
-        it (the reference a cached prep's value is checked against, see ``_fresh``)."""
+    def pushforward(self, sig: Signature, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         osig = self.out_signature(sig, x)
-        with given_value(x, y):
-            out = self.pushforward_flat(sig, osig, x, np.asarray(T))
+        out = self.pushforward_flat(sig, osig, x, np.asarray(T))
         return check_rows(out, T.shape[0], osig.size, osig.dtype, f"pushforward of {self.fname}")
 
-    def pullback(self, sig: Signature, x: np.ndarray, W: np.ndarray, y: np.ndarray | None = None
-                 ) -> np.ndarray:
-        """``Jᴴ W`` (k, n); ``y`` as for :meth:`pushforward`."""
+    def pullback(self, sig: Signature, x: np.ndarray, W: np.ndarray) -> np.ndarray:
         osig = self.out_signature(sig, x)
-        with given_value(x, y):
-            out = self.pullback_flat(sig, osig, x, np.asarray(W))
+        out = self.pullback_flat(sig, osig, x, np.asarray(W))
         return check_rows(out, W.shape[0], sig.size, sig.dtype, f"pullback of {self.fname}")
 
-    def hvp_w(self, sig: Signature, x: np.ndarray, w: np.ndarray, V: np.ndarray,
-              y: np.ndarray | None = None) -> np.ndarray:
+    def hvp_w(self, sig: Signature, x: np.ndarray, w: np.ndarray, V: np.ndarray) -> np.ndarray:
         """``(Σ_i w_i ∇²f_i(x)) V`` for ``V`` of shape ``(k, n)`` (second derivatives)."""
         osig = self.out_signature(sig, x)
-        with given_value(x, y):
-            out = self.hvp_flat(sig, osig, x, np.asarray(w), np.asarray(V))
+        out = self.hvp_flat(sig, osig, x, np.asarray(w), np.asarray(V))
         return check_rows(out, V.shape[0], sig.size, sig.dtype, f"second-order rule of {self.fname}")
 
     @property

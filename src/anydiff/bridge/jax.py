@@ -31,7 +31,7 @@ from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
 from ._core import Rule, Signature, signature_of
 from ._exceptions import in_callback
-from ._fresh import compiled_callback
+from ._fresh import compiled_callback, given_value
 
 try:  # jax.core.ShapedArray moved around between releases
     from jax.core import ShapedArray
@@ -116,19 +116,29 @@ def _cb_value(x: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
 # The derivative primitives take the value primitive's output y as an argument (no derivative
 # flows through it): the rule checks its cached prep against this y of the same computation
 # (anydiff.bridge._fresh), and the data dependency makes XLA run the value call first.
+def _with_y(rule: Rule, method: str, sig: Signature) -> Any:
+    """``rule.<method>(sig, x, *rest)`` with ``y`` given as x's value (see ``_fresh.given_value``)."""
+
+    def call(v: np.ndarray, yy: np.ndarray, *rest: np.ndarray) -> Any:
+        with given_value(v, yy):
+            return getattr(rule, method)(sig, v, *rest)
+
+    return call
+
+
 def _cb_pf(x: Any, y: Any, T: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    return _callback(lambda v, yy, t: rule.pushforward(sig, v, t, y=yy), f"pushforward of {rule.fname}",
+    return _callback(_with_y(rule, "pushforward", sig), f"pushforward of {rule.fname}",
                      (T.shape[0], osig.size), osig.dtype, x, y, T)
 
 
 def _cb_pb(x: Any, y: Any, W: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    return _callback(lambda v, yy, w: rule.pullback(sig, v, w, y=yy), f"pullback of {rule.fname}",
+    return _callback(_with_y(rule, "pullback", sig), f"pullback of {rule.fname}",
                      (W.shape[0], sig.size), sig.dtype, x, y, W)
 
 
 def _cb_hw(x: Any, y: Any, w: Any, V: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    return _callback(lambda v, yy, ww, vv: rule.hvp_w(sig, v, ww, vv, y=yy),
-                     f"second-order rule of {rule.fname}", (V.shape[0], sig.size), sig.dtype, x, y, w, V)
+    return _callback(_with_y(rule, "hvp_w", sig), f"second-order rule of {rule.fname}",
+                     (V.shape[0], sig.size), sig.dtype, x, y, w, V)
 
 
 def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
@@ -139,7 +149,7 @@ def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
         a = [_ndarray(v) for v in args]
         if method == "value":
             return jnp.asarray(rule.value(sig, *a))
-        return jnp.asarray(getattr(rule, method)(sig, a[0], *a[2:], y=a[1]))
+        return jnp.asarray(_with_y(rule, method, sig)(*a))
 
     p.def_impl(impl)
     p.def_abstract_eval(lambda *avals, **params: ShapedArray(*shape(*avals, **params)))
