@@ -3,9 +3,10 @@
 A prep may freeze data that ``f`` reads from its closure or globals (a JAX trace bakes NumPy
 constants, an engine tape replays recorded ones). Every derivative the bridge takes therefore
 runs the prep's *value form* (``value_and_pushforward`` / ``value_and_pullback`` /
-``value_and_jacobian``), whose value costs nothing extra in reverse and forward mode, and
-compares that value with a fresh ``f(x)`` (usually the one the primal call just computed at the
-same ``x``, so no extra evaluation). They agree within
+``value_and_jacobian``; reverse and forward mode compute the value anyway, though returning it
+costs some backends a little: see docs/mixing.md), and compares that value with a fresh
+``f(x)`` (usually the one the primal call just computed at the same ``x``, so no extra
+evaluation). They agree within
 
     ``max|v - y| <= TOL_FACTOR · eps · max(1, max|y|)``  (``eps`` of y's dtype; integers: exact),
 
