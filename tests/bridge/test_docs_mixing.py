@@ -24,6 +24,6 @@ def test_example_runs(i, capsys):
 
 
 def test_the_examples_are_there():
-    # the three of the issue (torch in JAX, JAX in torch, quad by finite differences), then the
-    # exceptions and AutoSparse examples
-    assert len(BLOCKS) == 5
+    # the three of the issue (torch in JAX, JAX in torch, quad by finite differences), then
+    # changing closure data, the exceptions and AutoSparse examples
+    assert len(BLOCKS) == 6

@@ -27,10 +27,12 @@ from .._errors import AnydiffTypeError
 from .._pytree import tree_flatten
 from ._core import MATERIALIZE_LIMIT, Rule, Signature
 from ._exceptions import BridgedRuleError, original_exceptions
+from ._fresh import ChangingFunctionError
 from ._rules import BackendRule, CustomRule
 
 __all__ = [
-    "MATERIALIZE_LIMIT", "Bridged", "BridgedRuleError", "custom_derivative", "differentiate_with",
+    "MATERIALIZE_LIMIT", "Bridged", "BridgedRuleError", "ChangingFunctionError", "custom_derivative",
+    "differentiate_with",
     "original_exceptions",
 ]
 

@@ -176,7 +176,41 @@ class Rule:
         y = self.value_tree(sig, x)
         if "out" not in st:
             st["out"] = output_signature(y)
-        return st["out"].flatten_np(y, f"function {self.fname}")
+        yflat = st["out"].flatten_np(y, f"function {self.fname}")
+        from ._fresh import RecentValues, in_compiled_callback
+
+        # kept, so that a derivative at the same x checks its prep against this y (no new call).
+        # Eager hosts (torch, autograd, the engine, JAX outside jit) always call the value before
+        # the derivatives at the same x, so the newest y kept at x is f's current value there.
+        if not in_compiled_callback():
+            recent = st.get("recent")
+            if recent is None:
+                recent = st.setdefault("recent", RecentValues())
+            recent.put(x, yflat)
+        return yflat
+
+    def reference_value(self, sig: Signature, x: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``(flat f(x), cached)``: the value the host gave with this derivative call (the JAX
+        host, ``_fresh.given_value``), or that of
+        a recent primal call at ``x`` (``cached=True``; kept values are not used inside a compiled
+        JAX callback), else ``f`` evaluated now."""
+        from ._fresh import given, in_compiled_callback
+
+        y = given(x)
+        if y is not None:
+            return np.asarray(y), True
+        recent = None if in_compiled_callback() else self.state(sig).get("recent")
+        y = recent.get(x) if recent is not None else None
+        if y is not None:
+            return y, True
+        return self.value(sig, x), False
+
+    def invalidate(self, sig: Signature) -> None:
+        """Drop every prep of ``sig`` (keys that are tuples): they may have frozen stale data."""
+        st = self.state(sig)
+        with st["lock"]:
+            for key in [k for k in st if isinstance(k, tuple)]:
+                del st[key]
 
     def pushforward(self, sig: Signature, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         osig = self.out_signature(sig, x)

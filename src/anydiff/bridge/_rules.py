@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .._backend_types import AutoJax
 from .._contexts import Batch, Constant
 from .._errors import UnsupportedError
-from .._pytree import tree_flatten, tree_unflatten
+from .._pytree import tree_flatten
 from ._core import Rule, Signature, materialize_check
+from ._fresh import checked_run, eager_call
 
 
 class BackendRule(Rule):
@@ -40,16 +40,9 @@ class BackendRule(Rule):
         return f"differentiate_with(..., {self.backend!r})"
 
     def value_tree(self, sig: Signature, x: np.ndarray) -> Any:
-        if isinstance(self.backend, AutoJax):
-            return self.cached(sig, "jax_value", lambda: _jax_value(self.f, self.backend, sig))(
-                sig.unflatten_np(x)
-            )
-        a = self.adapter
-        leaves, td = tree_flatten(sig.unflatten_np(x))
-        y = self.f(tree_unflatten(td, [a.asarray(v) for v in leaves]))
-        yl, ytd = tree_flatten(y)
-        return tree_unflatten(ytd, [np.asarray(a.to_numpy(v)) if hasattr(v, "shape") else np.asarray(v)
-                                    for v in yl])
+        """``f(x)`` called eagerly on ``backend``'s arrays (never a cached trace, which would bake
+        the data f reads from its closure as it was then); NumPy results."""
+        return eager_call(self.f, self.backend, self.adapter, (sig.unflatten_np(x),), _wide(sig))
 
     def _prep(self, sig: Signature, op: str, k: int, build: Any) -> Any:
         return self.cached(sig, (op, k), build)
@@ -72,10 +65,19 @@ class BackendRule(Rule):
         k = T.shape[0]
         rows_in = [in_sig.unflatten_np(T[j]) for j in range(k)]
         arg = rows_in[0] if k == 1 else Batch(*rows_in)
-        prep = self._prep(sig, op, k, lambda: PUBLIC[f"prepare_{op}"](self.f, self.backend, xt, arg))
-        res = prep(xt, arg)
-        rows = [res] if k == 1 else list(res)
         name = f"{op} of {self.fname} on {self.backend!r}"
+        osig = in_sig if op == "pullback" else out_sig
+
+        def run(prep: Any) -> tuple:
+            y, r = getattr(prep, f"value_and_{op}")(xt, arg)
+            return osig.flatten_np(y, name), r
+
+        # the prep's value is checked against f's (stale preps are made again, see _fresh)
+        res = checked_run(self, sig, (op, k),
+                          lambda: PUBLIC[f"prepare_{op}"](self.f, self.backend, xt, arg), run,
+                          lambda: self.reference_value(sig, x), lambda: self.value(sig, x),
+                          f"the function {self.fname} (differentiate_with(..., {self.backend!r}))")
+        rows = [res] if k == 1 else list(res)
         return np.stack([out_sig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, out_sig.size))
 
     def hvp_flat(
@@ -89,6 +91,10 @@ class BackendRule(Rule):
                 "function are not supported; use first derivatives, or differentiate the whole "
                 "function with one backend."
             )
+        # the hvp has no value form: the pullback at (x, w) is checked instead (its prep and the
+        # hvp's are dropped together when stale, and an hvp prep is only made right after this
+        # check, so both always hold the same data)
+        self._linear_flat("pullback", sig, osig, sig, x, np.asarray(w)[None])
         xt = sig.unflatten_np(x)
         wt = Constant(osig.unflatten_np(w))
         k = V.shape[0]
@@ -108,22 +114,10 @@ class BackendRule(Rule):
         return np.stack([sig.flatten_np(r, name) for r in rows])
 
 
-def _jax_value(f: Any, backend: AutoJax, sig: Signature) -> Any:
-    """``f`` for JAX: jitted like the backend's kernels, and in float64 when x is (x64 on for
-    the call, as the JAX backend does); NumPy results."""
-    import jax
-
-    fn = jax.jit(f) if backend.jit else f
-    wide = any(np.dtype(d).itemsize >= 8 and np.dtype(d).kind == "f" or np.dtype(d) == np.complex128
+def _wide(sig: Signature) -> bool:
+    """Whether JAX needs x64 for this signature (64-bit floats), as the JAX backend does."""
+    return any(np.dtype(d).itemsize >= 8 and np.dtype(d).kind == "f" or np.dtype(d) == np.complex128
                for d in sig.dtypes)
-
-    def run(xt: Any) -> Any:
-        with jax.enable_x64(wide):
-            y = fn(xt)
-        ys, td = tree_flatten(y)
-        return tree_unflatten(td, [np.asarray(v) for v in ys])
-
-    return run
 
 
 def _weighted_sum(f: Any) -> Any:

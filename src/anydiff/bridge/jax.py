@@ -1,10 +1,15 @@
 """JAX host: a bridged function as three JAX primitives with jvp, transpose and batching rules.
 
 * ``anydiff_bridge(x) -> y``: the value; jvp ``ty = pushforward(x, t)``.
-* ``anydiff_bridge_pf(x, T) -> J T`` (``T``: ``(k, n)``), linear in ``T``; transpose = pullback.
-* ``anydiff_bridge_pb(x, W) -> Jᴴ W`` (``W``: ``(k, m)``), linear in ``W``; transpose = pushforward
-  (with conjugations for complex); its jvp in ``x`` is the second-order ``anydiff_bridge_hw``.
-* ``anydiff_bridge_hw(x, w, V) -> (Σ w_i ∇²f_i) V``, symmetric, so its own transpose.
+* ``anydiff_bridge_pf(x, y, T) -> J T`` (``T``: ``(k, n)``), linear in ``T``; transpose = pullback.
+* ``anydiff_bridge_pb(x, y, W) -> Jᴴ W`` (``W``: ``(k, m)``), linear in ``W``; transpose =
+  pushforward (with conjugations for complex); its jvp in ``x`` is the second-order
+  ``anydiff_bridge_hw``.
+* ``anydiff_bridge_hw(x, y, w, V) -> (Σ w_i ∇²f_i) V``, symmetric, so its own transpose.
+
+``y`` is the value primitive's output at ``x``, passed along (without derivative) so that the
+rule checks its cached prep against the value of the same computation (a stale prep is made
+again; see :mod:`anydiff.bridge._fresh`).
 
 Batching rules stack vmapped tangents into the ``k`` axis, so ``jax.vmap`` / ``jacfwd`` /
 ``jacrev`` send ONE ``(k, n)`` block to the rule; a batched primal ``x`` runs ``lax.map``.
@@ -26,6 +31,7 @@ from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
 from ._core import Rule, Signature, signature_of
 from ._exceptions import in_callback
+from ._fresh import compiled_callback, given_value
 
 try:  # jax.core.ShapedArray moved around between releases
     from jax.core import ShapedArray
@@ -93,7 +99,8 @@ def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any
 
     def run(*vs: Any) -> Any:
         ins = [_decode_np(v, s, d) if w else _ndarray(v) for v, (s, d), w in zip(vs, specs, wide_in)]
-        out = body(*ins)
+        with compiled_callback():  # no kept values: XLA may run the value call later, or never
+            out = body(*ins)
         return _encode_np(out, dtype) if wide_out else out
 
     wired = [_encode(a) if w else a for a, w in zip(args, wide_in)]
@@ -106,19 +113,32 @@ def _cb_value(x: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
     return _callback(lambda v: rule.value(sig, v), f"function {rule.fname}", (osig.size,), osig.dtype, x)
 
 
-def _cb_pf(x: Any, T: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    return _callback(lambda v, t: rule.pushforward(sig, v, t), f"pushforward of {rule.fname}",
-                     (T.shape[0], osig.size), osig.dtype, x, T)
+# The derivative primitives take the value primitive's output y as an argument (no derivative
+# flows through it): the rule checks its cached prep against this y of the same computation
+# (anydiff.bridge._fresh), and the data dependency makes XLA run the value call first.
+def _with_y(rule: Rule, method: str, sig: Signature) -> Any:
+    """``rule.<method>(sig, x, *rest)`` with ``y`` given as x's value (see ``_fresh.given_value``)."""
+
+    def call(v: np.ndarray, yy: np.ndarray, *rest: np.ndarray) -> Any:
+        with given_value(v, yy):
+            return getattr(rule, method)(sig, v, *rest)
+
+    return call
 
 
-def _cb_pb(x: Any, W: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    return _callback(lambda v, w: rule.pullback(sig, v, w), f"pullback of {rule.fname}",
-                     (W.shape[0], sig.size), sig.dtype, x, W)
+def _cb_pf(x: Any, y: Any, T: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+    return _callback(_with_y(rule, "pushforward", sig), f"pushforward of {rule.fname}",
+                     (T.shape[0], osig.size), osig.dtype, x, y, T)
 
 
-def _cb_hw(x: Any, w: Any, V: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
-    return _callback(lambda v, ww, vv: rule.hvp_w(sig, v, ww, vv), f"second-order rule of {rule.fname}",
-                     (V.shape[0], sig.size), sig.dtype, x, w, V)
+def _cb_pb(x: Any, y: Any, W: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+    return _callback(_with_y(rule, "pullback", sig), f"pullback of {rule.fname}",
+                     (W.shape[0], sig.size), sig.dtype, x, y, W)
+
+
+def _cb_hw(x: Any, y: Any, w: Any, V: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
+    return _callback(_with_y(rule, "hvp_w", sig), f"second-order rule of {rule.fname}",
+                     (V.shape[0], sig.size), sig.dtype, x, y, w, V)
 
 
 def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
@@ -126,7 +146,10 @@ def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
 
     def impl(*args: Any, rule: Rule, sig: Signature, osig: Signature) -> Any:
         # eager (concrete arrays): call the rule directly, no callback to compile
-        return jnp.asarray(getattr(rule, method)(sig, *[_ndarray(a) for a in args]))
+        a = [_ndarray(v) for v in args]
+        if method == "value":
+            return jnp.asarray(rule.value(sig, *a))
+        return jnp.asarray(_with_y(rule, method, sig)(*a))
 
     p.def_impl(impl)
     p.def_abstract_eval(lambda *avals, **params: ShapedArray(*shape(*avals, **params)))
@@ -137,11 +160,11 @@ def _primitive(name: str, cb: Any, shape: Any, method: str) -> Primitive:
 value_p = _primitive("anydiff_bridge", _cb_value, lambda x, rule, sig, osig: ((osig.size,), osig.dtype),
                      "value")
 pf_p = _primitive("anydiff_bridge_pf", _cb_pf,
-                  lambda x, T, rule, sig, osig: ((T.shape[0], osig.size), osig.dtype), "pushforward")
+                  lambda x, y, T, rule, sig, osig: ((T.shape[0], osig.size), osig.dtype), "pushforward")
 pb_p = _primitive("anydiff_bridge_pb", _cb_pb,
-                  lambda x, W, rule, sig, osig: ((W.shape[0], sig.size), sig.dtype), "pullback")
+                  lambda x, y, W, rule, sig, osig: ((W.shape[0], sig.size), sig.dtype), "pullback")
 hw_p = _primitive("anydiff_bridge_hw", _cb_hw,
-                  lambda x, w, V, rule, sig, osig: ((V.shape[0], sig.size), sig.dtype), "hvp_w")
+                  lambda x, y, w, V, rule, sig, osig: ((V.shape[0], sig.size), sig.dtype), "hvp_w")
 
 
 def _is_zero(t: Any) -> bool:
@@ -159,13 +182,14 @@ def _value_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
     if _is_zero(tx):
         return y, ad.Zero.from_primal_value(y)
     p["rule"].check_mode("pushforward", p["sig"], p["osig"])
-    return y, pf_p.bind(x, tx[None], **p)[0]
+    return y, pf_p.bind(x, y, tx[None], **p)[0]
 
 
+# y (the value, a freshness reference only) carries no derivative: its tangent is ignored
 def _pf_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
-    (x, T), (tx, tT) = primals, tangents
-    out = pf_p.bind(x, T, **p)
-    dout = jnp.zeros_like(out) if _is_zero(tT) else pf_p.bind(x, tT, **p)
+    (x, y, T), (tx, _, tT) = primals, tangents
+    out = pf_p.bind(x, y, T, **p)
+    dout = jnp.zeros_like(out) if _is_zero(tT) else pf_p.bind(x, y, tT, **p)
     if not _is_zero(tx):
         p["rule"].check_mode("hvp", p["sig"], p["osig"])
         # d(J T)/dx · v: row j, output i = T_j · (∇²f_i v); one second-order call per output i
@@ -177,30 +201,30 @@ def _pf_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
                 "or a scalar-valued function."
             )
         eye = jnp.eye(osig.size, dtype=osig.dtype)
-        Hv = jnp.stack([hw_p.bind(x, eye[i], tx[None], **p)[0] for i in range(osig.size)])
+        Hv = jnp.stack([hw_p.bind(x, y, eye[i], tx[None], **p)[0] for i in range(osig.size)])
         dout = dout + (T @ Hv.T).astype(out.dtype)
     return out, dout
 
 
 def _pb_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
-    (x, W), (tx, tW) = primals, tangents
-    out = pb_p.bind(x, W, **p)
-    dout = jnp.zeros_like(out) if _is_zero(tW) else pb_p.bind(x, tW, **p)
+    (x, y, W), (tx, _, tW) = primals, tangents
+    out = pb_p.bind(x, y, W, **p)
+    dout = jnp.zeros_like(out) if _is_zero(tW) else pb_p.bind(x, y, tW, **p)
     if not _is_zero(tx):
         p["rule"].check_mode("hvp", p["sig"], p["osig"])
-        rows = [hw_p.bind(x, W[j], tx[None], **p)[0] for j in range(W.shape[0])]
+        rows = [hw_p.bind(x, y, W[j], tx[None], **p)[0] for j in range(W.shape[0])]
         dout = dout + jnp.stack(rows)
     return out, dout
 
 
 def _hw_jvp(primals: Any, tangents: Any, **p: Any) -> Any:
-    (x, w, V), (tx, tw, tV) = primals, tangents
+    (x, y, w, V), (tx, _, tw, tV) = primals, tangents
     if not (_is_zero(tx) and _is_zero(tw)):
         raise UnsupportedError(
             f"third derivatives through {p['rule'].fname} (bridged by anydiff) are not supported"
         )
-    out = hw_p.bind(x, w, V, **p)
-    return out, (jnp.zeros_like(out) if _is_zero(tV) else hw_p.bind(x, w, tV, **p))
+    out = hw_p.bind(x, y, w, V, **p)
+    return out, (jnp.zeros_like(out) if _is_zero(tV) else hw_p.bind(x, y, w, tV, **p))
 
 
 ad.primitive_jvps[value_p] = _value_jvp
@@ -214,35 +238,35 @@ def _undefined(a: Any) -> bool:
     return ad.is_undefined_primal(a)
 
 
-def _pf_transpose(ct: Any, x: Any, T: Any, **p: Any) -> Any:
-    if _undefined(x):
+def _pf_transpose(ct: Any, x: Any, y: Any, T: Any, **p: Any) -> Any:
+    if _undefined(x) or _undefined(y):
         raise UnsupportedError("transposing a bridged pushforward with respect to x")
     ct = _instantiate(ct, T.aval if _undefined(T) else T)
     ct = jnp.zeros((T.aval.shape[0], p["osig"].size), p["osig"].dtype) if _is_zero(ct) else ct
     # JAX transposes (Jᵀ); the rule gives the adjoint Jᴴ: Jᵀ c = conj(Jᴴ conj(c))
     p["rule"].check_mode("pullback", p["sig"], p["osig"])
     if jnp.iscomplexobj(ct):
-        return None, jnp.conj(pb_p.bind(x, jnp.conj(ct), **p))
-    return None, pb_p.bind(x, ct, **p)
+        return None, None, jnp.conj(pb_p.bind(x, y, jnp.conj(ct), **p))
+    return None, None, pb_p.bind(x, y, ct, **p)
 
 
-def _pb_transpose(ct: Any, x: Any, W: Any, **p: Any) -> Any:
-    if _undefined(x):
+def _pb_transpose(ct: Any, x: Any, y: Any, W: Any, **p: Any) -> Any:
+    if _undefined(x) or _undefined(y):
         raise UnsupportedError("transposing a bridged pullback with respect to x")
     if _is_zero(ct):
-        return None, ad.Zero(W.aval)
+        return None, None, ad.Zero(W.aval)
     p["rule"].check_mode("pushforward", p["sig"], p["osig"])
     if jnp.iscomplexobj(ct):
-        return None, jnp.conj(pf_p.bind(x, jnp.conj(ct), **p))
-    return None, pf_p.bind(x, ct, **p)
+        return None, None, jnp.conj(pf_p.bind(x, y, jnp.conj(ct), **p))
+    return None, None, pf_p.bind(x, y, ct, **p)
 
 
-def _hw_transpose(ct: Any, x: Any, w: Any, V: Any, **p: Any) -> Any:
-    if _undefined(x) or _undefined(w):
+def _hw_transpose(ct: Any, x: Any, y: Any, w: Any, V: Any, **p: Any) -> Any:
+    if _undefined(x) or _undefined(y) or _undefined(w):
         raise UnsupportedError("transposing a bridged second-order rule with respect to x or w")
     if _is_zero(ct):
-        return None, None, ad.Zero(V.aval)
-    return None, None, hw_p.bind(x, w, ct, **p)  # Σ w_i ∇²f_i is symmetric
+        return None, None, None, ad.Zero(V.aval)
+    return None, None, None, hw_p.bind(x, y, w, ct, **p)  # Σ w_i ∇²f_i is symmetric
 
 
 ad.primitive_transposes[pf_p] = _pf_transpose
@@ -289,10 +313,10 @@ def _stacked_batch(prim: Primitive, nlin: int) -> Any:
             k = L.shape[1]
             out = prim.bind(*args[:-1], L.reshape((B * k,) + L.shape[2:]), **p)
             return out.reshape((B, k) + out.shape[1:]), 0
-        if prim is hw_p and dims[0] is None and dims[1] is None:
-            V = jnp.moveaxis(args[2], dims[2], 0)
+        if prim is hw_p and dims[0] is None and dims[1] is None and dims[2] is None:
+            V = jnp.moveaxis(args[3], dims[3], 0)
             k = V.shape[1]
-            out = prim.bind(args[0], args[1], V.reshape((B * k,) + V.shape[2:]), **p)
+            out = prim.bind(args[0], args[1], args[2], V.reshape((B * k,) + V.shape[2:]), **p)
             return out.reshape((B, k) + out.shape[1:]), 0
         moved = [_moved(a, d, B) for a, d in zip(args, dims)]
         return _map(lambda *xs: prim.bind(*xs, **p), tuple(moved)), 0

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .._pytree import tree_flatten
+from ..bridge._fresh import ChangingFunctionError
 from ._errors import ImplicitResidualWarning, LinearSolverError, NotDifferentiableError
 from ._rule import ImplicitRule
 
 __all__ = [
-    "ImplicitFunction", "ImplicitResidualWarning", "LinearSolverError", "NotDifferentiableError",
-    "implicit_function",
+    "ChangingFunctionError", "ImplicitFunction", "ImplicitResidualWarning", "LinearSolverError",
+    "NotDifferentiableError", "implicit_function",
 ]
 
 

@@ -31,6 +31,7 @@ from .._contexts import Batch, Constant, Context
 from .._errors import AnydiffTypeError, AnydiffValueError, UnsupportedError
 from .._pytree import tree_flatten, tree_unflatten
 from ..bridge._core import Rule, Signature, output_signature
+from ..bridge._fresh import callback_id, checked_run, eager_call, flat, identical
 from ._errors import ImplicitResidualWarning
 from ._linear import DenseDirect, MatrixFree, SparseDirect
 
@@ -48,6 +49,8 @@ class _Point:
     aux: Any
     checked: bool = False  # residual and shape of the conditions checked here
     system: Any = None  # the linear solver of A = ∂c/∂y at this point
+    cfresh: Any = None  # flat conditions(x, y) evaluated directly (checks the cached preps)
+    cfresh_in: int = 0  # the compiled callback that evaluated cfresh (0: an eager call)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -199,10 +202,51 @@ class ImplicitRule(Rule):
         k = len(rows)
         arg = rows[0] if k == 1 else Batch(*rows)
         consts = self._consts(other)
-        prep = self.cached(sig, (op, wrt, k), lambda: PUBLIC[f"prepare_{op}"](
-            f, self.linear_backend, at, arg, *consts))
-        c, res = getattr(prep, f"value_and_{op}")(at, arg, *consts)
+
+        def run(prep: Any) -> tuple:
+            c, res = getattr(prep, f"value_and_{op}")(at, arg, *consts)
+            return flat(c), (c, res)
+
+        c, res = self._checked(sig, pt, xt, (op, wrt, k), lambda: PUBLIC[f"prepare_{op}"](
+            f, self.linear_backend, at, arg, *consts), run)
         return c, ([res] if k == 1 else list(res))
+
+    # ---- stale preparations: the conditions' prep value against a direct evaluation ---------
+    def _checked(self, sig: Signature, pt: _Point, xt: Any, key: tuple, build: Any, run: Any) -> Any:
+        """``run`` on the cached prep ``key``, its value c(x, y) checked against the conditions
+        evaluated directly at this point (once per point), re-prepared when stale (see
+        :mod:`anydiff.bridge._fresh`)."""
+
+        def refresh() -> np.ndarray:
+            from .._registry import get_adapter
+
+            wide = any(np.dtype(d).itemsize >= 8 for d in sig.dtypes if np.dtype(d).kind in "fc")
+            c = flat(eager_call(self.conditions, self.linear_backend, get_adapter(self.linear_backend),
+                                (xt, pt.y) + tuple(self.ctx), wide))
+            if pt.cfresh is not None and not identical(c, pt.cfresh):
+                # the conditions changed at a point solved before: check its residual again
+                pt.checked, pt.system = False, None
+            pt.cfresh, pt.cfresh_in = c, callback_id()
+            return c
+
+        def reference() -> tuple:
+            # inside a compiled JAX callback the point may have been solved by an earlier call
+            # (XLA runs the value call later, or not at all), before a change of the data
+            cb = callback_id()
+            c = pt.cfresh if cb == 0 or pt.cfresh_in == cb else None
+            return (c, True) if c is not None else (refresh(), False)
+
+        return checked_run(self, sig, key, build, run, reference, refresh,
+                           f"the conditions of {self.where}")
+
+    def invalidate(self, sig: Signature) -> None:
+        """Drop the preps of ``sig`` and the linear systems built from them at every point."""
+        super().invalidate(sig)
+        st = self.state(sig)
+        with st["plock"]:
+            pts = list(st["points"].values())
+        for p in pts:
+            p.system = None
 
     def _csig(self, sig: Signature, pt: _Point, xt: Any) -> Signature:
         """The conditions' output signature (evaluated once per signature), checked against y's."""
@@ -259,9 +303,12 @@ class ImplicitRule(Rule):
         ysig = self.state(sig)["ysig"]
         if self.linear_solver == "direct":
             consts = self._consts(xt)
-            prep = self.cached(sig, ("jacobian",), lambda: PUBLIC["prepare_jacobian"](
-                self._c_y, self.backend, pt.y, *consts))
-            c, A = prep.value_and_jacobian(pt.y, *consts)
+            def run(prep: Any) -> tuple:
+                c, A = prep.value_and_jacobian(pt.y, *consts)
+                return flat(c), (c, A)
+
+            c, A = self._checked(sig, pt, xt, ("jacobian",), lambda: PUBLIC["prepare_jacobian"](
+                self._c_y, self.backend, pt.y, *consts), run)
             csig = self._check(sig, pt, c)
             if self.sparse:
                 return SparseDirect(A, self.where)
