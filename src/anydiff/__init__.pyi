@@ -37,6 +37,7 @@ from .sparse._autosparse import GreedyColoring as GreedyColoring
 from .sparse._plot import plot_sparsity as plot_sparsity
 from . import engine as engine
 from . import testing as testing
+from . import optimize as optimize
 
 __version__: str
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from .._arrays import to_numpy
 from .._contexts import Constant, Context
 from .._errors import AnydiffTypeError, AnydiffValueError
 from .._operators import PUBLIC
+from .._pytree import tree_flatten
 from ._flat import FlatProblem
 from ._memo import LastPoint
 from ._objective import split_backend
@@ -63,7 +65,7 @@ def prepared_pair(
 
     def compute(v: np.ndarray) -> tuple[np.ndarray, Any]:
         y, J = prep.value_and_jacobian(v, *contexts)
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        y = _ravel(y)
         if sparse:
             J = J.toarray() if dense else J
         else:
@@ -72,6 +74,15 @@ def prepared_pair(
 
     memo = LastPoint(compute)
     return memo.part(0), memo.part(1), memo
+
+
+def _ravel(y: Any) -> np.ndarray:
+    """A value (array, float or pytree of them, in dict-key order) as a flat float64 vector."""
+    if isinstance(y, np.ndarray):
+        return np.asarray(y, dtype=np.float64).reshape(-1)
+    leaves, _ = tree_flatten(y)
+    parts = [np.asarray(to_numpy(a), dtype=np.float64).reshape(-1) for a in leaves]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def convert_constraints(constraints: Any, problem: FlatProblem, backend: Any, method: str) -> Any:
@@ -110,7 +121,9 @@ def _convert_dict(c: dict, i: int, problem: FlatProblem, backend: Any, sparse_ok
             "(its functions then see SciPy's flat NumPy x)."
         )
     if extra:
-        raise AnydiffValueError(f"constraints[{i}] has unknown keys {sorted(extra)}; use 'type', 'fun', 'args'.")
+        raise AnydiffValueError(
+            f"constraints[{i}] has unknown keys {sorted(extra)}; use 'type', 'fun', 'args'."
+        )
     if c.get("type") not in ("eq", "ineq"):
         raise AnydiffValueError(f"constraints[{i}]['type'] must be 'eq' or 'ineq', got {c.get('type')!r}.")
     if not callable(c.get("fun")):

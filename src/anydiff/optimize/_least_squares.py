@@ -62,7 +62,9 @@ def least_squares(
         raise AnydiffValueError(f"Unknown method {method!r}: valid methods are {', '.join(METHODS)}.")
     method = method.lower()
     if "jac_sparsity" in kw:
-        raise AnydiffTypeError("jac_sparsity= comes from the backend: use ad.AutoSparse(dense) for a sparse Jacobian.")
+        raise AnydiffTypeError(
+            "jac_sparsity= comes from the backend: use ad.AutoSparse(dense) for a sparse Jacobian."
+        )
     contexts = contexts + tuple(a if isinstance(a, Context) else Constant(a) for a in args)
     problem = FlatProblem(x0)
     from ._objective import split_backend

@@ -142,7 +142,8 @@ def minimize(
     bar = None
     if progress:
         total = opts.get("maxiter")
-        bar = Progress(int(total) if total is not None else None, f"minimize ({name if isinstance(name, str) else 'custom'})")
+        label = name if isinstance(name, str) else "custom"
+        bar = Progress(int(total) if total is not None else None, f"minimize ({label})")
 
     def last_value(v: Any) -> float | None:
         hit = obj.memo.peek(v)

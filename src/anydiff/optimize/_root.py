@@ -67,7 +67,13 @@ def root(
         raise AnydiffValueError(f"Unknown method {method!r}: valid methods are {', '.join(METHODS)}.")
     contexts = contexts + tuple(a if isinstance(a, Context) else Constant(a) for a in args)
     problem = FlatProblem(x0)
-    value, jacobian, _ = prepared_pair(fun, contexts, problem, backend, dense=True)
+    value, jacobian, memo = prepared_pair(fun, contexts, problem, backend, dense=True)
+    m = memo.get(problem.x0)[0].size  # SciPy's first request: served from the cache
+    if m != problem.size:
+        raise AnydiffValueError(
+            f"root needs as many equations as unknowns: fun returned {m} values for {problem.size} "
+            "unknowns. For an over- or under-determined system use anydiff.optimize.least_squares."
+        )
     res = scipy.optimize.root(value, problem.x0.copy(), method=name, jac=jacobian, **kw)
     res.x_flat = res.x
     res.x = problem.to_caller(res.x)
