@@ -14,7 +14,7 @@ import anydiff as ad
 
 def _modules() -> list[str]:
     names = ["anydiff"]
-    for pkg in ("anydiff", "anydiff.engine", "anydiff.testing"):
+    for pkg in ("anydiff", "anydiff.engine", "anydiff.testing", "anydiff.optimize"):
         mod = importlib.import_module(pkg)
         names += [f"{pkg}.{m.name}" for m in pkgutil.iter_modules(mod.__path__)]
     return sorted(set(names) - {"anydiff.__main__"})
