@@ -487,8 +487,11 @@ def prepare(
     strict: bool = True,
     same_point: bool = False,
     cached: bool = False,
+    value: bool = False,
 ) -> Prep:
-    """Build a Prep for ``op`` at ``x`` (the shared body of every ``prepare_*`` function)."""
+    """Build a Prep for ``op`` at ``x`` (the shared body of every ``prepare_*`` function).
+    ``value``: build (and compile) the value form's kernel now instead of the plain one, for
+    callers that only use ``prep.value_and_<op>`` (anydiff.optimize)."""
     if not callable(f):
         raise AnydiffTypeError(f"f must be callable, got {type(f).__name__}.")
     b = resolve(backend)
@@ -565,10 +568,10 @@ def prepare(
     if tangent is not None:
         _check_tangent(prep, tangent)
     # Build the plain kernel now: the one-time work belongs to preparation.
-    prep.kernel(False)
+    prep.kernel(value)
     if adapter.compile_on_prepare:
         T = prep.native_tangent(tangent)[0] if tangent is not None else None
-        adapter.guarded(prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
+        adapter.guarded(prep.F, lambda: prep.kernel(value)(xv, T, ctxv))
     if prep._fast is not None and not cached:
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)

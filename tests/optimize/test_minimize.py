@@ -150,6 +150,13 @@ def test_callbacks_get_x_in_the_callers_structure_and_progress_runs(capsys):
     assert old and all(set(x) == {"a"} for x in old)
     assert new and set(new[-1].x) == {"a"} and new[-1].fun < 1e-10
     assert "minimize" in capsys.readouterr().err  # the tqdm bar
+    states, tnc = [], []
+    ad.optimize.minimize(f, {"a": np.zeros(2)}, "engine", method="trust-constr",
+                         callback=lambda xk, state: states.append((xk, state)))
+    assert states and set(states[-1][0]) == {"a"} and set(states[-1][1].x) == {"a"}
+    ad.optimize.minimize(f, {"a": np.zeros(2)}, "engine", method="TNC", progress=True,
+                         callback=lambda xk: tnc.append(xk))
+    assert tnc and set(tnc[-1]) == {"a"}
 
 
 def test_callback_stop_iteration_stops_as_in_scipy():

@@ -11,7 +11,8 @@ import numpy as np
 from .._arrays import to_numpy
 from .._contexts import Constant, Context
 from .._errors import AnydiffTypeError, AnydiffValueError
-from .._operators import PUBLIC
+from .._operators import OPERATORS
+from .._prep import prepare
 from .._pytree import tree_flatten
 from ._flat import FlatProblem
 from ._memo import LastPoint
@@ -60,7 +61,7 @@ def prepared_pair(
     ``csr_array`` with AutoSparse unless ``dense``)."""
     g = problem.wrap(fun)
     b, _, sparse = split_backend(backend)
-    prep = PUBLIC["prepare_jacobian"](g, b, problem.x0, *contexts)
+    prep = prepare(OPERATORS["jacobian"], g, b, problem.x0, contexts, value=True)
     n = problem.size
 
     def compute(v: np.ndarray) -> tuple[np.ndarray, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import AnydiffValueError
-from .._operators import PUBLIC
+from .._operators import OPERATORS, PUBLIC
+from .._prep import prepare
 from .._registry import resolve
 from ._flat import FlatProblem
 from ._memo import LastPoint
@@ -63,7 +64,9 @@ class Objective:
         self.backend, self.dense_backend, self.sparse = split_backend(backend)
         self.problem, self.contexts = problem, contexts
         self.f = scalar_checked(problem.wrap(f), "anydiff.optimize.minimize")
-        self._grad = PUBLIC["prepare_gradient"](self.f, self.dense_backend, problem.x0, *contexts)
+        # Only the value form is used: compile that one at preparation (JAX compiles per form).
+        self._grad = prepare(OPERATORS["gradient"], self.f, self.dense_backend, problem.x0, contexts,
+                             value=True)
         vg = self._grad.value_and_gradient
         if contexts:
             def compute(v: np.ndarray) -> tuple[float, np.ndarray]:
