@@ -30,8 +30,9 @@ def _key(x: Any) -> tuple[np.ndarray, ...]:
 
 
 def _same(key: tuple[np.ndarray, ...], x: Any) -> bool:
-    if type(x) is np.ndarray:
-        return len(key) == 1 and key[0].shape == x.shape and bool(np.array_equal(key[0], x))
+    if type(x) is np.ndarray:  # inline, not np.array_equal: this runs twice per point
+        k = key[0]
+        return len(key) == 1 and k.shape == x.shape and bool((k == x).all())
     leaves, _ = tree_flatten(x)
     return len(leaves) == len(key) and all(
         k.shape == np.shape(a) and bool(np.array_equal(k, to_numpy(a))) for k, a in zip(key, leaves)
