@@ -20,6 +20,7 @@ Run: ``PYTHONPATH=src python benchmarks/bench_optimize.py [--repeats 5] [--backe
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -90,10 +91,17 @@ def rosen_x0(n: int) -> np.ndarray:
 
 
 def _time(fn: Callable) -> tuple[float, float, object]:
-    """(wall seconds, CPU seconds of this process, result)."""
-    c, t = time.process_time(), time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, time.process_time() - c, out
+    """(wall seconds, CPU seconds of this process, result), with the garbage collector off as in
+    timeit: with JAX loaded, a full collection walks its large object graph (tens of ms), which
+    would land on whichever variant happens to allocate when it triggers."""
+    gc.collect()
+    gc.disable()
+    try:
+        c, t = time.process_time(), time.perf_counter()
+        out = fn()
+        return time.perf_counter() - t, time.process_time() - c, out
+    finally:
+        gc.enable()
 
 
 def _fmt(s: float) -> str:
