@@ -48,6 +48,7 @@ def test_wheel_contents(wheel):
     for required in ("anydiff/__init__.py", "anydiff/__init__.pyi", "anydiff/py.typed",
                      "anydiff/_operators.py", "anydiff/engine/__init__.py",
                      "anydiff/testing/__init__.py", "anydiff/backends/__init__.py",
+                     "anydiff/optimize/__init__.py", "anydiff/optimize/_minimize.py",
                      "anydiff/backends/jax.py", "anydiff/backends/engine.py"):
         assert required in names, required
     tops = {n.split("/")[0] for n in names}
