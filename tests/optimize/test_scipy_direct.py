@@ -48,6 +48,24 @@ def test_prepared_hessian_and_sparse_jacobian_as_scipy_callables():
     np.testing.assert_allclose(res.x, 0.5 ** (2.0 ** np.arange(10)), atol=1e-7)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_preparation_of_the_value_form_only_gives_both_forms_right(backend):
+    # minimize prepares with value=True (only value_and_gradient is compiled at preparation);
+    # the plain form must still work, built on first use.
+    from anydiff._operators import OPERATORS
+    from anydiff._prep import prepare
+
+    from ._problems import rosenbrock_grad
+
+    x = np.array([-1.2, 1.0, 0.7])
+    prep = prepare(OPERATORS["gradient"], rosenbrock, backend, x, (), value=True)
+    tol = 1e-6 if backend == "finitediff" else 1e-12
+    value, g = prep.value_and_gradient(x)
+    assert abs(float(value) - float(rosenbrock(x))) < 1e-12
+    np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=tol, atol=tol)
+    np.testing.assert_allclose(prep(x + 0.1), rosenbrock_grad(x + 0.1), rtol=tol, atol=tol)
+
+
 def test_anydiff_optimize_is_lazy():
     code = (
         "import sys, anydiff as ad\n"

@@ -82,10 +82,3 @@ class FlatProblem:
                 arr = arr.astype(dt)
             out.append(from_numpy(np.array(arr), "numpy" if kind == "other" else kind, tpl))
         return tree_unflatten(self.treedef, out)
-
-    def ravel(self, tree: Any) -> np.ndarray:
-        """A pytree like ``x0`` (any array types) as a flat float64 vector."""
-        leaves, td = tree_flatten(tree)
-        if td != self.treedef:
-            raise AnydiffValueError(f"expected a pytree with the structure of x0 ({self.treedef}), got {td}.")
-        return np.concatenate([np.asarray(to_numpy(a), dtype=np.float64).reshape(-1) for a in leaves])
