@@ -14,7 +14,8 @@ import anydiff as ad
 
 def _modules() -> list[str]:
     names = ["anydiff"]
-    for pkg in ("anydiff", "anydiff.bridge", "anydiff.engine", "anydiff.implicit", "anydiff.testing"):
+    for pkg in ("anydiff", "anydiff.bridge", "anydiff.engine", "anydiff.implicit", "anydiff.optimize",
+                "anydiff.testing"):
         mod = importlib.import_module(pkg)
         names += [f"{pkg}.{m.name}" for m in pkgutil.iter_modules(mod.__path__)]
     return sorted(set(names) - {"anydiff.__main__"})

@@ -48,8 +48,17 @@ def test_wheel_contents(wheel):
     for required in ("anydiff/__init__.py", "anydiff/__init__.pyi", "anydiff/py.typed",
                      "anydiff/_operators.py", "anydiff/engine/__init__.py",
                      "anydiff/testing/__init__.py", "anydiff/backends/__init__.py",
+                     "anydiff/optimize/__init__.py", "anydiff/optimize/_minimize.py",
                      "anydiff/backends/jax.py", "anydiff/backends/engine.py"):
         assert required in names, required
+    # every module of the source tree ships (a subpackage missing from pyproject's list would not)
+    src = ROOT / "src" / "anydiff"
+    for module in src.rglob("*.py"):
+        rel = module.relative_to(src)
+        if rel.parts[0] != "backends" and "__pycache__" not in rel.parts:
+            assert f"anydiff/{rel.as_posix()}" in names, rel
+    for module in (ROOT / "backends").glob("*.py"):
+        assert f"anydiff/backends/{module.name}" in names, module.name
     tops = {n.split("/")[0] for n in names}
     assert tops == {"anydiff", f"anydiff-{ad.__version__}.dist-info"}, tops  # no tests, benchmarks, ...
     meta = zipfile.ZipFile(wheel).read(f"anydiff-{ad.__version__}.dist-info/METADATA").decode()

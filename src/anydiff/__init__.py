@@ -108,7 +108,7 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(f"anydiff.{_LAZY_ATTRIBUTES[name]}"), name)
-    if name in ("engine", "implicit", "testing"):
+    if name in ("engine", "implicit", "optimize", "testing"):
         import importlib
 
         return importlib.import_module(f"anydiff.{name}")

@@ -38,6 +38,7 @@ from .sparse._plot import plot_sparsity as plot_sparsity
 from .implicit import implicit_function as implicit_function
 from . import engine as engine
 from . import implicit as implicit
+from . import optimize as optimize
 from . import testing as testing
 
 __version__: str

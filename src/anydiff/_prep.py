@@ -529,8 +529,11 @@ def prepare(
     strict: bool = True,
     same_point: bool = False,
     cached: bool = False,
+    value: bool = False,
 ) -> Prep:
-    """Build a Prep for ``op`` at ``x`` (the shared body of every ``prepare_*`` function)."""
+    """Build a Prep for ``op`` at ``x`` (the shared body of every ``prepare_*`` function).
+    ``value``: build (and compile) the value form's kernel now instead of the plain one, for
+    callers that only use ``prep.value_and_<op>`` (anydiff.optimize)."""
     if not callable(f):
         raise AnydiffTypeError(f"f must be callable, got {type(f).__name__}.")
     b = resolve(backend)
@@ -606,11 +609,11 @@ def prepare(
         adapter.guarded(prep.F, lambda: adapter.evaluate(prep.F, xv, ctxv))
     if tangent is not None:
         _check_tangent(prep, tangent)
-    # Build the plain kernel now: the one-time work belongs to preparation.
-    prep.kernel(False)
+    # Build the kernel now (the value form when asked): the one-time work belongs to preparation.
+    prep.kernel(value)
     if adapter.compile_on_prepare:
         T = prep.native_tangent(tangent)[0] if tangent is not None else None
-        adapter.guarded(prep.F, lambda: prep.kernel(False)(xv, T, ctxv))
+        adapter.guarded(prep.F, lambda: prep.kernel(value)(xv, T, ctxv))
     if prep._fast is not None and (not cached or pending is not None):
         # Unprepared calls reuse a stored prep (pending: stored below) through
         # run(checked=True), which enters the same hot call.
