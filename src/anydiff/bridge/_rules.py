@@ -9,6 +9,7 @@ import numpy as np
 from .._contexts import Batch, Constant
 from .._errors import UnsupportedError
 from .._pytree import tree_flatten
+from . import _traced
 from ._core import Rule, Signature, materialize_check
 from ._fresh import checked_run, eager_call
 
@@ -41,7 +42,12 @@ class BackendRule(Rule):
 
     def value_tree(self, sig: Signature, x: np.ndarray) -> Any:
         """``f(x)`` called eagerly on ``backend``'s arrays (never a cached trace, which would bake
-        the data f reads from its closure as it was then); NumPy results."""
+        the data f reads from its closure as it was then), or at large sizes on JAX the compiled
+        program of f's current trace (``_traced``); NumPy results."""
+        if _traced.applies(self.backend, sig):
+            y = _traced.value(self, sig, x, _wide(sig))
+            if y is not None:
+                return y
         return eager_call(self.f, self.backend, self.adapter, (sig.unflatten_np(x),), _wide(sig))
 
     def _prep(self, sig: Signature, op: str, k: int, build: Any) -> Any:
@@ -72,11 +78,16 @@ class BackendRule(Rule):
             y, r = getattr(prep, f"value_and_{op}")(xt, arg)
             return osig.flatten_np(y, name), r
 
-        # the prep's value is checked against f's (stale preps are made again, see _fresh)
-        res = checked_run(self, sig, (op, k),
-                          lambda: PUBLIC[f"prepare_{op}"](self.f, self.backend, xt, arg), run,
-                          lambda: self.reference_value(sig, x), lambda: self.value(sig, x),
-                          f"the function {self.fname} (differentiate_with(..., {self.backend!r}))")
+        if _traced.applies(self.backend, sig):
+            # unprepared JAX operator: traced as f is now, compiled code reused only for an
+            # equal program, so fresh without comparing values (see _traced)
+            res = PUBLIC[op](self.f, self.backend, xt, arg)
+        else:
+            # the prep's value is checked against f's (stale preps are made again, see _fresh)
+            res = checked_run(self, sig, (op, k),
+                              lambda: PUBLIC[f"prepare_{op}"](self.f, self.backend, xt, arg), run,
+                              lambda: self.reference_value(sig, x), lambda: self.value(sig, x),
+                              f"the function {self.fname} (differentiate_with(..., {self.backend!r}))")
         rows = [res] if k == 1 else list(res)
         return np.stack([out_sig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, out_sig.size))
 
@@ -94,16 +105,21 @@ class BackendRule(Rule):
         # the hvp has no value form: the pullback at (x, w) is checked instead (its prep and the
         # hvp's are dropped together when stale, and an hvp prep is only made right after this
         # check, so both always hold the same data)
-        self._linear_flat("pullback", sig, osig, sig, x, np.asarray(w)[None])
+        traced = _traced.applies(self.backend, sig)
+        if not traced:
+            self._linear_flat("pullback", sig, osig, sig, x, np.asarray(w)[None])
         xt = sig.unflatten_np(x)
         wt = Constant(osig.unflatten_np(w))
         k = V.shape[0]
         tans = [sig.unflatten_np(V[j]) for j in range(k)]
         tan = tans[0] if k == 1 else Batch(*tans)
         try:
-            prep = self._prep(sig, "hvp", k,
-                              lambda: PUBLIC["prepare_hvp"](self._wsum, self.backend, xt, tan, wt))
-            res = prep(xt, tan, wt)
+            if traced:  # unprepared: fresh by tracing (see _traced)
+                res = PUBLIC["hvp"](self._wsum, self.backend, xt, tan, wt)
+            else:
+                prep = self._prep(sig, "hvp", k,
+                                  lambda: PUBLIC["prepare_hvp"](self._wsum, self.backend, xt, tan, wt))
+                res = prep(xt, tan, wt)
         except UnsupportedError as e:
             raise UnsupportedError(
                 f"second derivatives through differentiate_with(..., {self.backend!r}) need "
