@@ -332,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "(jax:forward, finitediff:complex); default: all installed")
     c.add_argument("--scenarios", default="default",
                    help="comma-separated catalogues (default, pytree, complex, sparse, "
-                   "mutation, closure, errors, edge, raising, bridge) or all; sparse runs as "
+                   "mutation, closure, errors, edge, raising, bridge, implicit) or all; sparse runs as "
                    "AutoSparse(b) for every backend b")
     c.add_argument("--second-order", action="store_true",
                    help="print the outer x inner matrix of SecondOrder pairs")

@@ -456,6 +456,7 @@ from ._families import (  # noqa: E402  (the families build on the helpers above
     mutation_scenarios,
     raising_scenarios,
 )
+from ._implicit import implicit_scenarios  # noqa: E402
 
 #: Every catalogue by name (``python -m anydiff compare --scenarios NAME``).
 CATALOGUES: dict[str, Callable[[], list[Scenario]]] = {
@@ -469,6 +470,7 @@ CATALOGUES: dict[str, Callable[[], list[Scenario]]] = {
     "edge": edge_scenarios,
     "raising": raising_scenarios,
     "bridge": bridge_scenarios,
+    "implicit": implicit_scenarios,
 }
 
 
