@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _unprepared
-from ._arrays import cast_native, require_floating, to_numpy
+from . import _hot, _unprepared
+from ._arrays import require_floating, to_numpy
 from ._contexts import Batch, Context
 from ._convert import leaf_to_native, native_to_caller, ravel_native, write_out
 from ._edge import empty_x_kernel
@@ -40,24 +40,6 @@ from ._signatures import (
 
 if TYPE_CHECKING:
     from ._operators import OpSpec
-
-
-_MISS = object()  # a hot call that does not apply
-
-
-def _hot_class(hot: Any) -> type:
-    """A subclass of Prep whose ``__call__`` enters the hot call first: Python looks ``__call__``
-    up on the type, so this saves a layer of calls on every prepared call."""
-    general = Prep.__call__
-
-    def __call__(self: Prep, x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
-        if out is None and y is None:
-            r = hot(x, *args)
-            if r is not _MISS:
-                return r
-        return general(self, x, *args, out=out, y=y)
-
-    return type("Prep", (Prep,), {"__call__": __call__, "__module__": Prep.__module__})
 
 
 class Prep:
@@ -141,7 +123,7 @@ class Prep:
             def call(x: Any, *args: Any, out: Any = None, y: Any = None) -> Any:
                 if hot is not None and out is None and y is None:
                     r = hot(x, *args)
-                    if r is not _MISS:
+                    if r is not _hot.MISS:
                         return r
                 return self.run(with_value, x, args, out=out, y=y)
 
@@ -179,135 +161,9 @@ class Prep:
 
     # -- hot path ---------------------------------------------------------------------------
     def make_hot(self, with_value: bool, x0: Any, t0: Any) -> Any:
-        """A specialised call for the common case: one plain array x (and tangent) of the
-        prepared type, shape and dtype, no contexts, no ``out=``/``y=``. It skips the general
-        checks and conversions (identical arguments pass them by construction) and returns
-        ``_MISS`` for anything else, which then takes the general path."""
-        lay, adapter, op = self.x_layout, self.adapter, self.op
-        sparse = getattr(adapter, "sparse_results", False)  # AutoSparse: scipy.sparse matrices
-        yl = self.F.out_layout
-        kind = lay.kinds[0]
-        if (
-            not lay.single or self.ctx_sigs or self.y_layout is not None or self.same_point
-            or kind not in ("numpy", adapter.native_kind)
-            or (yl is None and not op.scalar_output)
-            or (yl is not None and not yl.single)
-            or x0 is None
-            or (self.op.tangent is not None and t0 is None)
-        ):
-            return None
-        xtype, xshape, xdtype = x0.type, lay.shapes[0], x0.dtype
-        yshape = yl.shapes[0] if yl is not None else ()
-        ydtype = yl.dtypes[0] if yl is not None else lay.dtype
-        dydtype = np.result_type(ydtype, lay.dtype)
-        targets = {
-            "y": (yshape, ydtype), "dy": (yshape, dydtype), "ybatch": (yshape, dydtype),
-            "x": (xshape, lay.dtypes[0]), "xbatch": (xshape, lay.dtypes[0]),
-            "jac": (yshape + xshape, dydtype), "hess": (xshape + xshape, lay.dtypes[0]),
-        }
-        kinds = op.outputs if with_value else op.outputs[-1:]
-        native = kind == adapter.native_kind
-        numpy_ok = native or adapter.kernels_accept_numpy
-
-        kernel = self.kernel(with_value)
-        # A kernel may offer a single-tangent entry (``kernel.one(x, t, ctx)``: t and the
-        # derivative without the batch axis; the torch adapter's, where each tensor operation
-        # on the batch axis costs microseconds). The hot call has one tangent, never a Batch.
-        one = getattr(kernel, "one", None) if t0 is not None else None
-
-        F = self.F
-
-        def converter(out_kind: str) -> Any:
-            if sparse and out_kind in ("jac", "hess"):
-                return lambda r: r  # already the (y.size, x.size) / (x.size, x.size) result
-            shape, dtype = targets[out_kind]
-            batch = out_kind in ("xbatch", "ybatch") and one is None
-            if out_kind == "y" and yl is None:
-                # A scalar f whose output layout is not known yet (no evaluation before this
-                # hot call was built): y's dtype is f's, not x's (a real f of complex x gives a
-                # real y), known once the kernel has run.
-                def conv(r: Any) -> Any:
-                    return fixed(r, F.out_layout.dtypes[0])
-            elif native:
-                def conv(r: Any) -> Any:
-                    r = r[0] if batch else r
-                    r = cast_native(r, dtype)
-                    return r if tuple(r.shape) == shape else r.reshape(shape)
-            else:
-                def conv(r: Any) -> Any:
-                    return fixed(r, dtype)
-
-            def fixed(r: Any, dtype: Any) -> Any:
-                if native:
-                    r = cast_native(r[0] if batch else r, dtype)
-                    return r if tuple(r.shape) == shape else r.reshape(shape)
-                a = to_numpy_(r)  # index on the NumPy side: eager JAX indexing is slow
-                a = a[0] if batch else a
-                if a.dtype != dtype:
-                    a = a.astype(dtype)
-                return a if a.shape == shape else a.reshape(shape)
-
-            return conv
-
-        to_numpy_ = adapter.to_numpy
-
-        convs = tuple(converter(k) for k in kinds)
-        flat_x = len(xshape) != 1
-        as_native = adapter.asarray
-        n = lay.size
-        if t0 is not None:
-            ttype, tshape, tdtype = t0.type, t0.shape, t0.dtype
-            tsize = int(np.prod(tshape, dtype=np.int64))
-            tflat = (tsize,) if one is not None else (1, tsize)  # one flat tangent, or one row
-            treshape = tshape != tflat
-            run = one if one is not None else kernel
-            tnative = (yl.dtype if op.tangent == "y" else lay.dtype)
-
-        # A failing kernel raises here, translated exactly as on the general path: never a
-        # retry there, which would evaluate f (and run its side effects) a second time.
-        fail = adapter.raise_translated
-        # A JAX x sharded over several devices takes the general path, which gives results
-        # like x the caller's sharding back (flat kernels shard along one mesh axis only).
-        sharded = kind == "jax"
-        if t0 is None:
-            def hot(x: Any, *args: Any) -> Any:
-                if args or type(x) is not xtype or x.shape != xshape or x.dtype != xdtype:
-                    return _MISS
-                if sharded and x.sharding.num_devices > 1:
-                    return _MISS
-                xv = x.reshape(n) if flat_x else x
-                xv = xv if numpy_ok else as_native(xv, lay.dtype)
-                try:
-                    outs = kernel(xv, None, ())
-                except Exception as exc:
-                    fail(exc, F)
-                if with_value:
-                    return tuple(c(o) for c, o in zip(convs, outs))
-                return convs[0](outs[-1])
-        else:
-            def hot(x: Any, *args: Any) -> Any:
-                if len(args) != 1 or type(x) is not xtype or x.shape != xshape or (
-                    x.dtype != xdtype
-                ):
-                    return _MISS
-                t = args[0]
-                if type(t) is not ttype or t.shape != tshape or t.dtype != tdtype:
-                    return _MISS
-                if sharded and x.sharding.num_devices > 1:
-                    return _MISS
-                xv = x.reshape(n) if flat_x else x
-                T = t.reshape(tflat) if treshape else t
-                if not numpy_ok:
-                    xv, T = as_native(xv, lay.dtype), as_native(T, tnative)
-                try:
-                    outs = run(xv, T, ())
-                except Exception as exc:
-                    fail(exc, F)
-                if with_value:
-                    return tuple(c(o) for c, o in zip(convs, outs))
-                return convs[0](outs[-1])
-
-        return hot
+        """The specialised call for one plain array x of the prepared kind (see
+        :func:`anydiff._hot.make_hot`), or None where it does not apply."""
+        return _hot.make_hot(self, with_value, x0, t0)
 
     # -- argument handling ------------------------------------------------------------------
     def split_args(self, args: tuple) -> tuple[Any, tuple[Context, ...]]:
@@ -375,15 +231,15 @@ class Prep:
         if checked and out is None and y is None and self._hot_proto is not None:
             # An unprepared call on a stored prep (arguments of its signature, checked by
             # the lookup): the hot call when it applies, as for prep(x, ...).
-            hot = self._hot.get(with_value, _MISS)
-            if hot is _MISS:
+            hot = self._hot.get(with_value, _hot.MISS)
+            if hot is _hot.MISS:
                 with self._lock:
-                    hot = self._hot.get(with_value, _MISS)
-                    if hot is _MISS:
+                    hot = self._hot.get(with_value, _hot.MISS)
+                    if hot is _hot.MISS:
                         hot = self._hot[with_value] = self.make_hot(with_value, *self._hot_proto)
             if hot is not None:
                 r = hot(x, *args)
-                if r is not _MISS:
+                if r is not _hot.MISS:
                     return r
         tangent, ctx = self.split_args(args)
         xl = self.x_layout
@@ -620,7 +476,7 @@ def prepare(
         prep._hot_proto = (_Proto.of(x), None if tangent is None else _Proto.of(tangent))
         prep._hot[False] = prep.make_hot(False, *prep._hot_proto)
         if prep._hot[False] is not None and not cached:
-            prep.__class__ = _hot_class(prep._hot[False])
+            prep.__class__ = _hot.hot_class(prep._hot[False], Prep)
     if pending is not None:
         _unprepared.store(pending, prep)
     return prep
