@@ -8,7 +8,7 @@ n = 10⁵), and the value form computes what the derivative alone does not need 
 ``pullback``). Above :data:`TRACED_MIN_SIZE` inputs the bridge takes JAX's fingerprinted path
 instead, fresh by construction:
 
-* the **value** traces ``f`` at the signature (``backends/_jax_program.program``: the jaxpr with
+* the **value** traces ``f`` at the signature (the JAX adapter's ``program_key``: the jaxpr with
   its constants compared by value) and runs the compiled program kept for an equal fingerprint
   (compiled once per distinct program; a change of f's data changes the fingerprint);
 * the **derivatives** are anydiff's *unprepared* JAX operators (``ad.pullback(f, "jax", x, w)``
@@ -66,8 +66,6 @@ def value(rule: Any, sig: Signature, x: np.ndarray, wide: bool) -> Any | None:
     import jax
     import jax.numpy as jnp
 
-    from ..backends import _jax_program
-
     out: list[Signature] = []
 
     def flat_f(v: Any) -> Any:
@@ -83,7 +81,9 @@ def value(rule: Any, sig: Signature, x: np.ndarray, wide: bool) -> Any | None:
 
     with jax.enable_x64(wide):
         try:  # x as it is: tracing reads its shape and dtype only
-            prog = _jax_program.program(flat_f, x, (), lambda d: (), lambda c: ())
+            # the JAX adapter's fingerprint of f's trace (jaxpr, constants by value), through the
+            # adapter protocol: the bridge depends on the interface, not on an adapter's modules
+            prog = rule.adapter.program_key(flat_f, x, ())
         except _Unflat:
             return None
         if prog is None:
