@@ -123,6 +123,7 @@ def _data_shaped(func: Any) -> Callable:
 for _f in (np.nonzero, np.flatnonzero, np.argwhere):  # np.unique: _numpy_extra
     HANDLERS[_f] = _data_shaped(_f)
 HANDLERS[np.searchsorted] = _nondiff_fn(np.searchsorted)
+HANDLERS[np.digitize] = _nondiff_fn(np.digitize)  # integer bins: no derivative
 HANDLERS[np.argpartition] = _nondiff_fn(np.argpartition)
 
 
@@ -189,6 +190,11 @@ def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
     if axis is None:
         return reshape(_roll(reshape(a, (-1,)), shift, 0), R.shape_of(a))
     nd = R.ndim_of(a)
+    if np.ndim(shift) or np.ndim(axis):  # several axes: one roll per axis, as NumPy
+        shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+        for s_, ax_ in zip(shifts.ravel().tolist(), axes.ravel().tolist()):
+            a = _roll(a, int(s_), int(ax_))
+        return a
     n = R.shape_of(a)[axis % nd]
     idx = (np.arange(n) - shift) % n if n else np.arange(0)
     return a[(slice(None),) * (axis % nd) + (idx,)]

@@ -93,9 +93,24 @@ def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
 
 
 @implements(np.diff)
-def _diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:
+def _diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = np._NoValue, append: Any = np._NoValue) -> Any:
     nd = R.ndim_of(a)
     ax = axis % nd
+    # prepend/append (scalars broadcast to one slice along ``axis``) are concatenated first, as
+    # NumPy does; they used to be swallowed by ``**kw``, a silently wrong derivative
+    parts = []
+    for extra in (prepend, append):
+        if extra is np._NoValue:
+            parts.append(None)
+            continue
+        if R.ndim_of(extra) == 0:
+            shape = list(R.shape_of(a))
+            shape[ax] = 1
+            extra = np.broadcast_to(extra, tuple(shape))
+        parts.append(extra)
+    if parts[0] is not None or parts[1] is not None:
+        seq = [p for p in (parts[0], a, parts[1]) if p is not None]
+        a = np.concatenate(seq, axis=ax)
     for _ in range(n):
         hi = tuple(slice(1, None) if i == ax else slice(None) for i in range(nd))
         lo = tuple(slice(None, -1) if i == ax else slice(None) for i in range(nd))
