@@ -99,3 +99,32 @@ def test_fill_diagonal(shape: tuple) -> None:
 def test_reduction_of_list_names_the_fix() -> None:
     with pytest.raises(EngineError, match=r"numpy\.fromnumeric\.mean.*list or tuple.*np\.stack"):
         ad.gradient(lambda x: np.mean([x[0] ** 2, x[1]]), ad.AutoEngine("reverse"), X6)
+
+
+# options of reductions and products that were accepted and silently ignored (wrong gradients)
+MASK = np.array([[1, 0, 1, 1], [1, 1, 0, 0], [0, 1, 1, 1]], bool)
+_DROPPED_OPTIONS: dict[str, Callable] = {
+    "mean_where": lambda x: np.mean(x**2, axis=0, where=MASK),
+    "var_where": lambda x: np.var(x, axis=1, where=MASK, ddof=1),
+    "std_where": lambda x: np.std(x, where=MASK),
+    "var_correction": lambda x: np.var(x, axis=0, correction=1),
+    "std_positional_ddof": lambda x: np.std(x, 1, None, None, 1),
+    "var_mean": lambda x: np.var(x, axis=1, mean=np.full((3, 1), 0.5)),  # a given (not the true) mean
+    "average_keepdims": lambda x: x - np.average(x, axis=1, weights=[1.0, 2.0, 3.0, 4.0], keepdims=True),
+    "average_returned": lambda x: np.stack(np.average(x * x, axis=0, weights=[1.0, 2.0, 3.0], returned=True)),
+    "einsum_out": lambda x: (lambda o: (np.einsum("ij->i", x**2, out=o), o)[1])(np.zeros(3)),
+    "take_out": lambda x: (lambda o: (np.take(x, [0, 5], out=o), o)[1])(np.zeros(2)),
+    "take_wrap": lambda x: np.take(x, [0, 13, -15], mode="wrap"),
+    "take_clip": lambda x: np.take(x, [-1, 20], axis=1, mode="clip"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DROPPED_OPTIONS))
+def test_reduction_options_are_honoured(name: str) -> None:
+    f = _DROPPED_OPTIONS[name]
+    check_both_modes(f, X34, rtol_fd=1e-8, atol_fd=1e-9)
+
+
+def test_unknown_reduction_option_raises() -> None:
+    with pytest.raises(EngineError, match=r"np\.einsum with \['bogus'\]"):
+        ad.gradient(lambda x: np.sum(np.einsum("i->", x, bogus=1)), ad.AutoEngine("reverse"), X6)
