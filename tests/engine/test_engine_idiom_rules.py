@@ -128,3 +128,33 @@ def test_reduction_options_are_honoured(name: str) -> None:
 def test_unknown_reduction_option_raises() -> None:
     with pytest.raises(EngineError, match=r"np\.einsum with \['bogus'\]"):
         ad.gradient(lambda x: np.sum(np.einsum("i->", x, bogus=1)), ad.AutoEngine("reverse"), X6)
+
+
+def _into(make_out: Callable, call: Callable) -> Callable:
+    """``f(x)`` that writes ``call(x, out=buf)`` into a buffer created inside f, returns the buffer."""
+
+    def f(x: np.ndarray) -> np.ndarray:
+        buf = make_out()
+        call(x, buf)
+        return buf
+
+    return f
+
+
+_OUT_CASES: dict[str, Callable] = {
+    "cumsum": _into(lambda: np.zeros(12), lambda x, o: np.cumsum(x**2, out=o)),
+    "method_cumprod": _into(lambda: np.zeros((3, 4)), lambda x, o: x.cumprod(axis=1, out=o)),
+    "outer": _into(lambda: np.zeros((3, 4)), lambda x, o: np.outer(x[0, :3], x[1], out=o)),
+    "concatenate": _into(lambda: np.zeros((6, 4)), lambda x, o: np.concatenate([x, x**2], out=o)),
+    "median": _into(lambda: np.zeros(4), lambda x, o: np.median(x * x, axis=0, out=o)),
+    "fft_abs": _into(lambda: np.zeros((3, 4), complex), lambda x, o: np.fft.fft(x, out=o)),
+    "ptp": _into(lambda: np.zeros(3), lambda x, o: np.ptp(x, axis=1, out=o)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OUT_CASES))
+def test_out_argument_written_for_every_function(name: str) -> None:
+    f = _OUT_CASES[name]
+    if name == "fft_abs":
+        f = (lambda g: lambda x: np.abs(g(x)))(f)
+    check_both_modes(f, X34, rtol_fd=1e-7, atol_fd=1e-8)

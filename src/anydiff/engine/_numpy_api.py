@@ -48,6 +48,12 @@ def apply_function(func: Any, args: tuple, kwargs: dict) -> Any:
             # only constant buffers (np.zeros/np.array inside f): NumPy's own function on them
             return func(*_plain(args), **dict(zip(kwargs, _plain(kwargs.values()))))
         raise no_rule(_np_name(func))
+    if kwargs and kwargs.get("out") is not None:
+        # ``out=`` is written here for every handler, so none can drop it silently (several
+        # accepted and ignored it: np.cumsum(x, out=buf) left ``buf`` without the derivative)
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        return _write_out(out, h(*args, **kwargs))
     return h(*args, **kwargs)
 
 
