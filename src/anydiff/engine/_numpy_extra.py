@@ -114,6 +114,8 @@ def _np_quantile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
+    if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
+        raise no_rule(f"np.quantile with weights= or interpolation= (use method=)")  # not dropped
     return _quantile(a, _np_index(q), axis, keepdims, method, "np.quantile")
 
 
@@ -128,6 +130,8 @@ def _np_percentile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
+    if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
+        raise no_rule(f"np.percentile with weights= or interpolation= (use method=)")  # not dropped
     return _quantile(a, _np_index(q) / 100.0, axis, keepdims, method, "np.percentile")
 
 
