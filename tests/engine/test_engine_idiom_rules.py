@@ -158,3 +158,9 @@ def test_out_argument_written_for_every_function(name: str) -> None:
     if name == "fft_abs":
         f = (lambda g: lambda x: np.abs(g(x)))(f)
     check_both_modes(f, X34, rtol_fd=1e-7, atol_fd=1e-8)
+
+
+def test_quantile_weights_raise_not_ignored() -> None:
+    with pytest.raises(EngineError, match=r"np\.quantile with weights="):
+        ad.gradient(lambda x: np.quantile(x, 0.3, weights=np.ones(6), method="inverted_cdf"),
+                    ad.AutoEngine("reverse"), X6)

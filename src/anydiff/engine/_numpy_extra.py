@@ -115,7 +115,7 @@ def _np_quantile(
     **kw: Any,
 ) -> Any:
     if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
-        raise no_rule(f"np.quantile with weights= or interpolation= (use method=)")  # not dropped
+        raise no_rule("np.quantile with weights= or interpolation= (use method=)")  # not dropped
     return _quantile(a, _np_index(q), axis, keepdims, method, "np.quantile")
 
 
@@ -131,7 +131,7 @@ def _np_percentile(
     **kw: Any,
 ) -> Any:
     if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
-        raise no_rule(f"np.percentile with weights= or interpolation= (use method=)")  # not dropped
+        raise no_rule("np.percentile with weights= or interpolation= (use method=)")  # not dropped
     return _quantile(a, _np_index(q) / 100.0, axis, keepdims, method, "np.percentile")
 
 
