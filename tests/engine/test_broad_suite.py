@@ -22,6 +22,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import broad_cases  # noqa: E402
 import broad_cases_arrays  # noqa: E402, F401  (registers its cases)
+import broad_cases_b2  # noqa: E402, F401  (registers its cases)
+import broad_cases_b2_idioms  # noqa: E402, F401  (registers its cases)
 import broad_cases_linalg  # noqa: E402, F401  (registers its cases)
 import broad_cases_more  # noqa: E402, F401  (registers its cases)
 import broad_cases_scipy  # noqa: E402, F401  (registers its cases)
@@ -36,6 +38,8 @@ CASES = {name: (f, x) for name, f, x in broad_cases.CASES}
 EXPECTED_ERRORS: dict[str, str] = {
     "odeint_decay": r"scipy\.integrate\.odeint",  # compiled ODE solver
     "sla_logm": r"sla\.logm",  # Schur-based matrix logarithm: no rule
+    "b2_float32_roundtrip": r"np\.float64\(np\.sum",  # np.float64(traced): a conversion to a float
+    "b2_mean_over_list": r"numpy\.fromnumeric\.mean.*list or tuple",  # np.mean of a list of traced
 }
 
 MODES = ("reverse", "forward")

@@ -53,9 +53,17 @@ def describe_conversion(kind: str) -> str:
     lib = _library_caller()
     if lib:
         top = lib.split(".")[0]
+        # NumPy functions that have rules still convert a *list* of traced values in C
+        hint = (
+            " (given a list or tuple of traced values, build the array first: "
+            "np.mean(np.array([...])) or np.stack)"
+            if top == "numpy" and kind == "ndarray"
+            else ""
+        )
         return (
-            f"{lib} (a {top} function without an engine rule) converted a traced array to a "
-            f"plain {'ndarray' if kind == 'ndarray' else kind} inside compiled or non-dispatching code"
+            f"{lib} (a {top} function without an engine rule for these arguments) converted a traced "
+            f"array to a plain {'ndarray' if kind == 'ndarray' else kind} inside compiled or "
+            f"non-dispatching code{hint}"
         )
     f = sys._getframe(1)
     while f is not None and f.f_globals.get("__name__", "").startswith("anydiff.engine"):

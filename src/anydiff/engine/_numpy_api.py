@@ -48,6 +48,12 @@ def apply_function(func: Any, args: tuple, kwargs: dict) -> Any:
             # only constant buffers (np.zeros/np.array inside f): NumPy's own function on them
             return func(*_plain(args), **dict(zip(kwargs, _plain(kwargs.values()))))
         raise no_rule(_np_name(func))
+    if kwargs and kwargs.get("out") is not None:
+        # ``out=`` is written here for every handler, so none can drop it silently (several
+        # accepted and ignored it: np.cumsum(x, out=buf) left ``buf`` without the derivative)
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        return _write_out(out, h(*args, **kwargs))
     return h(*args, **kwargs)
 
 
@@ -127,6 +133,11 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         return acc(inputs[0], axis=kwargs.get("axis", 0), dtype=kwargs.get("dtype"))
     if method == "accumulate" and ufunc in (np.maximum, np.minimum):
         return _numpy_extra.accumulate_extreme(ufunc, *inputs, **kwargs)
+    if method == "outer" and len(inputs) == 2 and not kwargs.get("out"):
+        # ufunc.outer(a, b) is ufunc(a[..., None, ...], b): a's axes first, then b's
+        a, b = inputs
+        a = reshape(a, R.shape_of(a) + (1,) * R.ndim_of(b))
+        return apply_ufunc(ufunc, "__call__", (a, b), kwargs)
     if method != "__call__":
         raise no_rule(f"np.{ufunc.__name__}.{method}")
     comp = _numpy_extra.UFUNC_COMPOSITES.get(ufunc)

@@ -17,7 +17,7 @@ from ._numpy_api import (
     implements,
     reshape,
 )
-from ._tracer import Prim, Traced, bind
+from ._tracer import Prim, Traced, bind, primal
 
 
 @implements(np.where)
@@ -123,6 +123,7 @@ def _data_shaped(func: Any) -> Callable:
 for _f in (np.nonzero, np.flatnonzero, np.argwhere):  # np.unique: _numpy_extra
     HANDLERS[_f] = _data_shaped(_f)
 HANDLERS[np.searchsorted] = _nondiff_fn(np.searchsorted)
+HANDLERS[np.digitize] = _nondiff_fn(np.digitize)  # integer bins: no derivative
 HANDLERS[np.argpartition] = _nondiff_fn(np.argpartition)
 
 
@@ -189,6 +190,11 @@ def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
     if axis is None:
         return reshape(_roll(reshape(a, (-1,)), shift, 0), R.shape_of(a))
     nd = R.ndim_of(a)
+    if np.ndim(shift) or np.ndim(axis):  # several axes: one roll per axis, as NumPy
+        shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+        for s_, ax_ in zip(shifts.ravel().tolist(), axes.ravel().tolist()):
+            a = _roll(a, int(s_), int(ax_))
+        return a
     n = R.shape_of(a)[axis % nd]
     idx = (np.arange(n) - shift) % n if n else np.arange(0)
     return a[(slice(None),) * (axis % nd) + (idx,)]
@@ -209,10 +215,24 @@ def _split(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
 
 
 @implements(np.average)
-def _average(a: Any, axis: Any = None, weights: Any = None, **kw: Any) -> Any:
+def _average(
+    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: Any = np._NoValue
+) -> Any:
+    keep = False if keepdims is np._NoValue else bool(keepdims)
     if weights is None:
-        return _mean(a, axis=axis)
-    return np.sum(a * weights, axis=axis) / np.sum(weights * np.ones_like(a), axis=axis)
+        avg = _mean(a, axis=axis, keepdims=keep)
+        cnt = np.sum(np.ones_like(a), axis=axis, keepdims=keep)
+    else:
+        if R.ndim_of(weights) != R.ndim_of(a) and axis is not None and R.ndim_of(weights) == 1:
+            # 1-D weights along ``axis``: NumPy lines them up with that axis
+            shape = [1] * R.ndim_of(a)
+            shape[axis % R.ndim_of(a)] = R.shape_of(weights)[0]
+            weights = reshape(weights, tuple(shape))
+        cnt = np.sum(weights * np.ones_like(a), axis=axis, keepdims=keep)
+        avg = np.sum(a * weights, axis=axis, keepdims=keep) / cnt
+    if returned:  # (average, sum of weights), as NumPy
+        return avg, np.broadcast_to(cnt, R.shape_of(avg)) if R.shape_of(cnt) != R.shape_of(avg) else cnt
+    return avg
 
 
 @implements(np.cross)
@@ -225,11 +245,16 @@ def _cross(a: Any, b: Any, **kw: Any) -> Any:
 
 
 @implements(np.take)
-def _take(a: Any, indices: Any, axis: Any = None, **kw: Any) -> Any:
+def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
     if axis is None:
-        return reshape(a, (-1,))[indices]
+        a, axis = reshape(a, (-1,)), 0
     nd = R.ndim_of(a)
-    return a[(slice(None),) * (axis % nd) + (indices,)]
+    if mode != "raise":  # constant indices wrapped or clipped into range first, as NumPy
+        n = R.shape_of(a)[axis % nd]
+        idx = np.asarray(primal(indices))
+        indices = idx % n if mode == "wrap" else np.clip(idx, 0, n - 1)
+    r = a[(slice(None),) * (axis % nd) + (indices,)]
+    return r if out is None else _write_out(out, r)
 
 
 WHERE.fast = R._fast_where

@@ -114,6 +114,8 @@ def _np_quantile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
+    if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
+        raise no_rule("np.quantile with weights= or interpolation= (use method=)")  # not dropped
     return _quantile(a, _np_index(q), axis, keepdims, method, "np.quantile")
 
 
@@ -128,6 +130,8 @@ def _np_percentile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
+    if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
+        raise no_rule("np.percentile with weights= or interpolation= (use method=)")  # not dropped
     return _quantile(a, _np_index(q) / 100.0, axis, keepdims, method, "np.percentile")
 
 
@@ -356,8 +360,48 @@ def _divmod(x: Any, y: Any) -> Any:
     return np.floor_divide(x, y), np.remainder(x, y)
 
 
+def _heaviside(x: Any, h: Any) -> Any:
+    # a step: derivative 0 in x (also at 0, the kink convention), the value h where x == 0
+    return np.where(x > 0, 1.0, np.where(x < 0, 0.0, h))
+
+
 #: ufuncs computed as compositions of ufuncs with rules (dispatched by ``apply_ufunc``)
-UFUNC_COMPOSITES = {np.copysign: _copysign, np.fmod: _fmod, np.divmod: _divmod}
+UFUNC_COMPOSITES = {np.copysign: _copysign, np.fmod: _fmod, np.divmod: _divmod, np.heaviside: _heaviside}
+
+
+@implements(np.bincount)
+def _bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """Counts (a constant) or, with traced ``weights``, their sums per bin: an index-add of the
+    weights into ``max(minlength, x.max() + 1)`` bins (``x``: the constant integer bins)."""
+    xi = _np_index(x)
+    if weights is None or not isinstance(weights, Traced):
+        return np.bincount(xi, None if weights is None else _np_index(weights), minlength)
+    from ._numpy_api import split_index
+    from ._tracer import bind
+
+    n = max(int(minlength), int(xi.max()) + 1 if xi.size else 0)
+    w = np.reshape(weights, (-1,)).astype(np.result_type(weights.dtype, np.float64))
+    tmpl, arrs, _ = split_index((xi.ravel(),), 1)
+    return bind(R.INDEX_ADD, [w, *arrs], {"idx": tmpl, "shape": (n,), "adv": True})
+
+
+@implements(np.fill_diagonal)
+def _fill_diagonal(a: Any, val: Any, wrap: bool = False) -> None:
+    """In place, as NumPy: the main diagonal of ``a`` (2-D, or all sides equal) gets ``val``
+    (repeated cyclically when shorter)."""
+    shp = R.shape_of(a)
+    if not isinstance(a, Traced):
+        raise no_rule("np.fill_diagonal of a plain ndarray with a traced value (create it inside f)")
+    if len(shp) > 2 and len(set(shp)) != 1:
+        raise ValueError("All dimensions of input must be of equal length")
+    if wrap and len(shp) == 2 and shp[0] > shp[1] + 1:
+        raise no_rule("np.fill_diagonal with wrap=True on a tall matrix")
+    n = min(shp)
+    k = np.arange(n)
+    if R.ndim_of(val) > 0:
+        v = np.reshape(val, (-1,))
+        val = v[k % R.shape_of(v)[0]]
+    a[(k,) * len(shp)] = val
 
 
 @implements(np.piecewise)

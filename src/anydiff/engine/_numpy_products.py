@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 
 from . import _rules as R
+from ._errors import no_rule
 from ._numpy_api import (
     _moveaxis,
     _write_out,
+    astype,
     implements,
     reshape,
 )
@@ -88,6 +90,15 @@ def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 
 @implements(np.einsum)
 def _einsum(subscripts: Any, *operands: Any, optimize: Any = False, **kw: Any) -> Any:
+    out, dtype = kw.pop("out", None), kw.pop("dtype", None)
+    kw.pop("order", None)
+    kw.pop("casting", None)
+    if kw:
+        raise no_rule(f"np.einsum with {sorted(kw)}")
+    if out is not None or dtype is not None:  # out= used to be dropped silently
+        r = _einsum(subscripts, *operands, optimize=optimize)
+        r = r if dtype is None else astype(r, dtype)
+        return r if out is None else _write_out(out, r)
     if not isinstance(subscripts, str):  # einsum(op0, sublist0, op1, sublist1, ..., [out])
         from ._numpy_more import einsum_sublists
 
