@@ -79,7 +79,11 @@ class BackendRule(Rule):
             return osig.flatten_np(y, name), r
 
         if _traced.applies(self.backend, sig):
-            # unprepared JAX operator: traced as f is now, compiled code reused only for an
+            # the derivative of the program that computed this x's value (no trace), else
+            flat = _traced.derivative(self, sig, op, x, T)
+            if flat is not None:
+                return flat
+            # the unprepared JAX operator: traced as f is now, compiled code reused only for an
             # equal program, so fresh without comparing values (see _traced)
             res = PUBLIC[op](self.f, self.backend, xt, arg)
         else:

@@ -11,17 +11,20 @@ instead, fresh by construction:
 * the **value** traces ``f`` at the signature (the JAX adapter's ``program_key``: the jaxpr with
   its constants compared by value) and runs the compiled program kept for an equal fingerprint
   (compiled once per distinct program; a change of f's data changes the fingerprint);
-* the **derivatives** are anydiff's *unprepared* JAX operators (``ad.pullback(f, "jax", x, w)``
-  etc.), which do the same for their own kernels (:mod:`anydiff._unprepared`).
+* the first-order **derivatives** are those of the program that computed the value at the same
+  ``x`` in this computation (:func:`derivative`: prepared once per program on its frozen
+  function), so a grad step traces ``f`` once; when that program is unknown, and for second
+  derivatives, anydiff's *unprepared* JAX operators (``ad.pullback(f, "jax", x, w)`` etc.),
+  which trace ``f`` again and do the same for their own kernels (:mod:`anydiff._unprepared`).
 
-Each costs one trace of ``f`` per call (a few hundred microseconds, independent of n), which is
-why small sizes keep the eager path: there its compute is cheaper than a trace.
+A trace costs a few hundred microseconds at most, independent of n, which is why small sizes
+keep the eager path: there its compute is cheaper than a trace.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 import numpy as np
@@ -36,6 +39,8 @@ from ._core import Signature, signature_of
 TRACED_MIN_SIZE = 1 << 14
 #: compiled value programs kept per signature (a closure that changes often makes new ones).
 PROGRAMS_PER_SIGNATURE = 4
+#: recent (x, y, program) records of the value route per signature, for the derivatives.
+RECENT_VALUES = 4
 
 
 def applies(backend: Any, sig: Signature) -> bool:
@@ -98,10 +103,83 @@ def value(rule: Any, sig: Signature, x: np.ndarray, wide: bool) -> Any | None:
             if hit is not None:
                 cache.move_to_end(prog.key)
             else:
-                # the frozen program computes the trace (snapshots of its NumPy data), never f
-                hit = cache[prog.key] = (jax.jit(lambda v, fn=prog.function: fn(v)), out[0])
+                # the frozen program computes the trace (snapshots of its NumPy data), never f;
+                # its derivative preps (see derivative) are kept with it
+                hit = cache[prog.key] = (jax.jit(lambda v, fn=prog.function: fn(v)), out[0],
+                                         prog.function, {})
                 while len(cache) > PROGRAMS_PER_SIGNATURE:
                     cache.popitem(last=False)
-        fn, osig = hit
+        fn, osig = hit[0], hit[1]
         y = np.asarray(fn(x))
+    # the derivatives at this x, given this y, are those of this program (see derivative); x is
+    # copied: a callback's argument may be a view of a buffer XLA reuses
+    recent = st.get("traced_recent")
+    if recent is None:
+        recent = st.setdefault("traced_recent", deque(maxlen=RECENT_VALUES))
+    recent.append((np.array(x, copy=True), y, prog.key))
     return osig.unflatten_np(y)
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` hold the same bytes (shape and dtype too): NaN equals itself, and
+    an integer comparison is cheaper than ``array_equal(equal_nan=True)`` (-0.0 and 0.0 differ:
+    only a miss, then the caller traces f)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    a = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+    b = np.ascontiguousarray(b).reshape(-1).view(np.uint8)
+    if a.size % 8 == 0:
+        a, b = a.view(np.uint64), b.view(np.uint64)
+    return bool(np.array_equal(a, b))
+
+
+def derivative(rule: Any, sig: Signature, op: str, x: np.ndarray, T: np.ndarray) -> np.ndarray | None:
+    """``op`` ("pushforward" / "pullback") of the program whose value this computation used at
+    ``x``, for the flat rows of ``T`` (k, ·) -> flat rows (k, ·); None when that program is not
+    known (the caller then runs the unprepared operator, which traces f again).
+
+    The value route (:func:`value`) records each ``(x, y, program)`` it computes. A derivative
+    call whose host gives the value ``y`` of the same computation (the JAX host's derivative
+    primitives take it as an argument, ``_fresh.given``) uses the program of the newest record
+    with equal ``x`` and ``y``: the derivative of exactly what produced that value, as the
+    eager route's value check gives (a stale prep is the one whose value differs from ``y``).
+    Eager hosts give no ``y`` but always evaluate f at ``x`` right before its derivatives, so
+    outside compiled callbacks the newest record at ``x`` is that evaluation. The derivative
+    prep is made once per program (on its frozen function, which never runs f) and kept with
+    the compiled value program, so this saves the second trace of f per step.
+    """
+    from .._contexts import Batch
+    from .._operators import PUBLIC
+    from ._fresh import given, in_compiled_callback
+
+    st = rule.state(sig)
+    recent, progs = st.get("traced_recent"), st.get("traced")
+    if recent is None or progs is None:
+        return None
+    y = given(x)
+    if y is None and in_compiled_callback():
+        return None
+    key = None
+    for rx, ry, rkey in reversed(tuple(recent)):  # a tuple copy: other threads may append
+        if _same_bits(rx, x) and (y is None or _same_bits(ry, y)):
+            key = rkey
+            break
+    if key is None:
+        return None
+    lock, cache = progs
+    with lock:
+        hit = cache.get(key)
+    if hit is None:  # its program was pushed out of the cache
+        return None
+    function, preps = hit[2], hit[3]
+    k = T.shape[0]
+    rows = [T[j] for j in range(k)]
+    arg = rows[0] if k == 1 else Batch(*rows)
+    prep = preps.get((op, k))
+    if prep is None:
+        prep = PUBLIC[f"prepare_{op}"](lambda v: function(v), rule.backend, x, arg)
+        preps[(op, k)] = prep  # two threads may both build: the later store wins, both are equal
+    res = prep(x, arg)
+    out = [res] if k == 1 else list(res)
+    return np.stack([np.asarray(r).reshape(-1) for r in out])
