@@ -133,6 +133,43 @@ def expect_mismatch(calls: Sequence[Callable[[], Any]], what: str) -> None:
         raise AssertionError(f"{what}: expected PreparationMismatchError, the call succeeded")
 
 
+def add_mismatch_variants(
+    add: Callable[..., None], op: Callable, f: Any, backend: Any,
+    get_prep: Callable[[str], Any], native: str, has_arrays: bool,
+) -> None:
+    """Register the ``mismatch`` variants (a prep called with x of another shape, dtype or array
+    kind must raise ``PreparationMismatchError``) through the runner's ``add``; ``has_arrays``:
+    whether x has an array leaf (a Python-float x has no dtype or array kind to change)."""
+
+    def mismatch(a: tuple, kw: dict) -> None:
+        bad = (wrong_shape(a[0]), *a[1:])
+        strict_p, loose_p = get_prep("strict"), get_prep("nonstrict")
+        expect_mismatch([
+            lambda: op(f, backend, *bad, prep=strict_p, **kw),
+            lambda: loose_p(*bad, **kw),
+        ], "x of the wrong shape")
+
+    def mismatch_dtype(a: tuple, kw: dict) -> None:
+        bad = (wrong_dtype(a[0]), *a[1:])
+        p = get_prep("strict")
+        expect_mismatch([lambda: op(f, backend, *bad, prep=p, **kw)],
+                        "x of another dtype, strict prep")
+
+    def mismatch_kind(a: tuple, kw: dict) -> None:
+        kind = other_kind(native)
+        if kind is None:
+            raise Skip("no other array kind installed (torch or jax)")
+        bad = (wrong_kind(a[0], kind), *a[1:])
+        p = get_prep("strict")
+        expect_mismatch([lambda: op(f, backend, *bad, prep=p, **kw)],
+                        f"x as a {kind} array, strict prep made with NumPy")
+
+    add("mismatch", mismatch, None, None)
+    if has_arrays:
+        add("mismatch_dtype", mismatch_dtype, None, None)
+        add("mismatch_kind", mismatch_kind, None, None)
+
+
 # ---------------------------------------------------------------------------------------------
 # Array kinds
 

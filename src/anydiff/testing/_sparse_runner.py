@@ -30,17 +30,14 @@ from .._registry import get_adapter, resolve
 from ._checks import (
     Case,
     Skip,
+    add_mismatch_variants,
     buffers,
-    expect_mismatch,
     from_native,
     leaves_of,
     native_args,
     other_kind,
     scribble,
     threaded_calls,
-    wrong_dtype,
-    wrong_kind,
-    wrong_shape,
 )
 from ._compare import PART_NAMES, compare, compare_parts
 from ._reference import (
@@ -308,30 +305,7 @@ def run_sparse_case(
     add("threads", threaded, expected,
         (lambda r, e: compare(r, e, **kwc)) if correctness else None)
 
-    def mismatch(a: tuple, kw: dict) -> None:
-        bad = (wrong_shape(a[0]), *a[1:])
-        strict_p, loose_p = get_prep("strict"), get_prep("nonstrict")
-        expect_mismatch([lambda: case.op(f, backend, *bad, prep=strict_p, **kw),
-                         lambda: loose_p(*bad, **kw)], "x of the wrong shape")
-
-    def mismatch_dtype(a: tuple, kw: dict) -> None:
-        bad = (wrong_dtype(a[0]), *a[1:])
-        p = get_prep("strict")
-        expect_mismatch([lambda: case.op(f, backend, *bad, prep=p, **kw)],
-                        "x of another dtype, strict prep")
-
-    def mismatch_kind(a: tuple, kw: dict) -> None:
-        kind = other_kind(native)
-        if kind is None:
-            raise Skip("no other array kind installed (torch or jax)")
-        bad = (wrong_kind(a[0], kind), *a[1:])
-        p = get_prep("strict")
-        expect_mismatch([lambda: case.op(f, backend, *bad, prep=p, **kw)],
-                        f"x as a {kind} array, strict prep made with NumPy")
-
-    add("mismatch", mismatch, None, None)
-    add("mismatch_dtype", mismatch_dtype, None, None)
-    add("mismatch_kind", mismatch_kind, None, None)
+    add_mismatch_variants(add, case.op, f, backend, get_prep, native, has_arrays=True)
 
     def aliasing(a: tuple, kw: dict) -> Any:
         p = get_prep("strict")
