@@ -102,6 +102,17 @@ def signature_of(leaves: list[Any], treedef: TreeDef, dtype_of: Any) -> Signatur
     )
 
 
+def leaf_signature(rule_name: str, leaves: list[Any], treedef: TreeDef, dtype_of: Any) -> Signature:
+    """:func:`signature_of` for the leaves a host passes to a bridged function, which must be
+    floating point (``dtype_of``: the host's leaf -> NumPy dtype)."""
+    for v in leaves:
+        if dtype_of(v).kind not in "fc":
+            raise TypeError(
+                f"{rule_name} (bridged by anydiff) needs floating-point leaves; got {dtype_of(v)}"
+            )
+    return signature_of(leaves, treedef, dtype_of)
+
+
 def output_signature(y: Any) -> Signature:
     """Signature of a function's (NumPy) output pytree."""
     leaves, td = tree_flatten(y)

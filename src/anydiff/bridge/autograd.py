@@ -15,7 +15,7 @@ from autograd.extend import defjvp, defvjp, primitive
 
 from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
-from ._core import Rule, signature_of
+from ._core import Rule, leaf_signature
 
 
 @primitive
@@ -89,12 +89,7 @@ def _primal(a: Any) -> Any:
 
 def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
     """``f(x)`` for autograd-boxed leaves, differentiable by autograd (reverse and forward)."""
-    for v in leaves:
-        if _np_dtype(v).kind not in "fc":
-            raise TypeError(
-                f"{rule.fname} (bridged by anydiff) needs floating-point leaves; got {_np_dtype(v)}"
-            )
-    sig = signature_of(leaves, td, _np_dtype)
+    sig = leaf_signature(rule.fname, leaves, td, _np_dtype)
     flat = anp.concatenate([anp.reshape(v, (-1,)) for v in leaves])
     if _np_dtype(flat) != sig.dtype:
         flat = flat.astype(sig.dtype) if hasattr(flat, "astype") else anp.asarray(flat, sig.dtype)

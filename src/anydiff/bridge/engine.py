@@ -16,7 +16,7 @@ import numpy as np
 from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
 from ..engine._tracer import Prim, Traced, bind
-from ._core import Rule, signature_of
+from ._core import Rule, leaf_signature
 
 
 def _b(prim: Prim, *args: Any, **p: Any) -> Any:
@@ -143,12 +143,7 @@ def _np_dtype(a: Any) -> np.dtype:
 
 def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
     """``f(x)`` for engine-traced leaves, differentiable by the engine in both modes."""
-    for v in leaves:
-        if _np_dtype(v).kind not in "fc":
-            raise TypeError(
-                f"{rule.fname} (bridged by anydiff) needs floating-point leaves; got {_np_dtype(v)}"
-            )
-    sig = signature_of(leaves, td, _np_dtype)
+    sig = leaf_signature(rule.fname, leaves, td, _np_dtype)
     flat = np.concatenate([np.reshape(v, (-1,)).astype(sig.dtype) for v in leaves])
     osig = rule.out_signature(sig, np.asarray(_primal(flat)))
     y = _b(VALUE, flat, rule=rule, sig=sig, osig=osig)

@@ -29,7 +29,7 @@ from jax.interpreters import ad, batching, mlir
 
 from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
-from ._core import Rule, Signature, signature_of
+from ._core import Rule, Signature, leaf_signature
 from ._exceptions import in_callback
 from ._fresh import compiled_callback, given_value
 
@@ -337,12 +337,7 @@ def _np_dtype(a: Any) -> np.dtype:
 
 def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
     """``f(x)`` for JAX leaves (tracers or arrays), differentiable by every JAX transform."""
-    for v in leaves:
-        if _np_dtype(v).kind not in "fc":
-            raise TypeError(
-                f"{rule.fname} (bridged by anydiff) needs floating-point leaves; got {_np_dtype(v)}"
-            )
-    sig = signature_of(leaves, td, _np_dtype)
+    sig = leaf_signature(rule.fname, leaves, td, _np_dtype)
     concrete = None
     if not any(isinstance(v, jax.core.Tracer) for v in leaves):  # e.g. constants under jit
         concrete = np.concatenate([np.asarray(v).reshape(-1).astype(sig.dtype) for v in leaves])

@@ -18,7 +18,7 @@ import torch
 
 from .._errors import UnsupportedError
 from .._pytree import tree_unflatten
-from ._core import Rule, Signature, signature_of
+from ._core import Rule, Signature, leaf_signature
 
 _SECOND_ORDER_OUTPUTS = 64
 
@@ -215,12 +215,7 @@ def _np_dtype(a: Any) -> np.dtype:
 
 def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
     """``f(x)`` for torch leaves, differentiable by torch.autograd and torch.func."""
-    for v in leaves:
-        if _np_dtype(v).kind not in "fc":
-            raise TypeError(
-                f"{rule.fname} (bridged by anydiff) needs floating-point leaves; got {_np_dtype(v)}"
-            )
-    sig: Signature = signature_of(leaves, td, _np_dtype)
+    sig: Signature = leaf_signature(rule.fname, leaves, td, _np_dtype)
     device = next(v.device for v in leaves if isinstance(v, torch.Tensor))
     tdtype = getattr(torch, str(sig.dtype))
     flat = torch.cat([torch.as_tensor(v, device=device).reshape(-1).to(tdtype) for v in leaves])
