@@ -103,6 +103,15 @@ def _quantile(a: Any, q: Any, axis: Any, keepdims: bool, method: str, name: str)
     return r
 
 
+def _quantile_call(a: Any, q: Any, axis: Any, keepdims: bool, method: str, kw: dict,
+                   name: str) -> Any:
+    """np.quantile / np.percentile (q as a fraction) after refusing the options they cannot
+    honour: weights= and interpolation= raise rather than being dropped."""
+    if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
+        raise no_rule(f"{name} with weights= or interpolation= (use method=)")
+    return _quantile(a, q, axis, keepdims, method, name)
+
+
 @implements(np.quantile)
 def _np_quantile(
     a: Any,
@@ -114,9 +123,7 @@ def _np_quantile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
-        raise no_rule("np.quantile with weights= or interpolation= (use method=)")  # not dropped
-    return _quantile(a, _np_index(q), axis, keepdims, method, "np.quantile")
+    return _quantile_call(a, _np_index(q), axis, keepdims, method, kw, "np.quantile")
 
 
 @implements(np.percentile)
@@ -130,9 +137,7 @@ def _np_percentile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    if kw.pop("weights", None) is not None or kw.pop("interpolation", None) is not None or kw:
-        raise no_rule("np.percentile with weights= or interpolation= (use method=)")  # not dropped
-    return _quantile(a, _np_index(q) / 100.0, axis, keepdims, method, "np.percentile")
+    return _quantile_call(a, _np_index(q) / 100.0, axis, keepdims, method, kw, "np.percentile")
 
 
 @implements(np.median)
