@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import dtype_of, fit_tangent, operands, outranked, shape_of
+from ._rules import dispatch_operands, dtype_of, fit_tangent, shape_of
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
 
@@ -22,12 +22,9 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, prim: Prim, args: list, params: dict) -> Any:
-        if prim.diff:
-            new = operands(args)  # lists/tuples -> arrays, before any rule reads them
-            if new is not args:
-                if outranked(new, self.level):
-                    return bind(prim, new, params)
-                args = new
+        args, rebind = dispatch_operands(prim, args, self.level)
+        if rebind:
+            return bind(prim, args, params)
         xs = []
         ts = []
         any_t = False

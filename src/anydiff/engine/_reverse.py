@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import SETITEM, Lazy, dtype_of, fit, operands, outranked, shape_of
+from ._rules import SETITEM, Lazy, dispatch_operands, dtype_of, fit, shape_of
 from ._rules_shape import SETITEM_STEAL
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
@@ -58,12 +58,9 @@ class ReverseTrace(Trace):
         return len(self.vals) - 1
 
     def process(self, prim: Prim, args: list, params: dict) -> Any:
-        if prim.diff:
-            new = operands(args)  # lists/tuples -> arrays, before any rule reads them
-            if new is not args:
-                if outranked(new, self.level):
-                    return bind(prim, new, params)
-                args = new
+        args, rebind = dispatch_operands(prim, args, self.level)
+        if rebind:
+            return bind(prim, args, params)
         ins = []
         xs = []
         any_need = False

@@ -216,3 +216,15 @@ def outranked(args: list | tuple, level: int) -> bool:
         if type(a) is Traced and a._trace is not None and a._trace.level > level:
             return True
     return False
+
+
+def dispatch_operands(prim: Prim, args: list | tuple, level: int) -> tuple[list | tuple, bool]:
+    """A trace's first step on a differentiable primitive: ``args`` with lists/tuples as
+    arrays (before any rule reads them), and whether a converted operand belongs to a deeper
+    trace (:func:`outranked`), which must then process the call (``bind`` it again)."""
+    if not prim.diff:
+        return args, False
+    new = operands(args)
+    if new is args:
+        return args, False
+    return new, outranked(new, level)

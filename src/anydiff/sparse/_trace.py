@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import UnsupportedError
-from ..engine._rules_core import dtype_of, operands, outranked, shape_of
+from ..engine._rules_core import dispatch_operands, dtype_of, shape_of
 from ..engine._tracer import Prim, Trace, Traced, bind, new_level
 from . import _index as ix
 from . import _np
@@ -101,12 +101,9 @@ class SparsityTrace(Trace):
 
     # ------------------------------------------------------------------ dispatch
     def process(self, prim: Prim, args: list, params: dict) -> Any:
-        if prim.diff:
-            new = operands(args)  # lists/tuples -> arrays, before any rule reads them
-            if new is not args:
-                if outranked(new, self.level):
-                    return bind(prim, new, params)
-                args = new
+        args, rebind = dispatch_operands(prim, args, self.level)
+        if rebind:
+            return bind(prim, args, params)
         xs: list[Any] = []
         deps: list[Dep] = []
         any_dep = False
