@@ -133,6 +133,23 @@ def expect_mismatch(calls: Sequence[Callable[[], Any]], what: str) -> None:
         raise AssertionError(f"{what}: expected PreparationMismatchError, the call succeeded")
 
 
+def add_prepared_variants(
+    add: Callable[..., None], case: Any, op_name: str, f: Any, backend: Any,
+    get_prep: Callable[[str], Any], expected: Any, parts: Any,
+    check_plain: Callable, check_value: Callable,
+) -> None:
+    """Register the four ``prepared*`` variants (prepared operator, a second call of the prep,
+    its value form, a non-strict prep) through the runner's ``add``; ``case`` supplies
+    ``op`` / ``vop`` (the operator and its value form), ``get_prep`` the strict / non-strict prep."""
+    add("prepared", lambda a, kw: case.op(f, backend, *a, prep=get_prep("strict"), **kw),
+        expected, check_plain)
+    add("prepared_call", lambda a, kw: get_prep("strict")(*a, **kw), expected, check_plain)
+    add("prepared_value", lambda a, kw: case.vop(f, backend, *a, prep=get_prep("strict"), **kw),
+        parts, check_value)
+    add("prepared_nonstrict", lambda a, kw: getattr(get_prep("nonstrict"), op_name)(*a, **kw),
+        expected, check_plain)
+
+
 def add_mismatch_variants(
     add: Callable[..., None], op: Callable, f: Any, backend: Any,
     get_prep: Callable[[str], Any], native: str, has_arrays: bool,

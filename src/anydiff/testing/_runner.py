@@ -59,6 +59,7 @@ from ._checks import (
     Case,
     Skip,
     add_mismatch_variants,
+    add_prepared_variants,
     buffers,
     constant_values,
     expect_mismatch,
@@ -316,13 +317,8 @@ def run_case(
             raise Skip(f"preparation: {type(p).__name__}: {p}")
         return p
 
-    add("prepared", lambda a, kw: case.op(f, backend, *a, prep=get_prep("strict"), **kw),
-        expected, check_plain)
-    add("prepared_call", lambda a, kw: get_prep("strict")(*a, **kw), expected, check_plain)
-    add("prepared_value", lambda a, kw: case.vop(f, backend, *a, prep=get_prep("strict"), **kw),
-        expected_parts, check_value)
-    add("prepared_nonstrict", lambda a, kw: getattr(get_prep("nonstrict"), s.op)(*a, **kw),
-        expected, check_plain)
+    add_prepared_variants(add, case, s.op, f, backend, get_prep, expected, expected_parts,
+                          check_plain, check_value)
 
     def threaded(a: tuple, kw: dict) -> Any:
         p = get_prep("strict")

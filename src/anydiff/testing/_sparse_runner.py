@@ -31,6 +31,7 @@ from ._checks import (
     Case,
     Skip,
     add_mismatch_variants,
+    add_prepared_variants,
     buffers,
     from_native,
     leaves_of,
@@ -281,13 +282,8 @@ def run_sparse_case(
             raise p
         return p
 
-    add("prepared", lambda a, kw: case.op(f, backend, *a, prep=get_prep("strict"), **kw),
-        expected, check_plain)
-    add("prepared_call", lambda a, kw: get_prep("strict")(*a, **kw), expected, check_plain)
-    add("prepared_value", lambda a, kw: case.vop(f, backend, *a, prep=get_prep("strict"), **kw),
-        parts, check_value)
-    add("prepared_nonstrict", lambda a, kw: getattr(get_prep("nonstrict"), s.op)(*a, **kw),
-        expected, check_plain)
+    add_prepared_variants(add, case, s.op, f, backend, get_prep, expected, parts,
+                          check_plain, check_value)
 
     def threaded(a: tuple, kw: dict) -> Any:
         # Concurrent calls of one prep, compared densely (threaded_calls compares arrays).
