@@ -434,9 +434,12 @@ def _any_traced(values: Any) -> bool:
 
 
 def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
+    # ``impl.engages(args, kw)``: traced values the arguments hide (an ODE right-hand side's closure)
+    engages = getattr(impl, "engages", lambda args, kw: False)
+
     @functools.wraps(orig)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
+        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values()) or engages(args, kw)):
             return impl(*args, **kw)
         return orig(*args, **kw)
 

@@ -55,3 +55,7 @@ def cumulative_trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1,
 
 
 INTEGRATE = {"trapezoid": trapezoid, "simpson": simpson, "cumulative_trapezoid": cumulative_trapezoid}
+
+from ._scipy_ode import TABLE as _ODE  # noqa: E402 - odeint, solve_ivp
+
+INTEGRATE.update(_ODE)
