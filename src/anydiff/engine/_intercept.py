@@ -35,8 +35,9 @@ overhead), so traces pay nothing for them:
   frozen);
 * ``scipy.linalg`` (the ``LINALG`` table of :mod:`._scipy_linalg`: solvers, factorizations,
   decompositions, structured matrices), ``scipy.signal`` (``convolve`` & co.),
-  ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid``), ``scipy.spatial.distance``
-  (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`' rule modules.
+  ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid odeint solve_ivp``),
+  ``scipy.spatial.distance`` (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`'
+  rule modules.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
 identity in the namespaces of modules outside NumPy/SciPy (scanned when the set of modules,
@@ -437,7 +438,7 @@ def _any_traced(values: Any) -> bool:
 
 
 def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
-    engages = getattr(impl, "engages", lambda args, kw: False)  # traced values hidden in args
+    engages = getattr(impl, "engages", lambda args, kw: False)  # traced values an ODE's closure hides
 
     @functools.wraps(orig)
     def wrapper(*args: Any, **kw: Any) -> Any:
