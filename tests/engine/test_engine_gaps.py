@@ -93,6 +93,27 @@ def test_odeint_parameter_in_the_closure_and_vector_state_match_finite_differenc
     _check(f, x, _fd(f, x), rtol=1e-7, atol=1e-8)
 
 
+def _closure_ode(x):
+    a = x[0]
+    b = a  # one value in two closure cells; a helper sharing the scope's cell
+
+    def helper(y):
+        return -a * y
+
+    def rhs(y, t):
+        return helper(y) - 0.5 * b * y + x[1]
+
+    return si.odeint(rhs, 1.0, [0.0, 1.0], **TIGHT)[-1, 0]
+
+
+def test_odeint_closure_through_helpers_matches_the_analytic_derivative() -> None:
+    # y' = -1.5 a y + c: y(1) = c/k + (1 - c/k) e^{-k}, k = 1.5 a
+    x = np.array([0.4, 0.3])
+    k, c = 1.5 * x[0], x[1]
+    e = np.exp(-k)
+    _check(_closure_ode, x, np.array([1.5 * (-c / k**2 * (1 - e) - (1 - c / k) * e), (1 - e) / k]))
+
+
 def test_odeint_traced_output_times_and_tfirst() -> None:
     # y' = -k y: dY_j/dt_j = -k Y_j (j >= 1), dY_j/dt_0 = k Y_j, dY_0/dt_0 = 0
     k = 0.9

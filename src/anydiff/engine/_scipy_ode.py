@@ -5,7 +5,8 @@ traced *parameters* of the right-hand side ``func``: traced values among ``args=
 values ``func`` reads from its closure (``lambda y, t: -k * y`` with a traced ``k``; also
 through helper functions it closes over).  The primitive substitutes each input into its
 place (the argument, the closure cell) for the duration of a call and puts the original back,
-so a recorded tape replays with new parameter values.
+so a recorded tape replays with new parameter values.  (The cells are shared with the
+recording call's frame only; anydiff's prepared operators use a tape from one thread at a time.)
 
 Derivatives: forward sensitivity equations.  With ``p`` the parameters (flattened) and
 ``S = [dy/dy0, dy/dp]`` (``n x (n + P)``), ``dS/dt = J_y S + [0, J_p]``, ``S(t0) = [I, 0]``;
@@ -82,11 +83,14 @@ def _places(func: Callable, args: tuple) -> tuple[list, list]:
         if is_traced(a):
             places.append(("arg", i))
             values.append(a)
+    cells: list = []
     for cell in _cells(getattr(func, "__func__", func), set()):
-        v = cell.cell_contents
-        if is_traced(v) and not any(v is w for w in values):
+        # each cell once (helpers defined in one scope share it); one value in two cells is
+        # two inputs, whose derivatives add up
+        if is_traced(cell.cell_contents) and not any(cell is c for c in cells):
+            cells.append(cell)
             places.append(("cell", cell))
-            values.append(v)
+            values.append(cell.cell_contents)
     return places, values
 
 
@@ -99,7 +103,7 @@ def _real_array(a: Any, what: str) -> Any:
 # ---------------------------------------------------------------------------- the primitives
 
 
-def _plain_rhs(spec: _Spec, thetas: list) -> Callable:
+def _plain_rhs(spec: _Spec) -> Callable:
     def rhs(y: np.ndarray, t: float, args: tuple) -> np.ndarray:
         r = spec.rhs(y, t, args)
         if is_traced(r):
@@ -115,7 +119,7 @@ def _plain_rhs(spec: _Spec, thetas: list) -> Callable:
 
 def _ode_impl(y0: Any, t: Any, *thetas: Any, spec: _Spec) -> Any:
     with spec.bound(list(thetas)) as args:
-        rhs = _plain_rhs(spec, list(thetas))
+        rhs = _plain_rhs(spec)
         return spec.solve(
             lambda y, tt: rhs(y, tt, args), np.asarray(y0, dtype=float), np.asarray(t, dtype=float), 0
         )
