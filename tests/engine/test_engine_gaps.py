@@ -77,6 +77,11 @@ def test_odeint_decay_in_y0_and_args_matches_the_analytic_derivative() -> None:
     x = np.array([1.3, 0.8])
     e = np.exp(-x[1] * T3)
     _check(f, x, np.array([np.sum(W3 * e), np.sum(W3 * -T3 * x[0] * e)]))
+    # the whole solution's Jacobian, (len(t), 1, 2), in both modes
+    J = np.stack([e, -T3 * x[0] * e], axis=-1)[:, None, :]
+    for mode in MODES:
+        Jm = E.jacobian(lambda z: si.odeint(_decay, z[:1], T3, args=(z[1],), **TIGHT), x, mode=mode)
+        np.testing.assert_allclose(Jm, J, rtol=1e-9, atol=1e-11)
 
 
 def test_odeint_parameter_in_the_closure_and_vector_state_match_finite_differences() -> None:
