@@ -312,9 +312,10 @@ def solve_ivp(
     last: list = []
 
     def solve(rhs: Callable, z0: np.ndarray, tt: np.ndarray, C: int) -> np.ndarray:
-        opts = _tolerances(
-            {k: v for k, v in options.items() if not (C and k in _JACOBIAN_HINTS)}, C, ("atol",)
-        )
+        # a callable jac= takes args= too, which only the right-hand side gets here: without
+        # it the implicit methods estimate the Jacobian (the same solution, to tolerance)
+        drop = lambda k, v: (C and k in _JACOBIAN_HINTS) or (k == "jac" and callable(v) and args)  # noqa: E731
+        opts = _tolerances({k: v for k, v in options.items() if not drop(k, v)}, C, ("atol",))
         sol = si.solve_ivp(lambda s, z: rhs(z, s), t_span, z0, method=method, t_eval=tt, **opts)
         if not sol.success:
             raise EngineError(f"scipy.integrate.solve_ivp failed: {sol.message}")
