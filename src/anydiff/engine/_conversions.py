@@ -84,7 +84,14 @@ def describe_conversion(kind: str) -> str:
     shown = f"`{src}` ({where})" if src else where
     if op.startswith("STORE_SUBSCR"):
         return f"writing a traced value into a plain NumPy array at {shown}"
+    # np.float64 & co. are C scalar types: they cannot return a traced value
+    fix = (
+        f" ({kind}() and np.float64() & co. cannot return a traced value: use the value itself, "
+        "or x.astype(np.float64) / np.asarray(x, dtype=np.float64) to change its dtype)"
+        if kind in ("float", "complex")
+        else ""
+    )
     if src.startswith(f"{kind}("):
-        return f"{kind}(traced) at {shown}"
+        return f"{kind}(traced) at {shown}{fix}"
     what = {"float": "a Python float", "complex": "a Python complex"}.get(kind, "a plain ndarray")
-    return f"{shown}, which converts a traced value to {what}"
+    return f"{shown}, which converts a traced value to {what}{fix}"

@@ -35,8 +35,9 @@ overhead), so traces pay nothing for them:
   frozen);
 * ``scipy.linalg`` (the ``LINALG`` table of :mod:`._scipy_linalg`: solvers, factorizations,
   decompositions, structured matrices), ``scipy.signal`` (``convolve`` & co.),
-  ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid``), ``scipy.spatial.distance``
-  (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`' rule modules.
+  ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid odeint solve_ivp``),
+  ``scipy.spatial.distance`` (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`'
+  rule modules.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
 identity in the namespaces of modules outside NumPy/SciPy (scanned when the set of modules,
@@ -58,7 +59,8 @@ Why it is safe:
   ``from numpy import zeros``, which binds the original) still raises ``EngineError``.
 
 The ``math`` module's functions (``math.sin(x[0])``) are swapped the same way while a trace
-runs (:mod:`._intercept_math`): on a traced argument they call the NumPy function.
+runs (:mod:`._intercept_math`): on a traced argument they call the NumPy function; so are
+NumPy reductions & co. given a list of traced values (:mod:`._intercept_lists`).
 
 Nested traces (forward over reverse) share one installation (the depth counts them); tape
 replays never run ``f``, so they need none.
@@ -76,7 +78,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _intercept_math
+from . import _intercept_lists, _intercept_math
 from ._tracer import Traced
 
 #: module-name prefixes whose calls always get NumPy's own result (library internals). The
@@ -103,7 +105,7 @@ def original(func: Any) -> Any:
     for name, w in WRAPPERS.items():
         if w is func:
             return ORIGINAL[name]
-    return func
+    return _intercept_lists.original(func)
 
 
 def tracing_here() -> bool:
@@ -238,6 +240,7 @@ _NP = np.__dict__  # the numpy namespace itself (dict operations: the cheapest s
 
 def _install() -> None:
     _intercept_math.install()
+    _intercept_lists.install()
     for name, wrapper, orig in _SWAPS:
         if _NP.get(name) is orig:  # leave someone else's patch alone
             _NP[name] = wrapper
@@ -249,6 +252,7 @@ def _install() -> None:
 
 def _uninstall() -> None:
     _intercept_math.uninstall()
+    _intercept_lists.uninstall()
     for name, wrapper, orig in _SWAPS:
         if _NP.get(name) is wrapper:
             _NP[name] = orig
@@ -434,9 +438,11 @@ def _any_traced(values: Any) -> bool:
 
 
 def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
+    engages = getattr(impl, "engages", lambda args, kw: False)  # traced values an ODE's closure hides
+
     @functools.wraps(orig)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
+        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values()) or engages(args, kw)):
             return impl(*args, **kw)
         return orig(*args, **kw)
 

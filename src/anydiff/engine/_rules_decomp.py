@@ -6,13 +6,19 @@ read the factors from the primitive's *output* ``y`` (never by decomposing again
 dispatch on traced values and can themselves be differentiated.  Shapes (2-D ``a``; stacked
 arrays go one matrix at a time):
 
-* ``svd(a, full_matrices=False)``, ``a`` real ``(m, n)``, ``k = min(m, n)``: packed
-  ``[U; s; Vhᵀ]`` of shape ``(m + 1 + n, k)``.  Derivative of the vectors exists for distinct
-  nonzero singular values (inf/nan otherwise, as ``eigh`` at a repeated eigenvalue; a function
-  of the singular values only stays finite).  ``full_matrices=True`` on a non-square matrix
-  raises: the extra columns are not unique.
-* ``qr(a)`` (``mode="reduced"`` or ``"r"``), ``a`` real ``(m, n)`` with ``m >= n`` and full
-  column rank: packed ``[Q; R]`` of shape ``(m + n, n)``.  Wide matrices raise.
+* ``svd(a, full_matrices=False)``, ``a`` real or complex ``(m, n)``, ``k = min(m, n)``: packed
+  ``[U; s; Vhᴴ]`` of shape ``(m + 1 + n, k)``.  Complex vectors have a phase gauge (``U D``,
+  ``V D`` with a diagonal unitary ``D`` is an SVD too): the tangent puts the undetermined
+  ``i Im(Uᴴ dA V)_jj / s_j`` on ``U``'s columns and none on ``V``'s, so derivatives of
+  gauge-invariant functions (``|U|²``, ``U S Vᴴ``, ``|u_jᴴ b|``) are exact; others are
+  derivatives of that continuous branch, not of LAPACK's phases.  Derivative of the vectors
+  exists for distinct nonzero singular values (inf/nan otherwise, as ``eigh`` at a repeated
+  eigenvalue; a function of the singular values only stays finite).  ``full_matrices=True``
+  on a non-square matrix raises: the extra columns are not unique.
+* ``qr(a)`` (``mode="reduced"`` or ``"r"``), ``a`` real or complex ``(m, n)`` with ``m >= n``
+  and full column rank: packed ``[Q; R]`` of shape ``(m + n, n)``.  Wide matrices raise.
+  LAPACK's complex ``R`` has a real diagonal, so the factors are unique and so is their
+  derivative (``Qᴴ dQ`` then has the imaginary diagonal of ``Qᴴ dA R⁻¹``).
 * ``eig(a)``, ``a`` real or complex ``(n, n)`` with distinct eigenvalues: packed ``[w; V]`` of
   shape ``(n + 1, n)``.  The vectors' tangents follow LAPACK's normalisation (unit norm, largest
   component real), so they are the derivative of what ``np.linalg.eig`` returns.  A real ``a``
@@ -56,11 +62,25 @@ def _svd_impl(a: Any, driver: str | None = None) -> Any:
         import scipy.linalg
 
         U, s, Vh = scipy.linalg.svd(a, full_matrices=False, lapack_driver=driver)
-    return np.concatenate([U, s[None, :], Vh.T], axis=0)
+    return np.concatenate([U, s[None, :].astype(U.dtype), R.cj(Vh.T)], axis=0)
+
+
+def _H(a: Any) -> Any:
+    """Conjugate transpose (a plain transpose of real arrays)."""
+    return R.cj(_swap(a))
+
+
+def _imag_diag(m: Any) -> Any:
+    """``i Im(diag(m))`` as a diagonal matrix (batched over leading axes): the gauge terms."""
+    k = R.shape_of(m)[-1]
+    i = np.arange(k)
+    return np.eye(k) * (1j * np.imag(m[..., i, i]))[..., None, :]
 
 
 def _svd_parts(y: Any, m: int) -> tuple[Any, Any, Any, Any]:
     U, s, V = y[:m], y[m], y[m + 1 :]
+    if R.is_complex(s):
+        s = np.real(s)
     k = R.shape_of(s)[0]
     s2 = s * s
     return U, s, V, _inv_gaps(s2[None, :] - s2[:, None], k)  # F_ij = 1 / (s_j² - s_i²)
@@ -71,19 +91,22 @@ def _svd_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
     U, s, V, F = _svd_parts(y, m)
     k = R.shape_of(s)[0]
     dA = ts[0]  # (B, m, n)
-    dP = np.matmul(np.matmul(U.T, dA), V)  # (B, k, k)
+    dP = np.matmul(np.matmul(_H(U), dA), V)  # (B, k, k)
     i = np.arange(k)
     ds = dP[:, i, i]
     dPS = dP * s
     SdP = s[:, None] * dP
     with np.errstate(invalid="ignore"):  # inf * 0 only at a degenerate spectrum (no derivative)
-        dU = np.matmul(U, F * (dPS + _swap(dPS)))
-        dV = np.matmul(V, F * (SdP + _swap(SdP)))
+        dU = np.matmul(U, F * (dPS + _H(dPS)))
+        dV = np.matmul(V, F * (SdP + _H(SdP)))
     with np.errstate(divide="ignore", invalid="ignore"):
+        if R.is_complex(dP):  # the phase gauge: U's columns take Im(dP_ii), V's none
+            ds = np.real(ds)
+            dU = dU + np.matmul(U, _imag_diag(dP) / s)
         if m > k:  # the part of dA V outside span(U)
             dU = dU + (np.matmul(dA, V) - np.matmul(U, dP)) / s
         if n > k:
-            dV = dV + (np.matmul(_swap(dA), U) - np.matmul(V, _swap(dP))) / s
+            dV = dV + (np.matmul(_H(dA), U) - np.matmul(V, _H(dP))) / s
     return np.concatenate([dU, ds[:, None, :], dV], axis=1)
 
 
@@ -92,15 +115,18 @@ def _svd_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
     U, s, V, F = _svd_parts(y, m)
     k = R.shape_of(s)[0]
     gU, gs, gV = g[:m], g[m], g[m + 1 :]
-    J = _times_f(F, U.T @ gU)
-    K = _times_f(F, V.T @ gV)
-    Gp = np.diag(gs) + (J + J.T) * s + s[:, None] * (K + K.T)
-    gA = U @ Gp @ V.T
+    UhgU = _H(U) @ gU
+    J = _times_f(F, UhgU)
+    K = _times_f(F, _H(V) @ gV)
+    Gp = np.diag(np.real(gs) if R.is_complex(gs) else gs) + (J + _H(J)) * s + s[:, None] * (K + _H(K))
     with np.errstate(divide="ignore", invalid="ignore"):
+        if R.is_complex(UhgU):  # adjoint of the phase gauge term of the tangent
+            Gp = Gp + _imag_diag(UhgU) / s
+        gA = U @ Gp @ _H(V)
         if m > k:
-            gA = gA + ((gU - U @ (U.T @ gU)) / s) @ V.T
+            gA = gA + ((gU - U @ UhgU) / s) @ _H(V)
         if n > k:
-            gA = gA + U @ ((gV - V @ (V.T @ gV)) / s).T
+            gA = gA + U @ _H((gV - V @ (_H(V) @ gV)) / s)
     return (gA,)
 
 
@@ -109,18 +135,17 @@ SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
 def svd(a: Any, full_matrices: bool = True, driver: str | None = None) -> Any:
-    """``np.linalg.svd(a, full_matrices)`` with vectors, for a real 2-D ``a`` (``driver``: the
-    ``lapack_driver`` of ``scipy.linalg.svd``, for calls made through SciPy)."""
+    """``np.linalg.svd(a, full_matrices)`` with vectors, for a real or complex 2-D ``a``
+    (``driver``: the ``lapack_driver`` of ``scipy.linalg.svd``, for calls made through SciPy)."""
     m, n = R.shape_of(a)
-    if R.is_complex(a):
-        raise no_rule("np.linalg.svd of a complex matrix with compute_uv=True (singular vectors)")
     if full_matrices and m != n:
         raise EngineError(
             "np.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
             "vectors are not unique, so they have no derivative; pass full_matrices=False"
         )
     packed = bind(SVD, [a], {} if driver is None else {"driver": driver})
-    return SVDResult(packed[:m], packed[m], _swap(packed[m + 1 :]))
+    S = packed[m]
+    return SVDResult(packed[:m], np.real(S) if R.is_complex(S) else S, _H(packed[m + 1 :]))
 
 
 # ---------------------------------------------------------------------------- qr
@@ -140,9 +165,11 @@ def _qr_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
     m = R.shape_of(xs[0])[0]
     Q, Rm = y[:m], y[m:]
     X = np.matmul(ts[0], np.linalg.inv(Rm))  # dA R⁻¹, (B, m, n)
-    C = np.matmul(Q.T, X)
+    C = np.matmul(_H(Q), X)
     low = np.tril(C, -1)
-    dO = low - _swap(low)  # antisymmetric: Qᵀ dQ restricted to span(Q)
+    dO = low - _H(low)  # anti-Hermitian: Qᴴ dQ restricted to span(Q)
+    if R.is_complex(C):  # LAPACK's R has a real diagonal: dR R⁻¹ too, so Qᴴ dQ takes Im(C_ii)
+        dO = dO + _imag_diag(C)
     dQ = np.matmul(Q, dO - C) + X
     dR = np.matmul(C - dO, Rm)
     return np.concatenate([dQ, dR], axis=1)
@@ -152,9 +179,12 @@ def _qr_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
     m = R.shape_of(xs[0])[0]
     Q, Rm = y[:m], y[m:]
     gQ, gR = g[:m], g[m:]
-    H = Q.T @ gQ - gR @ Rm.T
-    GX = gQ + Q @ (np.tril(H - H.T, -1) - H)
-    return (GX @ np.linalg.inv(Rm).T,)
+    H = _H(Q) @ gQ - gR @ _H(Rm)
+    D = np.tril(H - _H(H), -1) - H
+    if R.is_complex(H):
+        D = D + _imag_diag(H)
+    GX = gQ + Q @ D
+    return (GX @ _H(np.linalg.inv(Rm)),)
 
 
 QR = Prim("linalg.qr", _qr_impl, _qr_jvp, _qr_vjp)
@@ -162,10 +192,9 @@ QRResult = namedtuple("QRResult", ["Q", "R"])
 
 
 def qr(a: Any, mode: str = "reduced", scipy: bool = False) -> Any:
-    """``np.linalg.qr(a, mode)`` for a real 2-D ``a`` with ``m >= n`` (modes reduced, r)."""
+    """``np.linalg.qr(a, mode)`` for a real or complex 2-D ``a`` with ``m >= n`` (modes
+    reduced, r); LAPACK's complex ``R`` has a real diagonal, which fixes ``Q``'s phases."""
     m, n = R.shape_of(a)
-    if R.is_complex(a):
-        raise no_rule("np.linalg.qr of a complex matrix")
     if m < n:
         raise no_rule("np.linalg.qr of a wide matrix (m < n: Q R is not unique in its last columns)")
     if mode not in ("reduced", "r") and not (mode == "complete" and m == n):

@@ -4,8 +4,8 @@
 are linear in ``y`` for fixed sample points: their weights are SciPy's own function applied
 to the unit vectors (so the value is SciPy's, to rounding, including its rule for an even
 number of samples), and the result is ``y`` contracted with them.  Traced sample points
-``x`` raise for those two.  ODE solvers and ``quad`` call compiled code and raise naming
-themselves (the generic SciPy conversion error).
+``x`` raise for those two.  ``odeint`` and ``solve_ivp`` are in :mod:`._scipy_ode`; ``quad``
+calls compiled code and raises naming itself (the generic SciPy conversion error).
 """
 
 from __future__ import annotations
@@ -55,3 +55,7 @@ def cumulative_trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1,
 
 
 INTEGRATE = {"trapezoid": trapezoid, "simpson": simpson, "cumulative_trapezoid": cumulative_trapezoid}
+
+from ._scipy_ode import TABLE as _ODE  # noqa: E402 - odeint, solve_ivp
+
+INTEGRATE.update(_ODE)

@@ -1,7 +1,8 @@
 """``scipy.linalg`` solvers and matrix functions, and convolutions, for traced arguments.
 
 New primitives: ``solve_triangular``, ``expm`` (Fréchet derivative by the block-matrix
-identity ``expm([[A, E], [0, A]]) = [[e^A, L(A, E)], [0, e^A]]``), ``solve_sylvester``, ``lu``
+identity ``expm([[A, E], [0, A]]) = [[e^A, L(A, E)], [0, e^A]]``, shared with ``logm`` in
+:mod:`._scipy_matfuncs`), ``solve_sylvester``, ``lu``
 (the packed LAPACK factor).  Composites: ``solve``, ``cho_factor``/``cho_solve``,
 ``lu_factor``/``lu_solve``, ``sqrtm`` (a Sylvester equation), ``solve_banded``, ``inv``, ``det``,
 ``cholesky``; ``scipy.signal.convolve``/``correlate`` and ``np.convolve``/``np.correlate`` as
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import no_rule
+from ._scipy_matfuncs import _each, frechet_adjoint, frechet_block
 from ._tracer import Prim, bind
 
 
@@ -252,30 +254,15 @@ def lu_solve(
 
 
 def _expm_impl(a: Any) -> Any:
-    a = np.asarray(a)
-    if a.ndim > 2:  # scipy's expm handles stacks; keep one code path for every version
-        return np.stack([_sl().expm(m) for m in a.reshape((-1,) + a.shape[-2:])]).reshape(a.shape)
-    return _sl().expm(a)
-
-
-def _frechet(a: Any, e: Any) -> Any:
-    """``L(A, E)`` for ``a`` of shape ``(..., n, n)`` and ``e`` of shape ``(B, ..., n, n)`` (or
-    ``a``'s shape): the top-right block of ``expm([[A, E], [0, A]])``."""
-    n = R.shape_of(a)[-1]
-    shp = R.shape_of(e)
-    A = np.broadcast_to(a, shp)
-    Z = np.zeros(shp, dtype=np.result_type(R.dtype_of(a), R.dtype_of(e)))
-    top = np.concatenate([A, e], axis=-1)
-    bot = np.concatenate([Z, A], axis=-1)
-    return expm(np.concatenate([top, bot], axis=-2))[..., :n, n:]
+    return _each(_sl().expm, a)  # scipy's expm handles stacks; one code path for every version
 
 
 def _expm_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
-    return _frechet(xs[0], ts[0])
+    return frechet_block(expm, xs[0], ts[0])
 
 
 def _expm_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
-    return (_frechet(_H(xs[0]), g),)
+    return (frechet_adjoint(expm, xs[0], g),)
 
 
 EXPM = Prim("scipy.linalg.expm", _expm_impl, _expm_jvp, _expm_vjp)
@@ -456,6 +443,8 @@ SIGNAL: dict[str, Callable] = {
 
 from ._scipy_linalg2 import TABLE as _MORE  # noqa: E402 - eigh, svd, qr, pinv, norm, block_diag, ...
 from ._scipy_linalg2 import lfilter as _lfilter  # noqa: E402
+from ._scipy_matfuncs import TABLE as _MATFUNCS  # noqa: E402 - logm
 
 LINALG.update(_MORE)
+LINALG.update(_MATFUNCS)
 SIGNAL["lfilter"] = _lfilter

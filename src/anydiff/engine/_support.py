@@ -69,11 +69,13 @@ def unsupported() -> list[str]:
 
 #: where the derivative of a decomposition exists, and what the engine does elsewhere
 DECOMPOSITIONS: dict[str, str] = {
-    "np.linalg.svd": "vectors with full_matrices=False (or a square matrix), real matrices; distinct "
-    "nonzero singular values (a repeated or zero one gives inf/NaN in the vectors' derivatives; "
-    "functions of the singular values only stay finite); full_matrices=True on a non-square "
-    "matrix and complex matrices raise",
-    "np.linalg.qr": "modes 'reduced' and 'r', real matrices with m >= n and full column rank; wide or "
+    "np.linalg.svd": "vectors with full_matrices=False (or a square matrix), real or complex matrices; "
+    "distinct nonzero singular values (a repeated or zero one gives inf/NaN in the vectors' "
+    "derivatives; functions of the singular values only stay finite); complex vectors: exact for "
+    "functions invariant under their phases (the gauge), see the engine page; full_matrices=True "
+    "on a non-square matrix raises",
+    "np.linalg.qr": "modes 'reduced' and 'r', real or complex matrices with m >= n and full column "
+    "rank (LAPACK's complex R has a real diagonal, so the factors are unique); wide or "
     "rank-deficient matrices raise",
     "np.linalg.eig": "distinct eigenvalues; the vectors' derivatives follow LAPACK's normalisation "
     "(unit norm, largest component real); a real matrix whose eigenvalues were real when traced "
