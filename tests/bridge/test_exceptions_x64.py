@@ -155,3 +155,35 @@ def test_autograd_and_engine_hosts_exceptions_keep_type():
                 lambda: E.jacobian(gb, np.ones(3), mode="reverse")):
         with pytest.raises(Boom, match="custom boom"):
             run()
+
+
+def test_float64_arguments_reach_the_callback_unencoded():
+    # the JAX host's callbacks take XLA's arguments as they are (anydiff.bridge._host_call): a
+    # float64 operand of the Python callback stays f64 (it used to travel as ui32 words, and be
+    # copied once more by pure_callback's device_put); only results still travel as words
+    from anydiff.bridge._host_call import host_call
+
+    assert host_call is not None, "JAX's callback lowering helper is not available"
+    g = ad.custom_derivative(np.sin, pullback=lambda x, w: np.cos(x) * w)
+    with jax.enable_x64(True):
+        x = jnp.linspace(0.1, 0.9, 3)
+        text = jax.jit(jax.grad(lambda v: jnp.sum(g(v)))).lower(x).as_text()
+        calls = [ln for ln in text.splitlines() if "python_cpu_callback" in ln]
+        assert calls and all("(tensor<3xf64>" in ln for ln in calls), calls
+        np.testing.assert_allclose(jax.jit(jax.grad(lambda v: jnp.sum(g(v))))(x),
+                                   np.cos(np.asarray(x)), rtol=1e-15)
+
+
+def test_error_type_on_jax_fast_path_after_a_successful_call():
+    # once a jitted function has run, JAX raises a callback's failure from its C++ fast path as
+    # a plain ValueError (before: JaxRuntimeError); the text, and so original_exceptions(), are
+    # the same either way
+    g = ad.custom_derivative(failing_f(Boom("late boom")), pullback=lambda x, w: np.cos(x) * w)
+    run = jax.jit(lambda x: jnp.sum(g(x) ** 2))
+    jax.block_until_ready(run(jnp.ones(3)))
+    with pytest.raises((jax.errors.JaxRuntimeError, ValueError),
+                       match=r"Boom: late boom \[in the function") as info:
+        jax.block_until_ready(run(jnp.asarray(BAD)))
+    assert not isinstance(info.value, Boom) and info.value.__cause__ is None
+    with pytest.raises(Boom, match="late boom"), original_exceptions():
+        jax.block_until_ready(run(jnp.asarray(BAD)))
