@@ -13,8 +13,9 @@ again; see :mod:`anydiff.bridge._fresh`).
 
 Batching rules stack vmapped tangents into the ``k`` axis, so ``jax.vmap`` / ``jacfwd`` /
 ``jacrev`` send ONE ``(k, n)`` block to the rule; a batched primal ``x`` runs ``lax.map``.
-Every primitive lowers to ``jax.pure_callback`` on NumPy arrays (so ``jax.jit`` works), with the
-dtypes of the traced values (x64 respected: float32 stays float32).
+Every primitive lowers to a host callback on NumPy arrays (``_host_call``: ``jax.pure_callback``'s
+lowering without its argument copies; so ``jax.jit`` works), with the dtypes of the traced values
+(x64 respected: float32 stays float32).
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def _ndarray(a: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- callbacks
-# float64 / complex128 arrays cross a callback in both directions as uint32 words: JAX converts a
-# callback's arguments and results under the x64 setting of the thread that runs it, and that
+# float64 / complex128 results cross a callback as uint32 words (arguments too on the
+# pure_callback fallback): JAX converts them under the x64 setting of the thread that runs it, and that
 # thread may not see the caller's ``jax.enable_x64()`` context (an XLA worker thread, or an
 # executable compiled in the context and run outside it). float64 arguments were then silently
 # rounded to float32 and float64 results rejected ("Incorrect output dtype"). uint32 is the
