@@ -187,3 +187,23 @@ def test_error_type_on_jax_fast_path_after_a_successful_call():
     assert not isinstance(info.value, Boom) and info.value.__cause__ is None
     with pytest.raises(Boom, match="late boom"), original_exceptions():
         jax.block_until_ready(run(jnp.asarray(BAD)))
+
+
+def test_pure_callback_fallback_keeps_float64(monkeypatch):
+    # without JAX's lowering helper (other JAX releases) the host uses jax.pure_callback, whose
+    # float64 arguments travel as uint32 words: compiled in an x64 context, run outside it
+    import anydiff.bridge.jax as jax_host
+
+    monkeypatch.setattr(jax_host, "host_call", None)
+    g = ad.custom_derivative(lambda x: np.sin(x) * x[0], pullback=lambda x, w: np.cos(x) * x[0] * w
+                             + np.eye(len(x))[0] * np.dot(np.sin(x), w))
+    with jax.enable_x64(True):
+        x = jnp.linspace(0.2, 1.1, 4)
+        grad = jax.jit(jax.grad(lambda v: jnp.sum(g(v)))).lower(x)
+        assert "python_cpu_callback" in grad.as_text() and "xui32>" in grad.as_text()
+        grad = grad.compile()
+    xn = np.asarray(x)
+    want = np.cos(xn) * xn[0] + np.eye(4)[0] * np.sum(np.sin(xn))
+    gr = np.asarray(grad(x))
+    assert gr.dtype == np.float64
+    np.testing.assert_allclose(gr, want, rtol=1e-15)

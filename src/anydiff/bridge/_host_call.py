@@ -26,6 +26,11 @@ import jax
 from jax.extend.core import Primitive
 from jax.interpreters import mlir
 
+try:  # jax.core.ShapedArray moved around between releases
+    from jax.core import ShapedArray
+except ImportError:  # pragma: no cover
+    from jax._src.core import ShapedArray
+
 try:  # private JAX lowering helpers of pure_callback (hence guarded)
     from jax._src import callback as _jcb
 
@@ -67,8 +72,6 @@ def _lowering(ctx: Any, *args: Any, fn: Callable[..., Any], out: Any) -> Any:
 def _host_call(fn: Callable[..., Any], out: Any, *args: Any) -> Any:
     """``fn(*numpy args) -> one array`` of ``out`` (a ShapeDtypeStruct), called from compiled
     code like ``jax.pure_callback(fn, out, *args)``: pure (XLA may drop or repeat it)."""
-    from jax.core import ShapedArray
-
     return _host_p.bind(*args, fn=fn, out=ShapedArray(out.shape, out.dtype))
 
 
