@@ -114,7 +114,7 @@ def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any
     out_sds = _sds(_wire_shape(shape, dtype), np.uint32) if wide_out else _sds(shape, dtype)
     if direct:
         out = host_call(in_callback(run, what), out_sds, *wired)
-    else:  # pragma: no cover - JAX releases without the private lowering helper
+    else:  # JAX releases without the private lowering helper
         out = jax.pure_callback(in_callback(run, what), out_sds, *wired)
     return _decode(out, dtype) if wide_out else out
 
