@@ -10,7 +10,8 @@
 Times: CPU seconds of this process per call (best of ``--repeat`` rounds of ``--number`` calls;
 ``--wall`` for wall-clock), so that other processes on a shared machine count less.
 
-Run: ``python benchmarks/bench_bridge.py [--number 20] [--repeat 3] [--sizes 10 1000 100000]``.
+Run: ``python benchmarks/bench_bridge.py [--number 20] [--repeat 3] [--sizes 10 1000 100000]
+[--jax-only]``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 1000, 100_000])
     ap.add_argument("--wall", action="store_true")
+    ap.add_argument("--jax-only", action="store_true", help="skip the torch table")
     args = ap.parse_args()
     timer = time.perf_counter if args.wall else time.process_time
     jax.config.update("jax_enable_x64", True)
@@ -57,6 +59,8 @@ def main() -> None:
         tb = best(lambda f=bri, x=x: f(x).block_until_ready(), args.number, args.repeat, timer)
         print(f"| {n} | {ti * 1e6:.0f} | {tb * 1e6:.0f} | {tb / ti:.2f} |")
 
+    if args.jax_only:
+        return
     import torch
 
     def f_torch(x):

@@ -155,3 +155,55 @@ def test_autograd_and_engine_hosts_exceptions_keep_type():
                 lambda: E.jacobian(gb, np.ones(3), mode="reverse")):
         with pytest.raises(Boom, match="custom boom"):
             run()
+
+
+def test_float64_arguments_reach_the_callback_unencoded():
+    # the JAX host's callbacks take XLA's arguments as they are (anydiff.bridge._host_call): a
+    # float64 operand of the Python callback stays f64 (it used to travel as ui32 words, and be
+    # copied once more by pure_callback's device_put); only results still travel as words
+    from anydiff.bridge._host_call import host_call
+
+    assert host_call is not None, "JAX's callback lowering helper is not available"
+    g = ad.custom_derivative(np.sin, pullback=lambda x, w: np.cos(x) * w)
+    with jax.enable_x64(True):
+        x = jnp.linspace(0.1, 0.9, 3)
+        text = jax.jit(jax.grad(lambda v: jnp.sum(g(v)))).lower(x).as_text()
+        calls = [ln for ln in text.splitlines() if "python_cpu_callback" in ln]
+        assert calls and all("(tensor<3xf64>" in ln for ln in calls), calls
+        np.testing.assert_allclose(jax.jit(jax.grad(lambda v: jnp.sum(g(v))))(x),
+                                   np.cos(np.asarray(x)), rtol=1e-15)
+
+
+def test_error_type_on_jax_fast_path_after_a_successful_call():
+    # once a jitted function has run, JAX raises a callback's failure from its C++ fast path as
+    # a plain ValueError (before: JaxRuntimeError); the text, and so original_exceptions(), are
+    # the same either way
+    g = ad.custom_derivative(failing_f(Boom("late boom")), pullback=lambda x, w: np.cos(x) * w)
+    run = jax.jit(lambda x: jnp.sum(g(x) ** 2))
+    jax.block_until_ready(run(jnp.ones(3)))
+    with pytest.raises((jax.errors.JaxRuntimeError, ValueError),
+                       match=r"Boom: late boom \[in the function") as info:
+        jax.block_until_ready(run(jnp.asarray(BAD)))
+    assert not isinstance(info.value, Boom) and info.value.__cause__ is None
+    with pytest.raises(Boom, match="late boom"), original_exceptions():
+        jax.block_until_ready(run(jnp.asarray(BAD)))
+
+
+def test_pure_callback_fallback_keeps_float64(monkeypatch):
+    # without JAX's lowering helper (other JAX releases) the host uses jax.pure_callback, whose
+    # float64 arguments travel as uint32 words: compiled in an x64 context, run outside it
+    import anydiff.bridge.jax as jax_host
+
+    monkeypatch.setattr(jax_host, "host_call", None)
+    g = ad.custom_derivative(lambda x: np.sin(x) * x[0], pullback=lambda x, w: np.cos(x) * x[0] * w
+                             + np.eye(len(x))[0] * np.dot(np.sin(x), w))
+    with jax.enable_x64(True):
+        x = jnp.linspace(0.2, 1.1, 4)
+        grad = jax.jit(jax.grad(lambda v: jnp.sum(g(v)))).lower(x)
+        assert "python_cpu_callback" in grad.as_text() and "xui32>" in grad.as_text()
+        grad = grad.compile()
+    xn = np.asarray(x)
+    want = np.cos(xn) * xn[0] + np.eye(4)[0] * np.sum(np.sin(xn))
+    gr = np.asarray(grad(x))
+    assert gr.dtype == np.float64
+    np.testing.assert_allclose(gr, want, rtol=1e-15)

@@ -98,3 +98,20 @@ def test_derivative_uses_the_value_program_without_retracing(host: str, monkeypa
         data[:] = new
         np.testing.assert_allclose(grad(x), data, rtol=0, atol=0)
     assert not calls, "the derivative traced f again (unprepared lookup)"
+
+
+def test_several_points_in_one_compiled_program() -> None:
+    """A vmapped grad inside jit runs the value and pullback callbacks once per point (lax.map):
+    each record keeps its own x (XLA's argument array, or a copy), so every pullback finds the
+    program of its own point, also after the closure data changed."""
+    import jax
+    import jax.numpy as jnp
+
+    data = np.array([1.0, 2.0, 3.0])
+    g = ad.differentiate_with(closure_f("jax", data), "jax")
+    grads = jax.jit(jax.vmap(jax.grad(lambda x: jnp.sum(g(x)))))
+    xs = np.array([[0.3, -0.4, 0.5], [1.1, 0.2, -0.7], [0.0, 0.9, 0.4]])
+    for new in ([1.0, 2.0, 3.0], [5.0, -7.0, 0.5]):
+        data[:] = new
+        want = np.stack([grad_sum(x, data) for x in xs])
+        np.testing.assert_allclose(grads(jnp.asarray(xs)), want, rtol=1e-12, atol=1e-12)

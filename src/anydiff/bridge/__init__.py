@@ -9,7 +9,7 @@ name, without importing any framework), and only that host's module is imported:
 host        how ``g`` becomes differentiable
 ==========  =================================================================================
 JAX         three ``jax.extend`` primitives (value, pushforward, pullback) with jvp, transpose
-            and batching rules, lowered through ``jax.pure_callback`` (``jit`` / ``vmap``)
+            and batching rules, lowered to host callbacks like ``jax.pure_callback`` (``jit`` / ``vmap``)
 torch       ``torch.autograd.Function`` with ``setup_context``, ``backward``, ``jvp``, ``vmap``
 autograd    ``autograd.extend.primitive`` with ``defvjp`` / ``defjvp``
 engine      an :class:`anydiff.engine` primitive with jvp and vjp rules (tapes replay it)

@@ -1,11 +1,13 @@
 """Exceptions raised by a bridged function's rules inside compiled code keep their own type.
 
-Inside ``jax.jit`` (and ``lax.map`` / ``lax.scan`` bodies) a bridged call runs as a
-``jax.pure_callback``; XLA turns any exception raised there into a string, and the caller sees
-``jax.errors.JaxRuntimeError``. So the callback body runs under :func:`in_callback`: the user's
-exception is kept (in a small, thread-safe stash keyed by a number) and a
-:class:`BridgedRuleError` is raised instead, whose message starts with the original type and
-message and carries the key. :func:`original_of` finds the kept exception back from the
+Inside ``jax.jit`` (and ``lax.map`` / ``lax.scan`` bodies) a bridged call runs as a host callback
+(``jax.pure_callback``'s lowering); XLA turns any exception raised there into a string, and the
+caller sees ``jax.errors.JaxRuntimeError`` (a ``ValueError`` from JAX's C++ fast path, once the
+compiled function has run): the original is not attached (no ``__cause__``), and the error is
+raised by the compiled call itself, where no anydiff code runs. So the callback body runs under
+:func:`in_callback`: the user's exception is kept (in a small, thread-safe stash keyed by a
+number) and a :class:`BridgedRuleError` is raised instead, whose message starts with the
+original type and message and carries the key. :func:`original_of` finds the kept exception back from the
 JAX error (its text holds the key); :func:`original_exceptions` and anydiff's own operators
 (via :func:`reraise_original`) use it to raise the user's exception itself.
 """
@@ -49,7 +51,7 @@ def _keep(exc: BaseException) -> int:
 
 
 def in_callback(fn: Callable[..., Any], what: str) -> Callable[..., Any]:
-    """``fn`` for a ``pure_callback`` body: an exception it raises is kept and re-raised as a
+    """``fn`` for a host callback's body: an exception it raises is kept and re-raised as a
     :class:`BridgedRuleError` naming ``what`` (e.g. ``"pullback of f"``) and the key."""
 
     def body(*args: Any) -> Any:

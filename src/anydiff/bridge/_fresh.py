@@ -112,7 +112,7 @@ _calls = itertools.count(1)
 
 @contextlib.contextmanager
 def compiled_callback() -> Iterator[None]:
-    """Marks rule calls made from a compiled program's callback (JAX ``pure_callback``): there
+    """Marks rule calls made from a compiled program's callback (the JAX host's callbacks): there
     the value call of the same derivative may run after it or not at all (XLA orders callbacks
     freely and drops unused ones), so a kept value may predate a change of f's data and is not
     used (a derivative then evaluates f itself). Each callback gets its own number

@@ -111,13 +111,23 @@ def value(rule: Any, sig: Signature, x: np.ndarray, wide: bool) -> Any | None:
                     cache.popitem(last=False)
         fn, osig = hit[0], hit[1]
         y = np.asarray(fn(x))
-    # the derivatives at this x, given this y, are those of this program (see derivative); x is
-    # copied: a callback's argument may be a view of a buffer XLA reuses
+    # the derivatives at this x, given this y, are those of this program (see derivative)
     recent = st.get("traced_recent")
     if recent is None:
         recent = st.setdefault("traced_recent", deque(maxlen=RECENT_VALUES))
-    recent.append((np.array(x, copy=True), y, prog.key))
+    recent.append((_kept(x), y, prog.key))
     return osig.unflatten_np(y)
+
+
+def _kept(x: np.ndarray) -> np.ndarray:
+    """``x`` as a record may keep it: a copy, except for the array XLA made for this callback
+    (read-only, owning its memory, nobody else holds it); a pure_callback argument or a
+    caller's array may be a view of a buffer that is reused or changed later."""
+    from ._fresh import in_compiled_callback
+
+    if in_compiled_callback() and x.flags.owndata and not x.flags.writeable:
+        return x
+    return np.array(x, copy=True)
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -181,5 +191,6 @@ def derivative(rule: Any, sig: Signature, op: str, x: np.ndarray, T: np.ndarray)
         prep = PUBLIC[f"prepare_{op}"](lambda v: function(v), rule.backend, x, arg)
         preps[(op, k)] = prep  # two threads may both build: the later store wins, both are equal
     res = prep(x, arg)
-    out = [res] if k == 1 else list(res)
-    return np.stack([np.asarray(r).reshape(-1) for r in out])
+    if k == 1:  # one row: a view, no stacked copy
+        return np.asarray(res).reshape(1, -1)
+    return np.stack([np.asarray(r).reshape(-1) for r in res])

@@ -13,8 +13,9 @@ again; see :mod:`anydiff.bridge._fresh`).
 
 Batching rules stack vmapped tangents into the ``k`` axis, so ``jax.vmap`` / ``jacfwd`` /
 ``jacrev`` send ONE ``(k, n)`` block to the rule; a batched primal ``x`` runs ``lax.map``.
-Every primitive lowers to ``jax.pure_callback`` on NumPy arrays (so ``jax.jit`` works), with the
-dtypes of the traced values (x64 respected: float32 stays float32).
+Every primitive lowers to a host callback on NumPy arrays (``_host_call``: ``jax.pure_callback``'s
+lowering without its argument copies; so ``jax.jit`` works), with the dtypes of the traced values
+(x64 respected: float32 stays float32).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ try:  # jax.core.ShapedArray moved around between releases
 except ImportError:  # pragma: no cover
     from jax._src.core import ShapedArray
 
+from ._host_call import host_call
+
 
 def _sds(shape: tuple, dtype: Any) -> Any:
     return jax.ShapeDtypeStruct(shape, dtype)
@@ -48,8 +51,8 @@ def _ndarray(a: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- callbacks
-# float64 / complex128 arrays cross a callback in both directions as uint32 words: JAX converts a
-# callback's arguments and results under the x64 setting of the thread that runs it, and that
+# float64 / complex128 results cross a callback as uint32 words (arguments too on the
+# pure_callback fallback): JAX converts them under the x64 setting of the thread that runs it, and that
 # thread may not see the caller's ``jax.enable_x64()`` context (an XLA worker thread, or an
 # executable compiled in the context and run outside it). float64 arguments were then silently
 # rounded to float32 and float64 results rejected ("Incorrect output dtype"). uint32 is the
@@ -86,7 +89,10 @@ def _decode(u: Any, dtype: np.dtype) -> Any:
 
 
 def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any:
-    """``pure_callback`` of ``body`` (NumPy in, one NumPy array of ``shape``/``dtype`` out).
+    """A host callback of ``body`` (NumPy in, one NumPy array of ``shape``/``dtype`` out):
+    :func:`anydiff.bridge._host_call.host_call` (arguments reach ``body`` as XLA hands them
+    over, with their own dtypes) or, where that is unavailable, ``jax.pure_callback``
+    (arguments converted under the running thread's x64 setting, so wide ones travel as words).
 
     ``body`` runs under :func:`in_callback`: XLA reports an exception raised in a callback as a
     JaxRuntimeError (a string), so the user's exception is kept and its type, message and key
@@ -94,7 +100,8 @@ def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any
     """
     dtype = np.dtype(dtype)
     specs = [(tuple(a.shape), np.dtype(a.dtype)) for a in args]
-    wide_in = [d in _WIDE for _, d in specs]
+    direct = host_call is not None
+    wide_in = [d in _WIDE and not direct for _, d in specs]
     wide_out = dtype in _WIDE
 
     def run(*vs: Any) -> Any:
@@ -105,7 +112,10 @@ def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any
 
     wired = [_encode(a) if w else a for a, w in zip(args, wide_in)]
     out_sds = _sds(_wire_shape(shape, dtype), np.uint32) if wide_out else _sds(shape, dtype)
-    out = jax.pure_callback(in_callback(run, what), out_sds, *wired)
+    if direct:
+        out = host_call(in_callback(run, what), out_sds, *wired)
+    else:  # JAX releases without the private lowering helper
+        out = jax.pure_callback(in_callback(run, what), out_sds, *wired)
     return _decode(out, dtype) if wide_out else out
 
 
