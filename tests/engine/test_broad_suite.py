@@ -21,6 +21,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import broad_cases  # noqa: E402
+import broad_cases_ag  # noqa: E402, F401  (registers its cases)
 import broad_cases_arrays  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2_idioms  # noqa: E402, F401  (registers its cases)

@@ -204,7 +204,8 @@ def split_index(index: Any, ndim: int) -> tuple[tuple, list, bool]:
         elif isinstance(it, slice):
             items.append(slice(_as_int(it.start), _as_int(it.stop), _as_int(it.step)))
             consumed += 1
-        elif isinstance(it, (Traced, np.ndarray, list)) or isinstance(it, (bool, np.bool_)):
+        elif isinstance(it, (Traced, np.ndarray, list, tuple)) or isinstance(it, (bool, np.bool_)):
+            # a tuple inside the index is a sequence index, as in NumPy (x[(0, 1), (2, 2)])
             a = it if isinstance(it, Traced) else np.asarray(it)
             kind = a.dtype.kind
             if kind == "b":
