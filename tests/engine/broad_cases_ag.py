@@ -1,6 +1,6 @@
 """Broad-suite cases: idioms of code written for HIPS autograd (tuple indices, integer casts,
-``copy.copy``, ``np.cross`` along any axis, matrix norms over an axis pair,
-``scipy.special.gammasgn``).  Names start with ``ag_``."""
+``copy.copy``, ``np.cross`` along any axis, matrix norms over an axis pair, Dirichlet and
+singular-covariance normal densities).  Names start with ``ag_``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import copy
 
 import numpy as np
 import scipy.special as sps
+import scipy.stats as st
 from broad_cases import case, pt
 
 _r = np.random.default_rng(777)
 B33 = _r.standard_normal((3, 3))
 V3 = _r.standard_normal(3)
+ALPHA = np.array([1.4, 2.2, 3.1])
+X_SIMPLEX = np.array([[0.2, 0.5], [0.3, 0.1]])  # K - 1 = 2 rows: the last entry is 1 - sum
+COV_SING = np.diag([1.0, 2.0, 0.0])  # rank 2
 
 
 @case(pt(3, 4, 3))
@@ -67,3 +71,31 @@ def ag_nuc_norm_complex_stack(x):
 @case(pt(4, lo=0.2, hi=0.8) - np.array([0.0, 1.0, 2.0, 3.0]))
 def ag_gammasgn(x):
     return np.sum(sps.gammasgn(x) * x**2 + sps.gammasgn(x) * sps.gammaln(x))
+
+
+@case(pt(3, lo=0.2, hi=1.0))
+def ag_dirichlet_in_x(x):
+    p = x / np.sum(x)
+    return st.dirichlet.logpdf(p, ALPHA) + st.dirichlet.pdf(p, ALPHA) + st.dirichlet(ALPHA).logpdf(p)
+
+
+@case(pt(3, lo=0.5, hi=3.0))
+def ag_dirichlet_in_alpha(a):
+    return np.sum(st.dirichlet.logpdf(X_SIMPLEX, a)) + st.dirichlet.pdf([0.2, 0.3, 0.5], a)
+
+
+@case(pt(3))
+def ag_mvn_singular_cov(x):
+    pt_ = np.concatenate([x[:2], [0.3]])
+    mean = np.array([0.1, -0.2, 0.3])  # x - mean stays in the covariance's range
+    two = np.stack([pt_, pt_ * np.array([1.0, 2.0, 1.0])])
+    lp = st.multivariate_normal.logpdf(pt_, mean, COV_SING, allow_singular=True)
+    frozen = st.multivariate_normal(mean, COV_SING, allow_singular=True)
+    pdfs = st.multivariate_normal.pdf(two, mean, COV_SING, allow_singular=True)
+    return lp + np.sum(pdfs) + frozen.logpdf(pt_)
+
+
+@case(pt(2))
+def ag_mvn_singular_cov_traced(x):  # refused: the rank would change under perturbation
+    cov = np.diag(np.concatenate([np.exp(x), [0.0]]))
+    return st.multivariate_normal.logpdf(np.zeros(3), np.zeros(3), cov, allow_singular=True)

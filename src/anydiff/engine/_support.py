@@ -56,6 +56,7 @@ def supported() -> dict[str, list[str]]:
         + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in methods_of(d)]
         + [f"scipy.stats.{d}.{m}" for d in DISCRETE for m in discrete_methods_of(d)]
         + [f"scipy.stats.multivariate_normal.{m}" for m in ("logpdf", "pdf", "entropy")]
+        + [f"scipy.stats.dirichlet.{m}" for m in ("logpdf", "pdf")]
     )
     return out
 
