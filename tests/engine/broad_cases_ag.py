@@ -1,6 +1,7 @@
 """Broad-suite cases: idioms of code written for HIPS autograd (tuple indices, integer casts,
 ``copy.copy``, ``np.cross`` along any axis, matrix norms over an axis pair, Dirichlet and
-singular-covariance normal densities).  Names start with ``ag_``."""
+singular-covariance normal densities, a gradient nested in ``f`` reading ``x`` from its
+closure).  Names start with ``ag_``."""
 
 from __future__ import annotations
 
@@ -99,3 +100,13 @@ def ag_mvn_singular_cov(x):
 def ag_mvn_singular_cov_traced(x):  # refused: the rank would change under perturbation
     cov = np.diag(np.concatenate([np.exp(x), [0.0]]))
     return st.multivariate_normal.logpdf(np.zeros(3), np.zeros(3), cov, allow_singular=True)
+
+
+@case(pt(3))
+def ag_grad_of_closure_over_x(x):
+    # the inner gradient is in w (a constant point), its function reads x from the closure
+    import anydiff as ad
+
+    inner = lambda w: np.sum(x * w**2 + np.sin(x * w))  # noqa: E731
+    g = ad.gradient(inner, ad.AutoEngine("reverse"), np.array([2.0, 1.0, -1.0]))
+    return np.sum(x * g) + np.sum(ad.gradient(inner, "engine", np.ones(3)) ** 2)
