@@ -68,6 +68,10 @@ class Adapter(_Base):
             return a
         return np.asarray(a, dtype=dtype)
 
+    def to_numpy(self, a: Any) -> Any:
+        # a traced result (a derivative computed inside an enclosing engine trace) stays traced
+        return a if engine.is_traced(a) else np.asarray(a)
+
     def output_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
         return engine.empty_buffer(shape, dtype)
 

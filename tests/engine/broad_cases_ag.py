@@ -110,3 +110,13 @@ def ag_grad_of_closure_over_x(x):
     inner = lambda w: np.sum(x * w**2 + np.sin(x * w))  # noqa: E731
     g = ad.gradient(inner, ad.AutoEngine("reverse"), np.array([2.0, 1.0, -1.0]))
     return np.sum(x * g) + np.sum(ad.gradient(inner, "engine", np.ones(3)) ** 2)
+
+
+@case(pt(3))
+def ag_nested_derivative_at_python_float(x):
+    # the inner point is a Python float: its derivative comes back traced, not as a float
+    import anydiff as ad
+
+    d = ad.derivative(lambda t: np.sum(np.sin(x * t)), "engine", 0.5)
+    g = ad.gradient(lambda t: np.sum(x * t**3), ad.AutoEngine("forward"), 2.0)
+    return d * g
