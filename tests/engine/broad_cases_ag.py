@@ -120,3 +120,87 @@ def ag_nested_derivative_at_python_float(x):
     d = ad.derivative(lambda t: np.sum(np.sin(x * t)), "engine", 0.5)
     g = ad.gradient(lambda t: np.sum(x * t**3), ad.AutoEngine("forward"), 2.0)
     return d * g
+
+
+# ---------------------------------------------------------------------------- NumPy compositions
+M34 = _r.standard_normal((3, 4))
+NAN34 = np.where(M34 > 0.8, np.nan, 0.0)  # NaN where M34 > 0.8, else 0
+SAMPLES = _r.standard_normal(6)
+
+
+@case(pt(3, 4))
+def ag_nan_var_std_scans(x):
+    y = x + NAN34
+    v = np.nanvar(y, ddof=1) + np.sum(np.nanstd(y, axis=0)) + np.sum(np.nanstd(y, axis=1, keepdims=True))
+    return v + np.sum(np.nancumsum(y, axis=1) ** 2) + np.sum(np.nancumprod(y))
+
+
+@case(pt(3, 4))
+def ag_nan_median_quantile(x):
+    return np.nanmedian(x) + np.sum(np.nanquantile(x, 0.3, axis=0)) + np.nanpercentile(x**2, 70)
+
+
+@case(pt(2, 3))
+def ag_dstack_block(x):
+    d = np.dstack([x, x**2, np.ones((2, 3))])
+    b = np.block([[x, x[:, :1] ** 3], [np.exp(x), np.zeros((2, 1))]])
+    return np.sum(d**2) + np.sum(b * np.arange(16.0).reshape(4, 4)) + np.sum(np.block([x[0], x[1] ** 2]))
+
+
+@case(pt(5))
+def ag_vander_ediff1d_cumulative(x):
+    v = np.sum(np.vander(x) * 0.1) + np.sum(np.vander(x, 3, increasing=True) ** 2)
+    e = np.sum(np.ediff1d(x, to_begin=[1.0], to_end=x[:2]) ** 2)
+    c = np.sum(np.cumulative_sum(x, include_initial=True) ** 2) + np.sum(np.cumulative_prod(x))
+    return v + e + c + np.sum(np.matrix_transpose(np.outer(x, x[:3]))[0])
+
+
+@case(pt(5))
+def ag_delete_choose(x):
+    d = (
+        np.sum(np.delete(x, [0, 2]) ** 2)
+        + np.sum(np.delete(np.outer(x, x), 1, axis=1))
+        + np.sum(np.delete(x, slice(1, 3)))
+    )
+    return d + np.sum(np.choose([0, 1, 0, 1, 1], [x, x**2])) + np.sum(np.choose([[0, 1, 0, 1, 1]], [x, 3.0]))
+
+
+@case(pt(5, lo=-0.6, hi=0.6))
+def ag_ldexp_unwrap(x):
+    phase = np.cumsum(2.5 + x)  # jumps of about 2.5 rad: unwrap adds multiples of 2 pi
+    return np.sum(np.ldexp(x, 2) + np.ldexp(x, np.arange(5)) ** 2) + np.sum(np.sin(np.unwrap(phase) / 7))
+
+
+@case(pt(3, 3))
+def ag_vecdot_linalg_aliases(s):
+    a = np.sum(np.vecdot(s, s**2)) + np.sum(np.matvec(s, s[0])) + np.sum(np.vecmat(s[1], s))
+    b = np.sum(np.linalg.matmul(s, s)) + np.sum(np.linalg.vecdot(s, s)) + np.sum(np.linalg.cross(s, s**2))
+    c = (
+        np.sum(np.linalg.diagonal(s) ** 2)
+        + np.linalg.trace(s @ s)
+        + np.sum(np.linalg.tensordot(s, s, axes=1))
+    )
+    d = np.linalg.vector_norm(s) + np.sum(np.linalg.vector_norm(s, axis=1, ord=3)) + np.linalg.matrix_norm(s)
+    return a + b + c + d + np.sum(np.linalg.outer(s[0], s[2]))
+
+
+@case(pt(3, 3))
+def ag_tensorinv_tensorsolve(s):
+    t = np.reshape(np.kron(s, s) + 9 * np.eye(9), (3, 3, 3, 3))
+    return np.sum(np.linalg.tensorinv(t, ind=2)) + np.sum(np.linalg.tensorsolve(t, s) ** 2)
+
+
+@case(pt(6))
+def ag_histogram_weights(x):
+    h = np.histogram(SAMPLES, bins=3, weights=x)[0]
+    dens = np.histogram(SAMPLES, bins=4, weights=x**2 + 1, density=True)[0]
+    return np.sum(h**2) + np.sum(dens) + x[0] * np.sum(np.histogram(x, bins=[-3.0, 0.0, 3.0])[0])
+
+
+@case(pt(3, 4))
+def ag_put_put_along_axis(x):
+    a = x.copy()
+    np.put(a, [0, 5], x[2, :2] ** 2)
+    np.put(a, [7], 3.0)
+    np.put_along_axis(a, np.array([[1], [3], [0]]), x[0, :1] * 2, axis=1)
+    return np.sum(a**2) + np.sum((x + x.round(-1)) ** 2)  # |x| < 5: the rounding is 0 (no jump)

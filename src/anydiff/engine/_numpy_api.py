@@ -586,5 +586,6 @@ def _column_stack(tup: Any) -> Any:
 # the other handler modules (split by topic; they register into HANDLERS on import)
 from ._numpy_reductions import _cumsum, _diff, _mean, _std, _var, logsumexp  # noqa: E402,F401,I001
 from . import _numpy_extra, _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
+from . import _numpy_compose  # noqa: E402,F401,I001
 from ._numpy_elementwise import WHERE, _concrete, _take_along_axis  # noqa: E402,F401
 from ._numpy_products import _einsum, _tensordot, matmul  # noqa: E402,F401

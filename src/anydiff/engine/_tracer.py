@@ -556,6 +556,9 @@ class Traced:
         hi = kw.pop("max", hi)
         return np.clip(self, lo, hi, **kw)
 
+    def round(self, decimals: int = 0, out: Any = None) -> Any:
+        return np.round(self, decimals, out=out)
+
     def diagonal(self, *a: Any, **k: Any) -> Any:
         return np.diagonal(self, *a, **k)
 
