@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import scipy.signal
 import scipy.special as sps
 import scipy.stats as st
 from broad_cases import case, pt
@@ -204,3 +205,31 @@ def ag_put_put_along_axis(x):
     np.put(a, [7], 3.0)
     np.put_along_axis(a, np.array([[1], [3], [0]]), x[0, :1] * 2, axis=1)
     return np.sum(a**2) + np.sum((x + x.round(-1)) ** 2)  # |x| < 5: the rounding is 0 (no jump)
+
+
+# ---------------------------------------------------------------------------- SciPy
+K33 = _r.standard_normal((3, 3))
+
+
+@case(pt(3, 4, lo=0.5, hi=1.5))
+def ag_special_elementwise_more(x):
+    a = sps.log1p(x) + sps.expm1(x) + sps.exp2(x) + sps.exp10(x / 3) + sps.cbrt(x) + sps.erfi(x / 2)
+    b = sps.dawsn(x) + sps.loggamma(x + 1) + sps.spence(x) + sps.binom(x + 3, x / 2) + sps.binom(5.0, x)
+    c = sps.boxcox(x, 0.3) + sps.boxcox(x, 0.0) + sps.boxcox(2.0, x - 1) + sps.inv_boxcox(x, 0.4)
+    return np.sum(a + b + c + sps.inv_boxcox(x, 0.0))
+
+
+@case(pt(3, 4))
+def ag_convolve2d_correlate2d(x):
+    same = scipy.signal.convolve2d(x, K33, mode="same")
+    return (
+        np.sum(same**2)
+        + np.sum(scipy.signal.correlate2d(x, K33[:2, :2], mode="valid"))
+        + np.sum(scipy.signal.convolve2d(K33, x))
+    )
+
+
+@case(pt(8))
+def ag_sosfilt(x):
+    sos = np.array([[0.2, 0.4, 0.2, 1.0, -0.5, 0.2], [1.0, 0.0, -1.0, 1.0, 0.1, 0.3]])
+    return np.sum(scipy.signal.sosfilt(sos, x) ** 2)
