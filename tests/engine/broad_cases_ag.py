@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import scipy.linalg
 import scipy.signal
 import scipy.special as sps
 import scipy.stats as st
@@ -233,3 +234,8 @@ def ag_convolve2d_correlate2d(x):
 def ag_sosfilt(x):
     sos = np.array([[0.2, 0.4, 0.2, 1.0, -0.5, 0.2], [1.0, 0.0, -1.0, 1.0, 0.1, 0.3]])
     return np.sum(scipy.signal.sosfilt(sos, x) ** 2)
+
+
+@case(pt(3, 3))
+def ag_refusal_names_decorated_scipy_function(s):  # refused: no rule; the message names it
+    return np.sum(np.real(scipy.linalg.eigvals(s @ s.T))) + scipy.stats.entropy(np.abs(s[0]) + 0.1)
