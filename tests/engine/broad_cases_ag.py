@@ -6,15 +6,18 @@ closure).  Names start with ``ag_``."""
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 import scipy.linalg
 import scipy.signal
 import scipy.special as sps
 import scipy.stats as st
-from broad_cases import case, pt
+from broad_cases import case
+from broad_cases import pt as _pt
 
 _r = np.random.default_rng(777)
+pt = functools.partial(_pt, rng=np.random.default_rng(778))  # its own points: others' stay as they were
 B33 = _r.standard_normal((3, 3))
 V3 = _r.standard_normal(3)
 ALPHA = np.array([1.4, 2.2, 3.1])
