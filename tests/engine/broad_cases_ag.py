@@ -241,4 +241,18 @@ def ag_sosfilt(x):
 
 @case(pt(3, 3))
 def ag_refusal_names_decorated_scipy_function(s):  # refused: no rule; the message names it
-    return np.sum(np.real(scipy.linalg.eigvals(s @ s.T))) + scipy.stats.entropy(np.abs(s[0]) + 0.1)
+    return np.sum(np.real(scipy.linalg.eigvals(s @ s.T)))
+
+
+@case(pt(3, 4, lo=0.3, hi=1.5))
+def ag_stats_summary_functions(x):
+    e = st.entropy(x[0]) + np.sum(st.entropy(x, axis=1)) + st.entropy(x[1], x[2], base=2)
+    z = np.sum(st.zscore(x) ** 3) + np.sum(st.zscore(x, axis=None) * B33[0, 0])
+    m = np.sum(st.moment(x, 3)) + np.sum(st.skew(x, axis=1, bias=False)) + np.sum(st.kurtosis(x, bias=False))
+    g = (
+        np.sum(st.gmean(x))
+        + np.sum(st.hmean(x, axis=1))
+        + np.sum(st.variation(x))
+        + np.sum(st.sem(x, axis=1))
+    )
+    return e + z + m + g

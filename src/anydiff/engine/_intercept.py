@@ -511,8 +511,8 @@ def _scipy_build(sub: str) -> None:
             setattr(mv.dirichlet_gen, m, _mvn_wrapper(mv.dirichlet_gen.__dict__[m], impl, False))
             fz = mv.dirichlet_frozen
             setattr(fz, m, _mvn_wrapper(fz.__dict__[m], lambda x, self, f=impl: f(x, self.alpha), None))
-        return
-    if sub == "scipy.special":
+        from ._scipy_more import STATS as table  # functions: entropy, zscore, skew, ...
+    elif sub == "scipy.special":
         from ._scipy_special import FUNCTIONS as table
     elif sub == "scipy.linalg":
         from ._scipy_linalg import LINALG as table

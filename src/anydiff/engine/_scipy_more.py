@@ -1,7 +1,9 @@
 """More SciPy rules: elementwise ``scipy.special`` functions (``log1p``, ``expm1``, ``exp2``,
 ``exp10``, ``cbrt``, ``erfi``, ``dawsn``, ``loggamma`` (real), ``spence``, ``binom``, ``boxcox``,
-``inv_boxcox``) and ``scipy.signal`` functions built on the engine's convolution and ``lfilter``
-(``convolve2d``/``correlate2d`` with zero fill, ``sosfilt``)."""
+``inv_boxcox``), ``scipy.signal`` functions built on the engine's convolution and ``lfilter``
+(``convolve2d``/``correlate2d`` with zero fill, ``sosfilt``), and ``scipy.stats`` summary
+functions written with NumPy (``entropy``, ``zscore``, ``moment``, ``skew``, ``kurtosis``,
+``gmean``, ``hmean``, ``variation``, ``sem``; ``nan_policy='propagate'``)."""
 
 from __future__ import annotations
 
@@ -97,3 +99,128 @@ def sosfilt(sos: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
 
 
 SIGNAL = {"convolve2d": convolve2d, "correlate2d": correlate2d, "sosfilt": sosfilt}
+
+
+# ---------------------------------------------------------------------------- scipy.stats functions
+
+
+def _stats_axis(a: Any, axis: Any) -> tuple[Any, int]:
+    return (np.ravel(a), 0) if axis is None else (a, axis)
+
+
+def _propagate(name: str, kw: dict) -> None:
+    if kw.get("nan_policy", "propagate") != "propagate":
+        raise no_rule(f"scipy.stats.{name} with nan_policy={kw['nan_policy']!r}")
+
+
+def _keep(r: Any, a: Any, axis: Any, keepdims: bool) -> Any:
+    if not keepdims:
+        return r
+    return np.reshape(r, (1,) * R.ndim_of(a)) if axis is None else np.expand_dims(r, axis)
+
+
+def entropy(pk: Any, qk: Any = None, base: Any = None, axis: Any = 0, **kw: Any) -> Any:
+    """``scipy.stats.entropy``: ``Σ entr(p)`` or ``Σ rel_entr(p, q)`` of the normalised inputs."""
+    import scipy.special as sp
+
+    _propagate("entropy", kw)
+    p, ax = _stats_axis(np.asarray(pk) if not hasattr(pk, "shape") else pk, axis)
+    p = p / np.sum(p, axis=ax, keepdims=True)
+    if qk is None:
+        r = np.sum(sp.entr(p), axis=ax)
+    else:
+        q, _ = _stats_axis(np.asarray(qk) if not hasattr(qk, "shape") else qk, axis)
+        r = np.sum(sp.rel_entr(p, q / np.sum(q, axis=ax, keepdims=True)), axis=ax)
+    r = r / math.log(base) if base is not None else r
+    return _keep(r, pk, axis, kw.get("keepdims", False))
+
+
+def _central(a: Any, ax: int, k: int) -> Any:
+    d = a - np.mean(a, axis=ax, keepdims=True)
+    return np.mean(d**k, axis=ax)
+
+
+def zscore(a: Any, axis: Any = 0, ddof: int = 0, nan_policy: str = "propagate") -> Any:
+    """``(a - mean) / std`` along ``axis`` (``None``: over all entries)."""
+    _propagate("zscore", {"nan_policy": nan_policy})
+    m = np.mean(a, axis=axis, keepdims=True)
+    return (a - m) / np.std(a, axis=axis, ddof=ddof, keepdims=True)
+
+
+def moment(a: Any, order: int = 1, axis: Any = 0, **kw: Any) -> Any:
+    """The ``order``-th central moment along ``axis``."""
+    _propagate("moment", kw)
+    x, ax = _stats_axis(a, axis)
+    if kw.get("center") is not None:
+        raise no_rule("scipy.stats.moment with center=")
+    r = _central(x, ax, int(order)) if int(order) else np.mean(x**0, axis=ax)
+    return _keep(r, a, axis, kw.get("keepdims", False))
+
+
+def skew(a: Any, axis: Any = 0, bias: bool = True, **kw: Any) -> Any:
+    """``m3 / m2^1.5`` (``bias=False``: times ``sqrt(n (n - 1)) / (n - 2)`` when ``n > 2``)."""
+    _propagate("skew", kw)
+    x, ax = _stats_axis(a, axis)
+    n = R.shape_of(x)[ax]
+    r = _central(x, ax, 3) / _central(x, ax, 2) ** 1.5
+    r = r if bias or n <= 2 else r * math.sqrt(n * (n - 1)) / (n - 2)  # SciPy corrects for n > 2
+    return _keep(r, a, axis, kw.get("keepdims", False))
+
+
+def kurtosis(a: Any, axis: Any = 0, fisher: bool = True, bias: bool = True, **kw: Any) -> Any:
+    """``m4 / m2^2`` (minus 3 for Fisher's definition; ``bias=False``: the unbiased estimate
+    when ``n > 3``)."""
+    _propagate("kurtosis", kw)
+    x, ax = _stats_axis(a, axis)
+    n = R.shape_of(x)[ax]
+    r = _central(x, ax, 4) / _central(x, ax, 2) ** 2
+    if not bias and n > 3:  # SciPy corrects for n > 3 only
+        r = ((n * n - 1) * r - 3 * (n - 1) ** 2) / ((n - 2) * (n - 3)) + 3
+    r = r - 3 if fisher else r
+    return _keep(r, a, axis, kw.get("keepdims", False))
+
+
+def gmean(a: Any, axis: Any = 0, dtype: Any = None, weights: Any = None, **kw: Any) -> Any:
+    """``exp(mean(log a))`` (weighted: ``exp(Σ w log a / Σ w)``)."""
+    _propagate("gmean", kw)
+    x, ax = _stats_axis(a, axis)
+    la = np.log(x)
+    r = np.exp(np.mean(la, axis=ax) if weights is None else np.average(la, axis=ax, weights=weights))
+    return _keep(r, a, axis, kw.get("keepdims", False))
+
+
+def hmean(a: Any, axis: Any = 0, dtype: Any = None, weights: Any = None, **kw: Any) -> Any:
+    """``1 / mean(1 / a)`` (weighted: ``Σ w / Σ (w / a)``)."""
+    _propagate("hmean", kw)
+    x, ax = _stats_axis(a, axis)
+    r = 1 / (np.mean(1 / x, axis=ax) if weights is None else np.average(1 / x, axis=ax, weights=weights))
+    return _keep(r, a, axis, kw.get("keepdims", False))
+
+
+def variation(a: Any, axis: Any = 0, nan_policy: str = "propagate", ddof: int = 0, **kw: Any) -> Any:
+    """``std / mean`` along ``axis``."""
+    _propagate("variation", {"nan_policy": nan_policy})
+    x, ax = _stats_axis(a, axis)
+    r = np.std(x, axis=ax, ddof=ddof) / np.mean(x, axis=ax)
+    return _keep(r, a, axis, kw.get("keepdims", False))
+
+
+def sem(a: Any, axis: Any = 0, ddof: int = 1, **kw: Any) -> Any:
+    """``std(ddof) / sqrt(n)`` along ``axis``."""
+    _propagate("sem", kw)
+    x, ax = _stats_axis(a, axis)
+    r = np.std(x, axis=ax, ddof=ddof) / math.sqrt(R.shape_of(x)[ax])
+    return _keep(r, a, axis, kw.get("keepdims", False))
+
+
+STATS = {
+    "entropy": entropy,
+    "zscore": zscore,
+    "moment": moment,
+    "skew": skew,
+    "kurtosis": kurtosis,
+    "gmean": gmean,
+    "hmean": hmean,
+    "variation": variation,
+    "sem": sem,
+}
