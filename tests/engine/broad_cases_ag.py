@@ -199,7 +199,9 @@ def ag_tensorinv_tensorsolve(s):
 def ag_histogram_weights(x):
     h = np.histogram(SAMPLES, bins=3, weights=x)[0]
     dens = np.histogram(SAMPLES, bins=4, weights=x**2 + 1, density=True)[0]
-    return np.sum(h**2) + np.sum(dens) + x[0] * np.sum(np.histogram(x, bins=[-3.0, 0.0, 3.0])[0])
+    own = np.histogram(x, bins=3, density=True)  # equal bins from min(x) to max(x): they move with x
+    fixed = x[0] * np.sum(np.histogram(x, bins=[-3.0, 0.0, 3.0])[0])
+    return np.sum(h**2) + np.sum(dens) + fixed + np.sum(own[0] ** 2) + np.sum(own[1] ** 2)
 
 
 @case(pt(3, 4))

@@ -298,12 +298,17 @@ def _histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, w
     # the bin of each sample is piecewise constant in a: the counts carry the weights' derivative
     _note(a, "np.histogram: the bin of each sample")
     av = np.ravel(np.asarray(primal(a)))
-    edges = np.histogram_bin_edges(av, primal(bins), range)
+    pw = None if weights is None else np.ravel(primal(weights))  # NumPy's checks of weighted bins
+    edges = np.histogram_bin_edges(av, primal(bins), range, weights=pw)
     k = np.searchsorted(edges, av, side="right") - 1
     k[av == edges[-1]] = len(edges) - 2  # the last bin is closed, as NumPy
     sel = np.nonzero((k >= 0) & (k < len(edges) - 1))[0]
     w = None if weights is None else np.ravel(weights)[sel]
     hist = np.bincount(k[sel], weights=w, minlength=len(edges) - 1)
+    if isinstance(a, Traced) and range is None and np.ndim(primal(bins)) == 0 and edges[-1] > edges[0]:
+        # a bin count (or rule) without a range: equal bins from min(a) to max(a), which move with a
+        lo, hi = np.min(a), np.max(a)
+        edges = lo + (hi - lo) * ((edges - edges[0]) / (edges[-1] - edges[0]))
     if density:
         hist = hist / np.sum(hist) / np.diff(edges)
     return hist, edges

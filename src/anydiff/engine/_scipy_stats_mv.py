@@ -23,6 +23,11 @@ def _primal_tree(v: Any) -> Any:
     return type(v)(_primal_tree(e) for e in v) if isinstance(v, (list, tuple)) else primal(v)
 
 
+def _note(a: Any, why: str) -> None:
+    if isinstance(a, Traced):  # a value-dependent check: a recorded tape re-traces
+        a._escape(why)
+
+
 def _operand(a: Any) -> Any:
     from ._rules_core import as_operand
 
@@ -42,6 +47,7 @@ def dirichlet_logpdf(x: Any, alpha: Any) -> Any:
 
     with np.errstate(all="ignore"):
         st.dirichlet.logpdf(_primal_tree(x), _primal_tree(alpha))  # SciPy's checks of the input
+    _note(x, "scipy.stats.dirichlet: SciPy's checks of x (on the simplex)")
     x, alpha = _operand(x), _operand(alpha)
     k = shape_of(alpha)[0]
     if shape_of(x)[0] == k - 1:
@@ -84,6 +90,7 @@ def mvn_singular_logpdf(x: Any, mean: Any, cov: Any) -> Any:
     r = x - mean
     maha = np.sum((r @ U) ** 2, axis=-1)
     off = np.linalg.norm(primal(r) @ u[:, ~keep], axis=-1) >= 1e3 * eps  # off the support
+    _note(r, "scipy.stats.multivariate_normal: whether x is in the support")
     out = -0.5 * (rank * math.log(2 * math.pi) + log_pdet + maha)
     return np.where(off, -np.inf, out)
 
