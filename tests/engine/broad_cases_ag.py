@@ -243,7 +243,7 @@ def ag_sosfilt(x):
 
 @case(pt(3, 3))
 def ag_refusal_names_decorated_scipy_function(s):  # refused: no rule; the message names it
-    return np.sum(np.real(scipy.linalg.eigvals(s @ s.T)))
+    return np.sum(scipy.linalg.funm(s, np.sin))
 
 
 @case(pt(3, 4, lo=0.3, hi=1.5))
@@ -258,3 +258,11 @@ def ag_stats_summary_functions(x):
         + np.sum(st.sem(x, axis=1))
     )
     return e + z + m + g
+
+
+@case(pt(3, 3))
+def ag_sla_eig_eigvals_polar(s):
+    sym = s @ s.T + np.diag([1.0, 2.0, 3.0])
+    e = np.sum(np.real(scipy.linalg.eigvals(sym))) + np.sum(np.abs(scipy.linalg.eig(sym)[1][:, 0]))
+    u, p = scipy.linalg.polar(s)
+    return e + np.sum(u * B33) + np.sum(p**2) + np.sum(scipy.linalg.polar(s, "left")[1] * B33)

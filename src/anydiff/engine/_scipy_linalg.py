@@ -459,6 +459,8 @@ from ._scipy_linalg2 import lfilter as _lfilter  # noqa: E402
 
 LINALG.update(_MORE)
 SIGNAL["lfilter"] = _lfilter
+from ._scipy_more import LINALG as _LINALG_MORE  # noqa: E402 - eig, eigvals, polar
 from ._scipy_more import SIGNAL as _SIGNAL_MORE  # noqa: E402 - convolve2d, correlate2d, sosfilt
 
 SIGNAL.update(_SIGNAL_MORE)
+LINALG.update(_LINALG_MORE)

@@ -3,7 +3,8 @@
 ``inv_boxcox``), ``scipy.signal`` functions built on the engine's convolution and ``lfilter``
 (``convolve2d``/``correlate2d`` with zero fill, ``sosfilt``), and ``scipy.stats`` summary
 functions written with NumPy (``entropy``, ``zscore``, ``moment``, ``skew``, ``kurtosis``,
-``gmean``, ``hmean``, ``variation``, ``sem``; ``nan_policy='propagate'``)."""
+``gmean``, ``hmean``, ``variation``, ``sem``; ``nan_policy='propagate'``), and ``scipy.linalg``
+``eig``/``eigvals`` (standard problems) and ``polar`` (from the SVD)."""
 
 from __future__ import annotations
 
@@ -224,3 +225,47 @@ STATS = {
     "variation": variation,
     "sem": sem,
 }
+
+
+# ---------------------------------------------------------------------------- scipy.linalg
+
+
+def _plain_problem(name: str, b: Any, extra: bool) -> None:
+    if b is not None or extra:
+        raise no_rule(f"scipy.linalg.{name} with b= (a generalized problem), left= or homogeneous_eigvals=")
+
+
+def eigvals(
+    a: Any,
+    b: Any = None,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    homogeneous_eigvals: bool = False,
+) -> Any:
+    """``scipy.linalg.eigvals`` of a standard problem: ``np.linalg.eigvals``."""
+    _plain_problem("eigvals", b, homogeneous_eigvals)
+    return np.linalg.eigvals(a)
+
+
+def eig(a: Any, b: Any = None, left: bool = False, right: bool = True, **kw: Any) -> Any:
+    """``scipy.linalg.eig`` of a standard problem (right vectors): ``np.linalg.eig``."""
+    _plain_problem("eig", b, left or kw.get("homogeneous_eigvals", False))
+    w, v = np.linalg.eig(a)
+    return (w, v) if right else w
+
+
+def polar(a: Any, side: str = "right") -> tuple:
+    """``a = u p`` (``side='right'``) or ``p u`` (``'left'``) from the SVD ``a = W S Vᴴ``:
+    ``u = W Vᴴ``, ``p = V S Vᴴ`` (or ``W S Wᴴ``)."""
+    if side not in ("right", "left"):
+        raise ValueError("`side` must be either 'right' or 'left'")
+    w, s, vh = np.linalg.svd(a, full_matrices=False)
+    u = w @ vh
+    if side == "right":
+        p = np.conjugate(vh.T) @ (s[:, None] * vh)
+    else:
+        p = w @ (s[:, None] * np.conjugate(w.T))
+    return u, p
+
+
+LINALG = {"eigvals": eigvals, "eig": eig, "polar": polar}
