@@ -18,6 +18,15 @@ from anydiff._protocol import Adapter as _Base
 from anydiff._protocol import FlatFunction, Kernel, Spec
 
 
+def _nested(x: Any, ctx: tuple) -> bool:
+    """Whether a call runs inside another engine transformation: x or a context is traced, or
+    f may read a traced value of the outer function from its closure (``grad`` of
+    ``lambda y: x * y`` inside ``f(x)``).  A tape cannot record there; the nestable path can."""
+    from anydiff.engine._intercept import tracing_here
+
+    return engine.is_traced(x) or any(engine.is_traced(c) for c in ctx) or tracing_here()
+
+
 class _TapeKernel:
     """Holds the tape of one prepared function; replays are serialised because a tape reuses
     its buffers between calls."""
@@ -28,7 +37,7 @@ class _TapeKernel:
         self.lock = threading.Lock()
 
     def vjp(self, x: np.ndarray, ws: list, ctx: tuple) -> tuple[Any, list]:
-        if engine.is_traced(x) or any(engine.is_traced(c) for c in ctx):
+        if _nested(x, ctx):
             # Called inside another engine transformation (second order): no tape.
             y, pull = engine.vjp(self.F, x, *ctx)
             return y, [pull(w) for w in ws]
@@ -38,7 +47,7 @@ class _TapeKernel:
             return self.tape.vjp(x, ws, *ctx)
 
     def value_and_grad(self, x: np.ndarray, ctx: tuple) -> tuple[Any, Any]:
-        if engine.is_traced(x) or any(engine.is_traced(c) for c in ctx):
+        if _nested(x, ctx):
             return engine.value_and_grad(self.F, x, *ctx)
         with self.lock:
             if self.tape is None:
@@ -58,6 +67,10 @@ class Adapter(_Base):
         if engine.is_traced(a):
             return a
         return np.asarray(a, dtype=dtype)
+
+    def to_numpy(self, a: Any) -> Any:
+        # a traced result (a derivative computed inside an enclosing engine trace) stays traced
+        return a if engine.is_traced(a) else np.asarray(a)
 
     def output_buffer(self, shape: tuple[int, ...], dtype: np.dtype) -> Any:
         return engine.empty_buffer(shape, dtype)

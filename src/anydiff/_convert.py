@@ -54,6 +54,8 @@ def native_to_caller(
         )
     if shape is not None and arr.shape != shape:
         arr = arr.reshape(shape)
+    if not isinstance(arr, np.ndarray):  # the engine's derivative inside an enclosing engine trace
+        return arr  # stays traced (for a Python-number x too), or its derivative would be lost
     return from_numpy(arr, kind if kind != "other" else "numpy", template)
 
 

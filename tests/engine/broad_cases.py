@@ -18,11 +18,17 @@ CASES: list[tuple[str, Callable, np.ndarray]] = []
 _rng = np.random.default_rng(20261202)
 
 
-def pt(*shape: int, lo: float = -1.0, hi: float = 1.0, cplx: bool = False) -> np.ndarray:
-    """A random point of the given shape, entries in ``[lo, hi]`` (complex: both parts)."""
-    x = _rng.uniform(lo, hi, shape)
+def pt(
+    *shape: int, lo: float = -1.0, hi: float = 1.0, cplx: bool = False, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """A random point of the given shape, entries in ``[lo, hi]`` (complex: both parts).
+
+    ``rng``: a module's own generator, so that its cases leave the other modules' points as
+    they are (the shared one is drawn in import order)."""
+    rng = _rng if rng is None else rng
+    x = rng.uniform(lo, hi, shape)
     if cplx:
-        x = x + 1j * _rng.uniform(lo, hi, shape)
+        x = x + 1j * rng.uniform(lo, hi, shape)
     return x
 
 

@@ -21,6 +21,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import broad_cases  # noqa: E402
+import broad_cases_ag  # noqa: E402, F401  (registers its cases)
 import broad_cases_arrays  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2_idioms  # noqa: E402, F401  (registers its cases)
@@ -38,6 +39,8 @@ CASES = {name: (f, x) for name, f, x in broad_cases.CASES}
 EXPECTED_ERRORS: dict[str, str] = {
     # np.float64(traced): a C scalar type, it cannot hold a derivative; the message names the fix
     "b2_float32_roundtrip": r"np\.float64\(np\.sum.*np\.asarray\(x, dtype=np\.float64\)",
+    "ag_mvn_singular_cov_traced": r"multivariate_normal with allow_singular",  # rank not constant
+    "ag_refusal_names_decorated_scipy_function": r"^scipy\.linalg\.funm \(",  # not "scipy.wrapper"
 }
 
 MODES = ("reverse", "forward")

@@ -28,11 +28,28 @@ def _library_caller() -> str:
     mod = outer.f_globals.get("__name__", "").split(".")
     pub = ".".join(m for m in mod if not m.startswith("_"))
     named = f"{pub}.{outer.f_code.co_name}"
-    if f is not None and (outer.f_code.co_name in _GENERIC or outer.f_code.co_name.startswith("_")):
+    code = outer.f_code.co_name
+    generic = code in _GENERIC or code.startswith("_") or code.endswith("wrapper")
+    wrapped = _wrapped_function(outer) if generic else ""
+    if wrapped:  # a decorator's wrapper: name the function it wraps (scipy.stats.entropy)
+        named, generic = wrapped, False
+    if f is not None and generic:
         # a decorator's wrapper (``scipy.wrapper``) names nothing: show the user's call too
         line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
         named += f" called at `{line}` ({f.f_code.co_filename}:{f.f_lineno})" if line else ""
     return named
+
+
+def _wrapped_function(frame: object) -> str:
+    """The public SciPy/NumPy function a decorator's ``wrapper`` frame wraps, or ``""``."""
+    for v in getattr(frame, "f_locals", {}).values():
+        name, mod = getattr(v, "__name__", None), getattr(v, "__module__", None)
+        if not callable(v) or not isinstance(name, str) or not isinstance(mod, str):
+            continue
+        if name in _GENERIC or name.startswith("_") or mod.split(".", 1)[0] not in _LIB_TOPS:
+            continue
+        return ".".join([m for m in mod.split(".") if not m.startswith("_")] + [name])
+    return ""
 
 
 _GENERIC = frozenset(("wrapper", "inner", "__call__", "decorator", "wrapped", "fun", "func", "f"))

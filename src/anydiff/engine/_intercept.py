@@ -472,14 +472,16 @@ def _dist_wrapper(orig: Callable, method: str) -> Callable:
     return wrapper
 
 
-def _mvn_wrapper(orig: Callable, impl: Callable, frozen: bool) -> Callable:
+def _mvn_wrapper(orig: Callable, impl: Callable, frozen: bool | None) -> Callable:
     @functools.wraps(orig)
     def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
         if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
+            if frozen is None:  # the impl reads the frozen object's parameters itself
+                return impl(*args, self)
             if frozen:  # the frozen object's mean and cov are plain arrays
                 if impl.__name__ == "mvn_entropy":
                     return impl(self.mean, self.cov)
-                return impl(*args, self.mean, self.cov)
+                return impl(*args, self.mean, self.cov, getattr(self, "allow_singular", False))
             return impl(*args, **kw)
         return orig(self, *args, **kw)
 
@@ -509,8 +511,14 @@ def _scipy_build(sub: str) -> None:
         for cls, frozen in ((mv.multivariate_normal_gen, False), (mv.multivariate_normal_frozen, True)):
             for m, impl in (("logpdf", S.mvn_logpdf), ("pdf", S.mvn_pdf), ("entropy", S.mvn_entropy)):
                 setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))
-        return
-    if sub == "scipy.special":
+        from . import _scipy_stats_mv as M
+
+        for m, impl in (("logpdf", M.dirichlet_logpdf), ("pdf", M.dirichlet_pdf)):
+            setattr(mv.dirichlet_gen, m, _mvn_wrapper(mv.dirichlet_gen.__dict__[m], impl, False))
+            fz = mv.dirichlet_frozen
+            setattr(fz, m, _mvn_wrapper(fz.__dict__[m], lambda x, self, f=impl: f(x, self.alpha), None))
+        from ._scipy_more import STATS as table  # functions: entropy, zscore, skew, ...
+    elif sub == "scipy.special":
         from ._scipy_special import FUNCTIONS as table
     elif sub == "scipy.linalg":
         from ._scipy_linalg import LINALG as table

@@ -204,7 +204,8 @@ def split_index(index: Any, ndim: int) -> tuple[tuple, list, bool]:
         elif isinstance(it, slice):
             items.append(slice(_as_int(it.start), _as_int(it.stop), _as_int(it.step)))
             consumed += 1
-        elif isinstance(it, (Traced, np.ndarray, list)) or isinstance(it, (bool, np.bool_)):
+        elif isinstance(it, (Traced, np.ndarray, list, tuple)) or isinstance(it, (bool, np.bool_)):
+            # a tuple inside the index is a sequence index, as in NumPy (x[(0, 1), (2, 2)])
             a = it if isinstance(it, Traced) else np.asarray(it)
             kind = a.dtype.kind
             if kind == "b":
@@ -585,5 +586,6 @@ def _column_stack(tup: Any) -> Any:
 # the other handler modules (split by topic; they register into HANDLERS on import)
 from ._numpy_reductions import _cumsum, _diff, _mean, _std, _var, logsumexp  # noqa: E402,F401,I001
 from . import _numpy_extra, _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
+from . import _numpy_compose  # noqa: E402,F401,I001
 from ._numpy_elementwise import WHERE, _concrete, _take_along_axis  # noqa: E402,F401
 from ._numpy_products import _einsum, _tensordot, matmul  # noqa: E402,F401

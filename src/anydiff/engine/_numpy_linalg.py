@@ -132,11 +132,15 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         return np.min(np.abs(x), axis=ax, keepdims=keepdims)
     if vector and isinstance(ord, (int, float)) and ord not in (0,):
         return bind(R.ROOT, [np.sum(np.abs(x) ** ord, axis=ax, keepdims=keepdims)], {"p": float(ord)})
-    if not vector and ord in ("nuc", 2, -2) and axis is None and nd == 2 and not keepdims:
+    pair = isinstance(axis, tuple) and len(axis) == 2
+    if not vector and ord in ("nuc", 2, -2) and ((axis is None and nd == 2) or pair):
         from ._rules_linalg2 import svdvals
 
-        s = svdvals(x)
-        return np.sum(s) if ord == "nuc" else np.max(s) if ord == 2 else np.min(s)
+        rc = (-2, -1) if axis is None else axis
+        m = np.moveaxis(x, rc, (-2, -1))  # the matrices along the last two axes, as NumPy
+        s = svdvals(m) if nd == 2 else np.linalg.svd(m, compute_uv=False)
+        r = np.sum(s, axis=-1) if ord == "nuc" else np.max(s, axis=-1) if ord == 2 else np.min(s, axis=-1)
+        return np.expand_dims(r, tuple(sorted(a % nd for a in rc))) if keepdims else r
     if not vector and ord in (1, -1, np.inf, -np.inf) and axis is None and nd == 2:
         from ._numpy_extra import matrix_norm
 

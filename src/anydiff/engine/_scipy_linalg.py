@@ -448,3 +448,8 @@ from ._scipy_matfuncs import TABLE as _MATFUNCS  # noqa: E402 - logm
 LINALG.update(_MORE)
 LINALG.update(_MATFUNCS)
 SIGNAL["lfilter"] = _lfilter
+from ._scipy_more import LINALG as _LINALG_MORE  # noqa: E402 - eig, eigvals, polar
+from ._scipy_more import SIGNAL as _SIGNAL_MORE  # noqa: E402 - convolve2d, correlate2d, sosfilt
+
+SIGNAL.update(_SIGNAL_MORE)
+LINALG.update(_LINALG_MORE)

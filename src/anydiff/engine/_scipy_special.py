@@ -116,6 +116,7 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
         sp.k0: u("k0", sp.k0, d=lambda x, y: -sp.k1(x)),
         sp.k1: u("k1", sp.k1, d=lambda x, y: -0.5 * (sp.k0(x) + sp.kv(2, x))),
         sp.entr: u("entr", sp.entr, d=lambda x, y: -(np.log(x) + 1)),
+        sp.gammasgn: R.nondiff("gammasgn", sp.gammasgn),  # ±1: piecewise constant
         sp.xlogy: b("xlogy", sp.xlogy, lambda a, c, z: np.log(c), lambda a, c, z: a / c),
         sp.xlog1py: b("xlog1py", sp.xlog1py, lambda a, c, z: np.log1p(c), lambda a, c, z: a / (1 + c)),
         sp.beta: b(
@@ -193,6 +194,9 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             ],
         ),
     }
+    from ._scipy_more import special_rules
+
+    table.update(special_rules(sp, nary, no_closed_form))
     return table
 
 

@@ -7,7 +7,8 @@
 the shape parameters where the
 derivative has a closed form (the others raise ``EngineError`` naming the argument, from the
 ``scipy.special`` rule that computes it).  ``multivariate_normal``: ``logpdf``, ``pdf`` and
-``entropy`` in ``x``, ``mean`` and ``cov``.  SciPy's methods convert their input with
+``entropy`` in ``x``, ``mean`` and ``cov`` (``allow_singular=True`` and ``dirichlet``: see
+:mod:`._scipy_stats_mv`).  SciPy's methods convert their input with
 ``np.asarray``; :mod:`._intercept` routes calls with traced arguments here.
 
 Outside the support, ``logpdf`` is ``-inf`` and ``pdf``/``cdf``/``sf`` take their limits, with a
@@ -500,10 +501,16 @@ def mvn_logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = Fa
     x, mean, cov, d = _mvn_parts(x, mean, cov)
     r = x - mean
     flat = np.reshape(r, (-1, d))
-    sol = np.linalg.solve(cov, flat.T)  # (d, n)
-    maha = np.sum(flat.T * sol, axis=0)
-    logdet = np.linalg.slogdet(cov)[1]
-    out = -0.5 * (d * math.log(2 * math.pi) + logdet + maha)
+    out = None
+    if allow_singular:
+        from ._scipy_stats_mv import mvn_singular_logpdf
+
+        out = mvn_singular_logpdf(flat, 0.0, cov)
+    if out is None:
+        sol = np.linalg.solve(cov, flat.T)  # (d, n)
+        maha = np.sum(flat.T * sol, axis=0)
+        logdet = np.linalg.slogdet(cov)[1]
+        out = -0.5 * (d * math.log(2 * math.pi) + logdet + maha)
     out = np.reshape(out, shape_of(r)[:-1])
     return np.squeeze(out) if ndim_of(out) else out
 

@@ -41,6 +41,7 @@ def supported() -> dict[str, list[str]]:
 
         from ._scipy_integrate import INTEGRATE
         from ._scipy_linalg import LINALG, SIGNAL
+        from ._scipy_more import STATS
         from ._scipy_spatial import SPATIAL
         from ._scipy_special import FUNCTIONS, ufunc_rules
         from ._scipy_stats import _TABLES, DISCRETE, discrete_methods_of, methods_of
@@ -56,6 +57,8 @@ def supported() -> dict[str, list[str]]:
         + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in methods_of(d)]
         + [f"scipy.stats.{d}.{m}" for d in DISCRETE for m in discrete_methods_of(d)]
         + [f"scipy.stats.multivariate_normal.{m}" for m in ("logpdf", "pdf", "entropy")]
+        + [f"scipy.stats.dirichlet.{m}" for m in ("logpdf", "pdf")]
+        + [f"scipy.stats.{n}" for n in STATS]
     )
     return out
 

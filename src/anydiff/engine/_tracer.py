@@ -228,9 +228,11 @@ class Traced:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         self._own = False
         t = self._trace
-        if t is None or self.dtype.kind in "biu" or not t.carries(self):
-            # integer/boolean arrays and constants carry no derivative: only replayability
-            # is lost (the value now enters as a constant)
+        to_int = dtype is not None and np.dtype(dtype).kind in "biu"
+        if t is None or self.dtype.kind in "biu" or to_int or not t.carries(self):
+            # integer/boolean arrays and constants carry no derivative, nor does a cast to an
+            # integer dtype (``np.int64(x)``: piecewise constant): only replayability is lost
+            # (the value now enters as a constant)
             self._escape("np.asarray(traced)")
             return np.asarray(self._value, dtype=dtype)
         raise EngineError(
@@ -471,6 +473,12 @@ class Traced:
     def copy(self, order: str = "C") -> Any:
         return np.copy(self)
 
+    def __copy__(self) -> Any:  # copy.copy(x), as SciPy's odeint does with y0
+        return np.copy(self)
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return np.copy(self)
+
     def astype(self, dtype: Any, copy: bool = True, **kw: Any) -> Any:
         from ._numpy_api import astype
 
@@ -548,6 +556,9 @@ class Traced:
         hi = kw.pop("max", hi)
         return np.clip(self, lo, hi, **kw)
 
+    def round(self, decimals: int = 0, out: Any = None) -> Any:
+        return np.round(self, decimals, out=out)
+
     def diagonal(self, *a: Any, **k: Any) -> Any:
         return np.diagonal(self, *a, **k)
 
@@ -556,6 +567,8 @@ class Traced:
 
     def __getattr__(self, name: str) -> Any:
         # only reached for attributes Traced lacks: an ndarray method without a rule
+        if name in Traced.__slots__:  # an instance made without __init__ (pickle and the like)
+            raise AttributeError(name)
         if self._trace is None and name not in _MUTATORS and hasattr(self._value, name):
             self._own = False  # the value itself leaves (y.view(), y.base, ...)
             # a constant buffer (np.zeros inside f): NumPy's own attribute of its value; methods
