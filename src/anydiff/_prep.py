@@ -15,7 +15,13 @@ import numpy as np
 from . import _hot, _unprepared
 from ._arrays import require_floating, to_numpy
 from ._contexts import Batch, Context
-from ._convert import leaf_to_native, native_to_caller, ravel_native, write_out
+from ._convert import (
+    leaf_to_native,
+    mixed_context_to_native,
+    native_to_caller,
+    ravel_native,
+    write_out,
+)
 from ._edge import empty_x_kernel
 from ._errors import (
     AnydiffTypeError,
@@ -187,7 +193,7 @@ class Prep:
         out = []
         for c, sig in zip(ctx, self.ctx_sigs):
             if sig.layout is None:
-                out.append(self.adapter.context(c.role, c.value))
+                out.append(mixed_context_to_native(self.adapter, c.role, c.value))
                 continue
             leaves, td = tree_flatten(c.value)
             natives = [
