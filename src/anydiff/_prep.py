@@ -154,9 +154,10 @@ class Prep:
     def _build(self, with_value: bool) -> Any:
         adapter, name = self.adapter, self.op.name
         out = self.F.out_layout
-        if (self.spec.n == 0 and name != "pushforward") or (
+        empty = (self.spec.n == 0 and name != "pushforward") or (
             name == "jacobian" and out is not None and out.size == 0
-        ):
+        )
+        if empty and not getattr(adapter, "sparse_results", False):  # AutoSparse: its own
             # x (or a Jacobian's y) of size 0: empty derivatives, built alike for every backend.
             return empty_x_kernel(adapter, self.F, self.spec, name, with_value)
         if self.same_point and self.op.has_same_point:

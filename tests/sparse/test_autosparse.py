@@ -287,3 +287,21 @@ def test_compressed_is_read_only_and_results_are_fresh():
     assert not prep.compressed.flags.writeable
     J1.data[:] = 0.0
     np.testing.assert_allclose(prep(X1).toarray(), _dense_engine_jac(f_chain, X1), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["engine", "jax", "torch", "finitediff"])
+def test_empty_x_or_y_gives_empty_sparse_results(backend):
+    # Before: an x (or a Jacobian's y) of size 0 raised "AutoSparse computes ... not pushforward",
+    # since the shared empty-input kernel asked the sparse adapter for a pushforward.
+    def f(x):
+        xp = ad.array_namespace(x)
+        return xp.sum(x) * xp.ones(2, dtype=x.dtype) + 1.0
+
+    S = ad.AutoSparse(backend)
+    y, J = ad.value_and_jacobian(f, S, np.zeros(0))
+    assert sp.issparse(J) and J.shape == (2, 0)
+    np.testing.assert_allclose(y, [1.0, 1.0])
+    J = ad.jacobian(lambda x: x[:0], S, np.ones(3))
+    assert sp.issparse(J) and J.shape == (0, 3)
+    v, g, H = ad.value_gradient_and_hessian(lambda x: ad.array_namespace(x).sum(x) + 2.0, S, np.zeros(0))
+    assert sp.issparse(H) and H.shape == (0, 0) and np.shape(g) == (0,) and float(v) == 2.0
