@@ -341,6 +341,33 @@ def test_compare():
     assert compare(np.array([1.0, 1e-12]), np.array([1.0, 0.0]), scaled_atol=1e-11, **kw)[0]
 
 
+def test_compare_infinite_reference_entries():
+    # Before: an inf entry made the default tolerance of its whole leaf infinite, so any
+    # number passed next to it, while an exact inf (inf propagates) failed as "NaN pattern".
+    kw = dict(rtol=1e-12, atol=0.0, single=False, scaled_atol=1e-13)
+    inf = np.inf
+    assert compare(np.array([inf, 0.5]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([inf, 100.0]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([1e300, 0.5]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([-inf, 0.5]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([inf, 0.5]), np.array([1.0, 0.5]), **kw)[0]
+    assert not compare(np.array([np.nan, 0.5]), np.array([inf, 0.5]), **kw)[0]
+
+
+def test_a_scenario_with_an_infinite_derivative(doubles):
+    def f(x):
+        return ad.array_namespace(x).sum(ad.array_namespace(x).sqrt(x))
+
+    x = np.array([0.0, 1.0])  # d sqrt / dx = inf at 0
+    s = Scenario("gradient", f, x, reference=np.array([np.inf, 0.5]), name="sqrt-at-0",
+                 prep_args={"x": np.array([0.0, 2.0])})
+    test_differentiation(["engine"], [s], variants=("plain", "value", "prepared"))
+    with pytest.raises(AssertionError, match="sqrt-at-0"):
+        test_differentiation([doubles["WrongGradient"]], [Scenario(
+            "gradient", f, x, reference=np.array([np.inf, 0.5]), name="sqrt-at-0")],
+            variants=("plain",))
+
+
 def test_default_tolerances():
     # near what each backend achieves (issue 8): exact AD to ~1e-12 in float64
     assert default_tolerances("torch", np.float64, 1)[0] == 1e-12
