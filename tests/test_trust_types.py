@@ -234,3 +234,23 @@ def test_read_only_y_buffer_is_named_y():
     y.flags.writeable = False
     with pytest.raises(ad.AnydiffValueError, match="y= buffer is read-only"):
         ad.value_and_jacobian(f, "engine", X, y=y)
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_byte_swapped_arrays_are_float64(backend):
+    # Before: a big-endian '>f8' x (as read from some files) reached JAX's kernels as it was,
+    # and JAX read it as zeros: every derivative was silently 0 (prepared calls too).
+    xb, tb = X.astype(">f8"), T.astype(">f8")
+
+    def cubes(v):
+        return ad.array_namespace(v).sum(v**3)
+
+    np.testing.assert_allclose(ad.gradient(cubes, backend, xb), 3 * X**2, rtol=1e-6)
+    prep = ad.prepare_gradient(cubes, backend, xb)
+    for _ in range(2):  # the first prepared call and the specialised path after it
+        np.testing.assert_allclose(prep(xb), 3 * X**2, rtol=1e-6)
+    pp = ad.prepare_pushforward(lambda v: v**2, backend, xb, tb)
+    for _ in range(2):
+        np.testing.assert_allclose(pp(xb, tb), 2 * X * T, rtol=1e-6)
+    c = ad.gradient(lambda v, a: ad.array_namespace(v).sum(a * v), backend, X, ad.Constant(tb))
+    np.testing.assert_allclose(c, T, rtol=1e-6)

@@ -51,6 +51,8 @@ def make_hot(prep: Prep, with_value: bool, x0: Any, t0: Any) -> Any:
         or (yl is not None and not yl.single)
         or x0 is None
         or (prep.op.tangent is not None and t0 is None)
+        or not getattr(x0.dtype, "isnative", True)  # a byte-swapped x needs converting
+        or not getattr(getattr(t0, "dtype", None), "isnative", True)
     ):
         return None
     xtype, xshape, xdtype = x0.type, lay.shapes[0], x0.dtype
