@@ -201,6 +201,22 @@ def test_complex_jacobian_rows_and_columns(backend):
     np.testing.assert_allclose(J.toarray(), dense, rtol=1e-14)
 
 
+@pytest.mark.parametrize("backend", ["engine", "autograd", ad.AutoJax(mode="reverse"),
+                                     ad.AutoTorch(mode="reverse")], ids=repr)
+@pytest.mark.parametrize("partition", [None, "row"])
+def test_complex_jacobian_of_a_real_x(backend, partition):
+    # Before: reverse-mode dense backends coloured rows, and the pullbacks of a real x give
+    # only Re(J^H w): the sparse Jacobian of x * (1 + 2j) came back as the real identity.
+    def f(x):
+        return x[1:] * x[:-1] * (1 + 2j) + x[1:] ** 2
+
+    x = np.array([1.0, 2.0, 0.3, -1.0])
+    dense = np.asarray(ad.jacobian(f, "jax", x))
+    J = ad.jacobian(f, ad.AutoSparse(backend, partition=partition), x)
+    assert J.dtype == np.complex128
+    np.testing.assert_allclose(J.toarray(), dense, rtol=1e-14)
+
+
 def test_float32_pytree_hessian_and_nd_x():
     x32 = np.linspace(1, 2, 6).astype(np.float32)
     J = ad.jacobian(lambda x: x[1:] * x[:-1], ad.AutoSparse("jax"), x32)
