@@ -304,12 +304,15 @@ def test_catalogues_cover_the_issue():
 
 def test_scenario_validation_and_prep_point():
     x = np.array([1.0, 2.0])
-    with pytest.raises(ValueError, match="unknown operator"):
+    # anydiff's own errors (section 4), which are also ValueError / TypeError
+    with pytest.raises(ad.AnydiffValueError, match="unknown operator"):
         Scenario("grad", np.sin, x)
-    with pytest.raises(ValueError, match="tangent"):
+    with pytest.raises(ad.AnydiffValueError, match="tangent"):
         Scenario("pushforward", np.sin, x)
-    with pytest.raises(ValueError, match="in-place"):
+    with pytest.raises(ad.AnydiffValueError, match="in-place"):
         Scenario("gradient", np.sin, x, y=np.zeros(2))
+    with pytest.raises(ad.AnydiffTypeError, match="exception class"):
+        Scenario("gradient", np.sin, x, raises="TypeError")
     s = Scenario("pushforward", np.sin, x, tangent=np.ones(2), contexts=(ad.Constant(x),))
     px, pt, pctx = s.point("prep")
     assert px.dtype == x.dtype and px.shape == x.shape and not np.array_equal(px, x)
