@@ -254,3 +254,17 @@ def test_byte_swapped_arrays_are_float64(backend):
         np.testing.assert_allclose(pp(xb, tb), 2 * X * T, rtol=1e-6)
     c = ad.gradient(lambda v, a: ad.array_namespace(v).sum(a * v), backend, X, ad.Constant(tb))
     np.testing.assert_allclose(c, T, rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch", "engine"])
+def test_tangent_of_another_array_kind_than_x(backend):
+    # Before: a NumPy x with a torch tangent (or cotangent) took the specialised path, which
+    # handed the tensor to JAX's jitted kernel: a bare JAX TypeError.
+    torch = pytest.importorskip("torch")
+    t, w = torch.tensor(T), torch.tensor(T)
+    for _ in range(2):  # unprepared calls reuse a stored preparation the second time
+        np.testing.assert_allclose(ad.pushforward(lambda v: v**2, backend, X, t), 2 * X * T)
+        np.testing.assert_allclose(ad.pullback(lambda v: v**2, backend, X, w), 2 * X * T)
+    prep = ad.prepare_pushforward(lambda v: v**2, backend, X, t)
+    for _ in range(2):
+        np.testing.assert_allclose(prep(X, t), 2 * X * T)
