@@ -268,3 +268,26 @@ def test_tangent_of_another_array_kind_than_x(backend):
     prep = ad.prepare_pushforward(lambda v: v**2, backend, X, t)
     for _ in range(2):
         np.testing.assert_allclose(prep(X, t), 2 * X * T)
+
+
+@pytest.mark.parametrize("backend", ALL)
+@pytest.mark.parametrize("f, dtype", BAD_OUTPUTS[1:] + [
+    pytest.param(lambda v: v > 1.5, "bool", id="bool-array"),
+    pytest.param(lambda v: ad.array_namespace(v).astype(v * 10, ad.array_namespace(v).int64),
+                 "int64", id="int-array"),
+])
+def test_integer_and_boolean_outputs_have_no_jacobian(backend, f, dtype):
+    # Before: the "Jacobian" of astype(10 v, int64) was 0 (jax, torch, engine), the identity
+    # times 10 (autograd's astype passes tangents through) or huge difference quotients of
+    # rounded values (finite differences), and a boolean output crashed JAX and finite
+    # differences with bare TypeErrors. Now the same clear error everywhere.
+    for call in (
+        lambda: ad.jacobian(f, backend, X),
+        lambda: ad.pushforward(f, backend, X, T),
+        lambda: ad.value_and_jacobian(f, backend, X),
+    ):
+        with pytest.raises(ad.AnydiffTypeError, match=f"dtype {dtype}.*piecewise constant"):
+            call()
+    with pytest.raises(ad.AnydiffTypeError, match="piecewise constant"):
+        ad.derivative(lambda s: ad.array_namespace(s).astype(s * 10, ad.array_namespace(s).int64),
+                      backend, np.array(1.5))
