@@ -150,30 +150,6 @@ class Adapter(_Base):
             return _real(np.result_type(real, np.complex64))
         return real
 
-    @staticmethod
-    def _step_dtype(real: np.dtype, F: FlatFunction | None) -> np.dtype:
-        """The dtype whose epsilon sizes the steps: x's working dtype, or the least precise
-        floating leaf of y when f returns less precision than x (float32 from a float64 x,
-        a float32 ``y=`` buffer): steps sized for float64 would drown in float32 rounding
-        (or vanish, for one-sided differences)."""
-        out = getattr(F, "out_layout", None)
-        if out is None:
-            return real
-        for dt in out.dtypes:
-            if dt.kind in "fc" and np.finfo(dt).eps > np.finfo(real).eps:
-                real = _real(dt)
-        return real
-
-    def _sized(self, F: FlatFunction, x: Any, compute: Any) -> Any:
-        """``compute()``, whose steps follow y's precision (:meth:`_step_dtype`). y's dtypes are
-        known once f has run: a first run that finds f less precise than x runs again with the
-        right steps (once per preparation; the common case costs nothing)."""
-        if getattr(F, "out_layout", None) is not None:
-            return compute()
-        r = compute()
-        real = _real(x.dtype)
-        return compute() if self._step_dtype(real, F) != real else r
-
     def _coord_steps(self, x: Any, order: int, cplx: bool, F: FlatFunction | None = None) -> Any:
         """One step per coordinate, exact in x's dtype. ``cplx``: x is complex by preparation
         (steps scale with |x|); otherwise a complex x is an outer complex step's perturbation of
@@ -183,7 +159,7 @@ class Adapter(_Base):
         if self.backend.abs_step is not None and order == 1:
             return np.full(x.shape, self.backend.abs_step, dtype=real)
         mag = np.abs(x if cplx else x.real).astype(real)  # in `real`: 1e-20 underflows float16
-        h = (self._base(self._step_dtype(real, F), order) * _scale(mag)).astype(real)
+        h = (self._base(st.step_dtype(real, F), order) * _scale(mag)).astype(real)
         if not (self._complex_step and order == 1):
             xr = x.real
             h = ((xr + h) - xr).astype(real)
@@ -203,7 +179,7 @@ class Adapter(_Base):
             return self.backend.abs_step / max(tn, 1e-300)
         real = self._work_real(x, order)
         xn = _scale(np.max(np.abs(x.real)).astype(real)) if x.size else real.type(1)
-        base = self._base(self._step_dtype(real, F), order)
+        base = self._base(st.step_dtype(real, F), order)
         if noise > 0 and order == 1 and self.backend.rel_step is None and self._stencil_order:
             base = max(base, noise ** (1 / (self._stencil_order + 1)))
         return base * xn / max(tn, 1e-300)
@@ -444,7 +420,7 @@ class Adapter(_Base):
             m = np.asarray(f0 if f0 is not None else self._call(F, x, ctx)).shape
             J = np.zeros(m + (0,), dtype=np.result_type(x, *([f0] if f0 is not None else [])))
             return J, (np.zeros(J.shape) if self._estimates else None)
-        vals, errs = self._sized(
+        vals, errs = st.sized(
             F, x, lambda: self._block(F, x, dirs, list(self._coord_steps(x, 1, cplx, F)), ctx, f0)
         )
         J = np.stack(vals, axis=-1)
@@ -495,7 +471,7 @@ class Adapter(_Base):
         def kernel(x: Any, T: np.ndarray, ctx: tuple) -> tuple:
             f0 = self._start(F, x, ctx, need_value)
             live = [i for i, t in enumerate(T) if np.any(t)]
-            vals, errs = self._sized(F, x, lambda: self._block(
+            vals, errs = st.sized(F, x, lambda: self._block(
                 F, x, [T[i] for i in live], [self._dir_step(x, T[i], 1, noise, F) for i in live],
                 ctx, f0,
             ))
@@ -598,7 +574,7 @@ class Adapter(_Base):
             return rows
 
         def kernel(x: np.ndarray, T: np.ndarray, ctx: tuple) -> tuple:
-            rows = self._sized(F, x, lambda: products(x, T, ctx))
+            rows = st.sized(F, x, lambda: products(x, T, ctx))
             g = grad(x, None, ctx)[1] if need_value else None
             return g, np.stack(rows)
 
@@ -622,7 +598,7 @@ class Adapter(_Base):
             return H
 
         def kernel(x: np.ndarray, _T: Any, ctx: tuple) -> tuple:
-            H = self._sized(F, x, lambda: matrix(x, ctx))
+            H = st.sized(F, x, lambda: matrix(x, ctx))
             y, g = grad(x, None, ctx) if need_value else (None, None)
             return y, g, H
 
