@@ -225,3 +225,29 @@ def richardson(
     best = np.where(nan_seen, np.nan, best)
     best_err = np.where(nan_seen, np.nan, best_err)
     return best, best_err, k + 1
+
+
+# ---- steps for a less precise output -------------------------------------------------------
+
+
+def step_dtype(real: np.dtype, F: Any) -> np.dtype:
+    """The dtype whose epsilon sizes the steps: x's working dtype ``real``, or the least precise
+    floating leaf of y (``F.out_layout``, once f has run) when f returns less precision than x
+    (float32 from a float64 x, a float32 ``y=`` buffer): steps sized for float64 would drown in
+    float32 rounding (or vanish, for one-sided differences)."""
+    out = getattr(F, "out_layout", None)
+    for dt in out.dtypes if out is not None else ():
+        if dt.kind in "fc" and np.finfo(dt).eps > np.finfo(real).eps:
+            real = np.empty(0, dtype=dt).real.dtype
+    return real
+
+
+def sized(F: Any, x: Any, compute: Any) -> Any:
+    """``compute()``, whose steps follow :func:`step_dtype`. y's dtypes are known once f has
+    run: a first run that finds f less precise than x runs again with the right steps (once
+    per preparation; the common case costs nothing)."""
+    if getattr(F, "out_layout", None) is not None:
+        return compute()
+    r = compute()
+    real = np.empty(0, dtype=x.dtype).real.dtype
+    return compute() if step_dtype(real, F) != real else r

@@ -49,7 +49,7 @@ from autograd.core import make_vjp as _make_vjp
 from autograd.core import vspace
 from autograd.tracer import getval, isbox
 
-from anydiff._errors import AnydiffError, AnydiffValueError, UnsupportedError
+from anydiff._errors import AnydiffError, AnydiffTypeError, AnydiffValueError, UnsupportedError
 from anydiff._protocol import Adapter as _Base
 from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
 
@@ -287,6 +287,13 @@ class Adapter(_Base):
                 "autograd cannot differentiate through float(x), int(x) or np.asarray(x, dtype) "
                 "of a traced value: the conversion drops the derivative. Keep values as arrays.",
                 _NUMPY_CAPABLE, exc,
+            )
+        if isinstance(exc, TypeError) and msg.startswith("Can't differentiate w.r.t. type"):
+            # autograd's forward mode refuses a box holding an integer (astype(int) of x).
+            return AnydiffTypeError(
+                f"f converts a value that depends on x to an integer or boolean ({msg}): such "
+                "a value is piecewise constant and has no useful derivative. Keep it "
+                "floating-point, or leave it out of what is differentiated."
             )
         if "dtype('O')" in msg or ("ArrayBox" in msg and "callable" in msg):
             # An object array of boxes reached a NumPy routine that needs numbers.

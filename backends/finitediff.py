@@ -150,22 +150,25 @@ class Adapter(_Base):
             return _real(np.result_type(real, np.complex64))
         return real
 
-    def _coord_steps(self, x: Any, order: int, cplx: bool) -> Any:
+    def _coord_steps(self, x: Any, order: int, cplx: bool, F: FlatFunction | None = None) -> Any:
         """One step per coordinate, exact in x's dtype. ``cplx``: x is complex by preparation
         (steps scale with |x|); otherwise a complex x is an outer complex step's perturbation of
-        a real point and the steps follow its real part, so the quotient stays analytic."""
+        a real point and the steps follow its real part, so the quotient stays analytic. ``F``:
+        the function differentiated, whose output precision the steps also respect."""
         real = self._work_real(x, order)
         if self.backend.abs_step is not None and order == 1:
             return np.full(x.shape, self.backend.abs_step, dtype=real)
         mag = np.abs(x if cplx else x.real).astype(real)  # in `real`: 1e-20 underflows float16
-        h = (self._base(real, order) * _scale(mag)).astype(real)
+        h = (self._base(st.step_dtype(real, F), order) * _scale(mag)).astype(real)
         if not (self._complex_step and order == 1):
             xr = x.real
             h = ((xr + h) - xr).astype(real)
             h = np.where(h == 0, np.finfo(real).tiny, h)  # x so large that the step vanished
         return h
 
-    def _dir_step(self, x: Any, t: np.ndarray, order: int, noise: float = 0.0) -> Any:
+    def _dir_step(
+        self, x: Any, t: np.ndarray, order: int, noise: float = 0.0, F: FlatFunction | None = None
+    ) -> Any:
         """One step along direction t, scaled to the sizes of x and t (t is never traced).
 
         ``noise``: relative error of the function differentiated (an inner finite-difference
@@ -176,7 +179,7 @@ class Adapter(_Base):
             return self.backend.abs_step / max(tn, 1e-300)
         real = self._work_real(x, order)
         xn = _scale(np.max(np.abs(x.real)).astype(real)) if x.size else real.type(1)
-        base = self._base(real, order)
+        base = self._base(st.step_dtype(real, F), order)
         if noise > 0 and order == 1 and self.backend.rel_step is None and self._stencil_order:
             base = max(base, noise ** (1 / (self._stencil_order + 1)))
         return base * xn / max(tn, 1e-300)
@@ -407,7 +410,6 @@ class Adapter(_Base):
     ) -> tuple[Any, Any]:
         """All partial derivatives, as columns of an (m, n) matrix (imaginary directions if
         asked), and their error estimates (or None)."""
-        h = self._coord_steps(x, 1, cplx)
         n = x.shape[0]
         dirs = []
         for j in range(n):
@@ -418,7 +420,9 @@ class Adapter(_Base):
             m = np.asarray(f0 if f0 is not None else self._call(F, x, ctx)).shape
             J = np.zeros(m + (0,), dtype=np.result_type(x, *([f0] if f0 is not None else [])))
             return J, (np.zeros(J.shape) if self._estimates else None)
-        vals, errs = self._block(F, x, dirs, list(h), ctx, f0)
+        vals, errs = st.sized(
+            F, x, lambda: self._block(F, x, dirs, list(self._coord_steps(x, 1, cplx, F)), ctx, f0)
+        )
         J = np.stack(vals, axis=-1)
         return J, (np.stack(errs, axis=-1) if errs is not None else None)
 
@@ -467,10 +471,10 @@ class Adapter(_Base):
         def kernel(x: Any, T: np.ndarray, ctx: tuple) -> tuple:
             f0 = self._start(F, x, ctx, need_value)
             live = [i for i, t in enumerate(T) if np.any(t)]
-            vals, errs = self._block(
-                F, x, [T[i] for i in live], [self._dir_step(x, T[i], 1, noise) for i in live],
+            vals, errs = st.sized(F, x, lambda: self._block(
+                F, x, [T[i] for i in live], [self._dir_step(x, T[i], 1, noise, F) for i in live],
                 ctx, f0,
-            )
+            ))
             shape = vals[0] if vals else (f0 if f0 is not None else self._call(F, x, ctx))
             rows: list[Any] = [None] * len(T)
             erows: list[Any] = [None] * len(T)
@@ -556,17 +560,21 @@ class Adapter(_Base):
         self._real_only(spec, "Hessian-vector products")
         grad = self.make_gradient(F, spec, False)
 
-        def kernel(x: np.ndarray, T: np.ndarray, ctx: tuple) -> tuple:
-            h = self._coord_steps(x, 2, False)
+        def products(x: np.ndarray, T: np.ndarray, ctx: tuple) -> list:
+            h = self._coord_steps(x, 2, False, F)
             rows = []
             for t in T:
-                b = self._dir_step(x, t, 2)
+                b = self._dir_step(x, t, 2, F=F)
                 row = np.empty(x.shape[0], dtype=np.result_type(x, t))
                 for i in range(x.shape[0]):
                     a = np.zeros_like(x)
                     a[i] = h[i]
                     row[i] = self._stencil(F, x, a, b * t, ctx) / (h[i] * b)
                 rows.append(row)
+            return rows
+
+        def kernel(x: np.ndarray, T: np.ndarray, ctx: tuple) -> tuple:
+            rows = st.sized(F, x, lambda: products(x, T, ctx))
             g = grad(x, None, ctx)[1] if need_value else None
             return g, np.stack(rows)
 
@@ -576,9 +584,9 @@ class Adapter(_Base):
         self._real_only(spec, "Hessians")
         grad = self.make_gradient(F, spec, need_value)
 
-        def kernel(x: np.ndarray, _T: Any, ctx: tuple) -> tuple:
+        def matrix(x: np.ndarray, ctx: tuple) -> np.ndarray:
             n = x.shape[0]
-            h = self._coord_steps(x, 2, False)
+            h = self._coord_steps(x, 2, False, F)
             H = np.empty((n, n), dtype=x.dtype)
             for i in range(n):
                 a = np.zeros_like(x)
@@ -587,6 +595,10 @@ class Adapter(_Base):
                     b = np.zeros_like(x)
                     b[j] = h[j]
                     H[i, j] = H[j, i] = self._stencil(F, x, a, b, ctx) / (h[i] * h[j])
+            return H
+
+        def kernel(x: np.ndarray, _T: Any, ctx: tuple) -> tuple:
+            H = st.sized(F, x, lambda: matrix(x, ctx))
             y, g = grad(x, None, ctx) if need_value else (None, None)
             return y, g, H
 
@@ -597,8 +609,8 @@ class Adapter(_Base):
         deriv = self.make_derivative(F, spec, need_value)
 
         def kernel(x: np.ndarray, _T: Any, ctx: tuple) -> tuple:
-            h = self._coord_steps(x, 2, False)
             f0 = self._call(F, x, ctx)
+            h = self._coord_steps(x, 2, False, F)
             d2 = (self._call(F, x + h, ctx) - 2 * f0 + self._call(F, x - h, ctx)) / (h[0] * h[0])
             y, dy = deriv(x, None, ctx) if need_value else (None, None)
             return (f0 if need_value else None), dy, d2

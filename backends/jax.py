@@ -134,7 +134,7 @@ def _split_ctx(ctx: tuple) -> tuple[tuple, _Static]:
 
 def _merge_ctx(dyn: tuple, st: _Static) -> tuple:
     """Inverse of :func:`_split_ctx`."""
-    if st.count == 0:
+    if st is _NO_CTX:  # (not count == 0: contexts such as None or {} have no leaves either)
         return ()
     fixed = dict(zip(st.where, st.values))
     it = iter(dyn)

@@ -551,6 +551,8 @@ class Adapter(_Base):
                 return dy, y
 
             dy, d2y, y = jvp(d1, (x,), (o,), has_aux=True)
+            if d2y._is_zerotensor():  # f affine in x: torch.func's symbolic zero, not an array
+                d2y = torch.zeros(d2y.shape, dtype=d2y.dtype, device=d2y.device)
             return (y if need_value else None), dy, d2y
 
         def autograd_impl(x: Any, _T: Any, ctx: tuple) -> tuple:

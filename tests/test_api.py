@@ -164,3 +164,17 @@ def test_public_functions_have_docs_and_examples():
         obj = getattr(ad, name)
         if callable(obj) and not isinstance(obj, type):
             assert obj.__doc__ and "Example" in obj.__doc__, name
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch", "engine", "finitediff"])
+def test_ordered_dicts_keep_their_type_and_order(backend):
+    # Before: an OrderedDict came back as a plain dict with sorted keys, so results zipped
+    # with the caller's values (od.values()) were silently misaligned.
+    xp = ad.array_namespace
+    od = collections.OrderedDict([("b", np.array([1.0, 2.0])), ("a", np.array(3.0))])
+    g = ad.gradient(lambda p: xp(p["a"]).sum(p["a"] ** 2) + xp(p["b"]).sum(p["b"] ** 2), backend, od)
+    assert type(g) is collections.OrderedDict and list(g) == ["b", "a"]
+    for v, gv in zip(od.values(), g.values()):
+        np.testing.assert_allclose(gv, 2 * v, rtol=1e-6)
+    J = ad.jacobian(lambda p: p["b"] * p["a"], backend, od)  # columns in the caller's order
+    np.testing.assert_allclose(J, [[3.0, 0.0, 1.0], [0.0, 3.0, 2.0]], rtol=1e-6)

@@ -177,3 +177,27 @@ def test_nan_propagates():
     assert np.all(np.isnan(g))  # the sum is NaN, so every difference of it is
     J = ad.jacobian(np.sqrt, "finitediff", np.array([-1.0, 4.0]))
     assert np.isnan(J[0, 0]) and abs(J[1, 1] - 0.25) < 1e-8
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward"])
+def test_steps_follow_a_less_precise_output(method):
+    # Before: f returning float32 for a float64 x was differenced with float64-sized steps:
+    # forward differences gave exactly 0, central ones 0.3 % errors, Hessians lost whole
+    # entries ([[0, 0], [0, 12]] for diag(6, 12)). Steps now follow y's precision.
+    b = ad.AutoFiniteDiff(method=method)
+    x = np.array([1.0, 2.0])
+    tol = dict(rtol=2e-3, atol=1e-3)  # float32 accuracy of the class (one-sided: ~sqrt(eps32))
+    np.testing.assert_allclose(ad.jacobian(lambda x: (x**2).astype(np.float32), b, x),
+                               np.diag(2 * x), **tol)
+    s32 = lambda x: np.float32(np.sum(x**3))  # noqa: E731
+    np.testing.assert_allclose(ad.gradient(s32, b, x), 3 * x**2, **tol)
+    np.testing.assert_allclose(ad.pushforward(lambda x: (x**2).astype(np.float32), b, x, np.ones(2)),
+                               2 * x, **tol)
+    np.testing.assert_allclose(ad.hessian(s32, b, x), np.diag(6 * x), rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(ad.hvp(s32, b, x, np.ones(2)), 6 * x, rtol=1e-3, atol=1e-2)
+
+    def fill(y, x):
+        y[:] = x**2
+
+    np.testing.assert_allclose(ad.jacobian(fill, b, x, y=np.zeros(2, dtype=np.float32)),
+                               np.diag(2 * x), **tol)

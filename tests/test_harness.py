@@ -304,12 +304,15 @@ def test_catalogues_cover_the_issue():
 
 def test_scenario_validation_and_prep_point():
     x = np.array([1.0, 2.0])
-    with pytest.raises(ValueError, match="unknown operator"):
+    # anydiff's own errors (section 4), which are also ValueError / TypeError
+    with pytest.raises(ad.AnydiffValueError, match="unknown operator"):
         Scenario("grad", np.sin, x)
-    with pytest.raises(ValueError, match="tangent"):
+    with pytest.raises(ad.AnydiffValueError, match="tangent"):
         Scenario("pushforward", np.sin, x)
-    with pytest.raises(ValueError, match="in-place"):
+    with pytest.raises(ad.AnydiffValueError, match="in-place"):
         Scenario("gradient", np.sin, x, y=np.zeros(2))
+    with pytest.raises(ad.AnydiffTypeError, match="exception class"):
+        Scenario("gradient", np.sin, x, raises="TypeError")
     s = Scenario("pushforward", np.sin, x, tangent=np.ones(2), contexts=(ad.Constant(x),))
     px, pt, pctx = s.point("prep")
     assert px.dtype == x.dtype and px.shape == x.shape and not np.array_equal(px, x)
@@ -339,6 +342,33 @@ def test_compare():
     assert not compare(np.array([1.0, 1e-12]), np.array([1.0, 0.0]), **kw)[0]
     # ... such as the default one, scaled by the leaf's largest entry
     assert compare(np.array([1.0, 1e-12]), np.array([1.0, 0.0]), scaled_atol=1e-11, **kw)[0]
+
+
+def test_compare_infinite_reference_entries():
+    # Before: an inf entry made the default tolerance of its whole leaf infinite, so any
+    # number passed next to it, while an exact inf (inf propagates) failed as "NaN pattern".
+    kw = dict(rtol=1e-12, atol=0.0, single=False, scaled_atol=1e-13)
+    inf = np.inf
+    assert compare(np.array([inf, 0.5]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([inf, 100.0]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([1e300, 0.5]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([-inf, 0.5]), np.array([inf, 0.5]), **kw)[0]
+    assert not compare(np.array([inf, 0.5]), np.array([1.0, 0.5]), **kw)[0]
+    assert not compare(np.array([np.nan, 0.5]), np.array([inf, 0.5]), **kw)[0]
+
+
+def test_a_scenario_with_an_infinite_derivative(doubles):
+    def f(x):
+        return ad.array_namespace(x).sum(ad.array_namespace(x).sqrt(x))
+
+    x = np.array([0.0, 1.0])  # d sqrt / dx = inf at 0
+    s = Scenario("gradient", f, x, reference=np.array([np.inf, 0.5]), name="sqrt-at-0",
+                 prep_args={"x": np.array([0.0, 2.0])})
+    test_differentiation(["engine"], [s], variants=("plain", "value", "prepared"))
+    with pytest.raises(AssertionError, match="sqrt-at-0"):
+        test_differentiation([doubles["WrongGradient"]], [Scenario(
+            "gradient", f, x, reference=np.array([np.inf, 0.5]), name="sqrt-at-0")],
+            variants=("plain",))
 
 
 def test_default_tolerances():

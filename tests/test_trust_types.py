@@ -234,3 +234,60 @@ def test_read_only_y_buffer_is_named_y():
     y.flags.writeable = False
     with pytest.raises(ad.AnydiffValueError, match="y= buffer is read-only"):
         ad.value_and_jacobian(f, "engine", X, y=y)
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_byte_swapped_arrays_are_float64(backend):
+    # Before: a big-endian '>f8' x (as read from some files) reached JAX's kernels as it was,
+    # and JAX read it as zeros: every derivative was silently 0 (prepared calls too).
+    xb, tb = X.astype(">f8"), T.astype(">f8")
+
+    def cubes(v):
+        return ad.array_namespace(v).sum(v**3)
+
+    np.testing.assert_allclose(ad.gradient(cubes, backend, xb), 3 * X**2, rtol=1e-6)
+    prep = ad.prepare_gradient(cubes, backend, xb)
+    for _ in range(2):  # the first prepared call and the specialised path after it
+        np.testing.assert_allclose(prep(xb), 3 * X**2, rtol=1e-6)
+    pp = ad.prepare_pushforward(lambda v: v**2, backend, xb, tb)
+    for _ in range(2):
+        np.testing.assert_allclose(pp(xb, tb), 2 * X * T, rtol=1e-6)
+    c = ad.gradient(lambda v, a: ad.array_namespace(v).sum(a * v), backend, X, ad.Constant(tb))
+    np.testing.assert_allclose(c, T, rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch", "engine"])
+def test_tangent_of_another_array_kind_than_x(backend):
+    # Before: a NumPy x with a torch tangent (or cotangent) took the specialised path, which
+    # handed the tensor to JAX's jitted kernel: a bare JAX TypeError.
+    torch = pytest.importorskip("torch")
+    t, w = torch.tensor(T), torch.tensor(T)
+    for _ in range(2):  # unprepared calls reuse a stored preparation the second time
+        np.testing.assert_allclose(ad.pushforward(lambda v: v**2, backend, X, t), 2 * X * T)
+        np.testing.assert_allclose(ad.pullback(lambda v: v**2, backend, X, w), 2 * X * T)
+    prep = ad.prepare_pushforward(lambda v: v**2, backend, X, t)
+    for _ in range(2):
+        np.testing.assert_allclose(prep(X, t), 2 * X * T)
+
+
+@pytest.mark.parametrize("backend", ALL)
+@pytest.mark.parametrize("f, dtype", BAD_OUTPUTS[1:] + [
+    pytest.param(lambda v: v > 1.5, "bool", id="bool-array"),
+    pytest.param(lambda v: ad.array_namespace(v).astype(v * 10, ad.array_namespace(v).int64),
+                 "int64", id="int-array"),
+])
+def test_integer_and_boolean_outputs_have_no_jacobian(backend, f, dtype):
+    # Before: the "Jacobian" of astype(10 v, int64) was 0 (jax, torch, engine), the identity
+    # times 10 (autograd's astype passes tangents through) or huge difference quotients of
+    # rounded values (finite differences), and a boolean output crashed JAX and finite
+    # differences with bare TypeErrors. Now the same clear error everywhere.
+    for call in (
+        lambda: ad.jacobian(f, backend, X),
+        lambda: ad.pushforward(f, backend, X, T),
+        lambda: ad.value_and_jacobian(f, backend, X),
+    ):
+        with pytest.raises(ad.AnydiffTypeError, match=f"dtype {dtype}.*piecewise constant"):
+            call()
+    with pytest.raises(ad.AnydiffTypeError, match="piecewise constant"):
+        ad.derivative(lambda s: ad.array_namespace(s).astype(s * 10, ad.array_namespace(s).int64),
+                      backend, np.array(1.5))

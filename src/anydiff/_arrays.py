@@ -56,7 +56,10 @@ def dtype_of(a: Any) -> np.dtype:
         return np.asarray(a).dtype
     if kind_of(a) == "torch":
         return _torch_to_numpy_dtype(dt)
-    return np.dtype(dt) if not isinstance(dt, np.dtype) else dt
+    dt = np.dtype(dt) if not isinstance(dt, np.dtype) else dt
+    # Byte order is storage, not precision: a big-endian '>f8' leaf is float64 (JAX cannot
+    # take it as it is, and read it as zeros), so arrays are converted to native order.
+    return dt if dt.isnative else dt.newbyteorder("=")
 
 
 def shape_of(a: Any) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ from ._arrays import cast_native, dtype_of, from_numpy, kind_of, to_numpy
 from ._errors import AnydiffTypeError, AnydiffValueError
 from ._layout import Layout
 from ._protocol import Adapter
-from ._pytree import tree_flatten
+from ._pytree import tree_flatten, tree_unflatten
 
 
 def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, flat: bool = False) -> Any:
@@ -24,6 +24,31 @@ def leaf_to_native(adapter: Adapter, a: Any, kind: str, dtype: np.dtype, flat: b
     if flat and arr.ndim != 1:
         arr = arr.reshape(-1)
     return adapter.asarray(arr, dtype)
+
+
+def mixed_context_to_native(adapter: Adapter, role: str, value: Any) -> Any:
+    """A context whose leaves are not all arrays (arrays next to ints, strings, None, ...):
+    its NumPy / JAX / torch array leaves become the backend's arrays, the rest stay as they are,
+    so that ``Constant((a, n))`` reaches ``f`` like ``Constant(a)`` and ``Constant(n)`` would."""
+    leaves, td = tree_flatten(value)
+    if td.is_leaf:
+        return adapter.context(role, value)
+    converted = [
+        adapter.context(role, leaf_to_native(adapter, a, kind_of(a), dtype_of(a)))
+        if _numeric_array(a)
+        else a
+        for a in leaves
+    ]
+    return tree_unflatten(td, converted)
+
+
+def _numeric_array(a: Any) -> bool:
+    if kind_of(a) not in ("numpy", "jax", "torch") or not hasattr(a, "shape"):
+        return False
+    try:
+        return dtype_of(a).kind in "biufc"
+    except Exception:  # an exotic dtype (e.g. bfloat16 tensors): leave the leaf as it is
+        return False
 
 
 def ravel_native(adapter: Adapter, layout: Layout, leaves: list[Any], dtype: np.dtype) -> Any:

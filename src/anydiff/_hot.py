@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._arrays import cast_native
+from ._arrays import _kind_of_type, cast_native
 
 if TYPE_CHECKING:
     from ._prep import Prep
@@ -51,6 +51,9 @@ def make_hot(prep: Prep, with_value: bool, x0: Any, t0: Any) -> Any:
         or (yl is not None and not yl.single)
         or x0 is None
         or (prep.op.tangent is not None and t0 is None)
+        or not getattr(x0.dtype, "isnative", True)  # a byte-swapped x needs converting
+        or not getattr(getattr(t0, "dtype", None), "isnative", True)
+        or (t0 is not None and _kind_of_type(t0.type) != kind)  # a tangent of another kind
     ):
         return None
     xtype, xshape, xdtype = x0.type, lay.shapes[0], x0.dtype

@@ -15,7 +15,13 @@ import numpy as np
 from . import _hot, _unprepared
 from ._arrays import require_floating, to_numpy
 from ._contexts import Batch, Context
-from ._convert import leaf_to_native, native_to_caller, ravel_native, write_out
+from ._convert import (
+    leaf_to_native,
+    mixed_context_to_native,
+    native_to_caller,
+    ravel_native,
+    write_out,
+)
 from ._edge import empty_x_kernel
 from ._errors import (
     AnydiffTypeError,
@@ -148,9 +154,10 @@ class Prep:
     def _build(self, with_value: bool) -> Any:
         adapter, name = self.adapter, self.op.name
         out = self.F.out_layout
-        if (self.spec.n == 0 and name != "pushforward") or (
+        empty = (self.spec.n == 0 and name != "pushforward") or (
             name == "jacobian" and out is not None and out.size == 0
-        ):
+        )
+        if empty and not getattr(adapter, "sparse_results", False):  # AutoSparse: its own
             # x (or a Jacobian's y) of size 0: empty derivatives, built alike for every backend.
             return empty_x_kernel(adapter, self.F, self.spec, name, with_value)
         if self.same_point and self.op.has_same_point:
@@ -187,7 +194,7 @@ class Prep:
         out = []
         for c, sig in zip(ctx, self.ctx_sigs):
             if sig.layout is None:
-                out.append(self.adapter.context(c.role, c.value))
+                out.append(mixed_context_to_native(self.adapter, c.role, c.value))
                 continue
             leaves, td = tree_flatten(c.value)
             natives = [

@@ -175,6 +175,16 @@ class FlatFunction:
     def _check_output_leaves(self, leaves: list[Any]) -> None:
         for leaf in leaves:
             dt = dtype_of(leaf)
+            if dt.kind in "biu" and not self.scalar_output:  # (gradients: _check_scalar_dtype)
+                # As for gradients: an integer or boolean output is piecewise constant. Its
+                # "Jacobian" was 0 on some backends, the identity (autograd's astype) or
+                # difference quotients of rounded values (finite differences) on others.
+                raise AnydiffTypeError(
+                    f"f returned an output of dtype {dt}: an integer or boolean output is "
+                    "piecewise constant and has no useful derivative. Return floating-point "
+                    "values (e.g. xp.astype(y, xp.float64)), or leave that part out of what is "
+                    "differentiated."
+                )
             if not np.issubdtype(dt, np.number) and dt != np.bool_:
                 raise AnydiffValueError(f"f returned a non-numeric leaf of type {type(leaf)}.")
 

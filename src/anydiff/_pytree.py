@@ -7,6 +7,7 @@ compares equal for equal structures, which preparation checks rely on.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,11 @@ def tree_flatten(tree: Any) -> tuple[list[Any], TreeDef]:
 
 
 def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
+    if isinstance(tree, OrderedDict):
+        # An OrderedDict keeps its type and its order (as in JAX): results zipped with the
+        # caller's values must line up.
+        keys = tuple(tree)
+        return TreeDef(type(tree), keys, tuple(_flatten(tree[k], leaves) for k in keys))
     if isinstance(tree, dict):
         keys = tuple(sorted(tree, key=repr)) if not _sortable(tree) else tuple(sorted(tree))
         return TreeDef("dict", keys, tuple(_flatten(tree[k], leaves) for k in keys))
@@ -92,4 +98,6 @@ def _unflatten(td: TreeDef, it: Any) -> Any:
         return children
     if td.kind == "tuple":
         return tuple(children)
+    if issubclass(td.kind, OrderedDict):
+        return td.kind(zip(td.keys, children))
     return td.kind(*children)

@@ -937,3 +937,16 @@ def test_import_anydiff_does_not_import_torch():
         "assert 'torch' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("backend", [TORCH, ad.AutoTorch(mode="reverse"), ad.SecondOrder(TORCH, TORCH)],
+                         ids=repr)
+def test_second_derivative_of_an_affine_function_is_a_plain_zero(backend):
+    # Before: torch.func's jvp of jvp returns a symbolic ZeroTensor here: NumPy callers got a
+    # bare "Cannot convert a ZeroTensor to numpy" RuntimeError, tensor callers a tensor that
+    # .numpy() refuses.
+    v, d, d2 = ad.value_derivative_and_second_derivative(lambda s: 3.0 * s - 1.0, backend, 2.0)
+    assert (v, d, d2) == (5.0, 3.0, 0.0)
+    r = ad.second_derivative(lambda s: 3.0 * s, backend, torch.tensor(2.0, dtype=torch.float64))
+    assert not r._is_zerotensor()
+    np.testing.assert_array_equal(r.numpy(), 0.0)

@@ -118,6 +118,20 @@ def test_contexts_reach_solver_and_conditions():
         jax.grad(lambda c: g(jnp.ones(2), c).sum())(2.0)
 
 
+def test_a_float_and_a_0d_array_context_of_one_implicit_function():
+    # Before: a Python float context and then a 0-d array one (same value signature) shared a
+    # cache entry whose preparations were made for the float: PreparationMismatchError.
+    g = ad.implicit_function(lambda x, c: x / c, lambda x, y, c: y * c - x, "engine")
+    for c in (2.0, np.array(2.0), np.float32(2.0), 2.0):
+        np.testing.assert_allclose(ad.gradient(lambda x, c=c: g(x, c).sum(), "torch", np.ones(2)),
+                                   [0.5, 0.5], rtol=1e-14)
+    # An outer backend that traces its own ad.Constant values: refused, saying what to do.
+    with pytest.raises(ad.AnydiffTypeError, match="closure"):
+        ad.gradient(lambda x, c: g(x, c).sum(), "engine", np.ones(2), ad.Constant(np.array(2.0)))
+    np.testing.assert_allclose(ad.gradient(lambda x, c: g(x, c).sum(), ad.AutoEngine("forward"),
+                                           np.ones(2), ad.Constant(np.array(2.0))), [0.5, 0.5])
+
+
 def _tridiagonal_conditions(x, y):
     xp = ad.array_namespace(y)
     zero = y[:1] * 0.0

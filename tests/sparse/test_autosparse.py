@@ -201,6 +201,22 @@ def test_complex_jacobian_rows_and_columns(backend):
     np.testing.assert_allclose(J.toarray(), dense, rtol=1e-14)
 
 
+@pytest.mark.parametrize("backend", ["engine", "autograd", ad.AutoJax(mode="reverse"),
+                                     ad.AutoTorch(mode="reverse")], ids=repr)
+@pytest.mark.parametrize("partition", [None, "row"])
+def test_complex_jacobian_of_a_real_x(backend, partition):
+    # Before: reverse-mode dense backends coloured rows, and the pullbacks of a real x give
+    # only Re(J^H w): the sparse Jacobian of x * (1 + 2j) came back as the real identity.
+    def f(x):
+        return x[1:] * x[:-1] * (1 + 2j) + x[1:] ** 2
+
+    x = np.array([1.0, 2.0, 0.3, -1.0])
+    dense = np.asarray(ad.jacobian(f, "jax", x))
+    J = ad.jacobian(f, ad.AutoSparse(backend, partition=partition), x)
+    assert J.dtype == np.complex128
+    np.testing.assert_allclose(J.toarray(), dense, rtol=1e-14)
+
+
 def test_float32_pytree_hessian_and_nd_x():
     x32 = np.linspace(1, 2, 6).astype(np.float32)
     J = ad.jacobian(lambda x: x[1:] * x[:-1], ad.AutoSparse("jax"), x32)
@@ -287,3 +303,21 @@ def test_compressed_is_read_only_and_results_are_fresh():
     assert not prep.compressed.flags.writeable
     J1.data[:] = 0.0
     np.testing.assert_allclose(prep(X1).toarray(), _dense_engine_jac(f_chain, X1), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["engine", "jax", "torch", "finitediff"])
+def test_empty_x_or_y_gives_empty_sparse_results(backend):
+    # Before: an x (or a Jacobian's y) of size 0 raised "AutoSparse computes ... not pushforward",
+    # since the shared empty-input kernel asked the sparse adapter for a pushforward.
+    def f(x):
+        xp = ad.array_namespace(x)
+        return xp.sum(x) * xp.ones(2, dtype=x.dtype) + 1.0
+
+    S = ad.AutoSparse(backend)
+    y, J = ad.value_and_jacobian(f, S, np.zeros(0))
+    assert sp.issparse(J) and J.shape == (2, 0)
+    np.testing.assert_allclose(y, [1.0, 1.0])
+    J = ad.jacobian(lambda x: x[:0], S, np.ones(3))
+    assert sp.issparse(J) and J.shape == (0, 3)
+    v, g, H = ad.value_gradient_and_hessian(lambda x: ad.array_namespace(x).sum(x) + 2.0, S, np.zeros(0))
+    assert sp.issparse(H) and H.shape == (0, 0) and np.shape(g) == (0,) and float(v) == 2.0

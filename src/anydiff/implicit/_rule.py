@@ -30,6 +30,7 @@ import numpy as np
 from .._contexts import Batch, Constant, Context
 from .._errors import AnydiffTypeError, AnydiffValueError, UnsupportedError
 from .._pytree import tree_flatten, tree_unflatten
+from .._signatures import ContextSig
 from ..bridge._core import Rule, Signature, output_signature
 from ..bridge._fresh import callback_id, checked_run, eager_call, flat, identical
 from ._errors import ImplicitResidualWarning
@@ -116,7 +117,9 @@ class ImplicitRule(Rule):
         """This rule with ``contexts`` (concrete values) passed to the solver and the conditions."""
         view = copy.copy(self)  # shares _states / _lock: one set of preparations
         view.ctx = tuple(_concrete_context(c, i, self.where) for i, c in enumerate(contexts))
-        view._ctxsig = tuple(output_signature(c) for c in view.ctx)
+        # keyed as the conditions' preparations check contexts: a Python float and a 0-d
+        # array share an output signature but not a preparation
+        view._ctxsig = tuple((output_signature(c), ContextSig.of(Constant(c))) for c in view.ctx)
         parts = []
         for c in view.ctx:
             for leaf in tree_flatten(c)[0]:
@@ -424,4 +427,7 @@ def _concrete_context(c: Any, i: int, where: str) -> Any:
 def _traced(i: int, where: str) -> str:
     return (f"context {i} of {where} is a traced / differentiated value; contexts are constants "
             "(no derivative flows through them). Make it part of x (a pytree such as (x, p)) to "
-            "differentiate with respect to it, or pass a concrete NumPy value.")
+            "differentiate with respect to it, or pass a concrete NumPy value. (Inside jax.jit, "
+            "and so under AutoJax(), and in the engine's reverse-mode tapes, even an ad.Constant "
+            "is a traced value: read such data from the function's closure instead, or use "
+            "AutoJax(jit=False) / AutoEngine(\"forward\").)")

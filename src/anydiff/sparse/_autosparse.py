@@ -231,6 +231,11 @@ class _SparseKernel:
                                     f"shape {(F.m, n)} (y.size, x.size)")
         if sb.check:
             self._check_pattern(pattern, x, ctx)
+        out = F.out_layout
+        if self.spec.dtype.kind != "c" and out is not None and out.dtype.kind == "c":
+            # real x, complex y: a pullback gives only Re(J^H w), which loses Im J; rows of J
+            # cannot be read from pullbacks, so the columns are (pushforwards J t are complex).
+            return color(pattern, ColoringProblem("nonsymmetric", "column"), sb.coloring)
         if self.adapter.reverse is not None:
             from ._bicoloring import bicolor
 

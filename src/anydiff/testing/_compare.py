@@ -79,15 +79,21 @@ def compare(
             return False, np.nan, np.nan, f"dtype {ra.dtype}, expected {want}"
         if not ra.size:
             continue
-        diff = np.abs(ra.astype(np.complex128) - ea.astype(np.complex128))
-        mag = np.abs(ea.astype(np.complex128))
+        rc, ec = ra.astype(np.complex128), ea.astype(np.complex128)
         # NaN where the reference has NaN is right (NaN propagates; NaN
         # anywhere else, or a number where NaN was due (masking), is wrong.
-        rnan, enan = np.isnan(diff), np.isnan(mag)
-        if (enan & ~np.isnan(ra.astype(np.complex128))).any() or (rnan & ~enan).any():
+        rnan, enan = np.isnan(rc), np.isnan(ec)
+        if (enan != rnan).any():
             return False, np.nan, np.nan, f"NaN pattern differs from the reference's (leaf {k})"
-        diff = np.where(enan, 0.0, diff)
-        mag = np.where(enan, 0.0, mag)
+        # An infinite reference entry (inf propagates too) needs exactly that infinity; it
+        # neither scales the tolerance of the other entries (that would be infinite) nor
+        # makes inf - inf a NaN.
+        einf = np.isinf(ec) & ~enan
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(rc - ec)
+        diff = np.where(enan | (einf & (rc == ec)), 0.0, diff)
+        diff = np.where(einf & (rc != ec), np.inf, diff)
+        mag = np.where(enan | einf, 0.0, np.abs(ec))
         leaf_scale = float(np.max(mag))
         tol = rtol * mag + atol + scaled_atol * leaf_scale
         abs_err = max(abs_err, float(np.max(diff)))

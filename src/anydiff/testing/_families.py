@@ -277,6 +277,17 @@ def bool_valued(x: Any) -> Any:
     return xp.sum(x) > 0.0
 
 
+def rounded(x: Any) -> Any:
+    """An integer array: astype(10 x, int64) (piecewise constant)."""
+    xp = array_namespace(x)
+    return xp.astype(x * 10.0, xp.int64)
+
+
+def positive(x: Any) -> Any:
+    """A boolean array: x > 0."""
+    return x > 0.0
+
+
 def complex_sines(z: Any) -> Any:
     """sin(z) z for complex z (holomorphic)."""
     xp = array_namespace(z)
@@ -286,7 +297,8 @@ def complex_sines(z: Any) -> Any:
 def error_scenarios() -> list[Scenario]:
     """Calls that must raise an anydiff ``TypeError``: a complex tangent for
     real x (pushforward, hvp), a complex cotangent for real y and a real cotangent for complex
-    y (pullback), the gradient / hessian / hvp of a complex or boolean output.
+    y (pullback), the gradient / hessian / hvp of a complex or boolean output, the jacobian /
+    pushforward of an integer or boolean output.
 
     Example:
         >>> from anydiff.testing import error_scenarios
@@ -309,6 +321,9 @@ def error_scenarios() -> list[Scenario]:
         Scenario("hvp", complex_valued, x, tangent=x.copy(), name="hvp-complex-output", **kw),
         Scenario("gradient", bool_valued, x, name="gradient-bool-output", **kw),
         Scenario("hessian", bool_valued, x, name="hessian-bool-output", **kw),
+        Scenario("jacobian", rounded, x, name="jacobian-int-output", **kw),
+        Scenario("pushforward", positive, x, tangent=x.copy(), name="pushforward-bool-output",
+                 **kw),
     ]
 
 

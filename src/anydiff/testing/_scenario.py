@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._contexts import Batch, Cache, Constant, Context
+from .._errors import AnydiffTypeError, AnydiffValueError
 from .._pytree import tree_flatten, tree_unflatten
 
 #: Every operator, in the order reports list them.
@@ -140,11 +141,11 @@ class Scenario:
         reference_changed: Any = None,
     ) -> None:
         if op not in VALUE_FORMS:
-            raise ValueError(f"Scenario: unknown operator {op!r}; expected one of {OPERATORS}.")
+            raise AnydiffValueError(f"Scenario: unknown operator {op!r}; expected one of {OPERATORS}.")
         if op in TANGENT_OPS and tangent is None:
-            raise ValueError(f"Scenario({op!r}) needs a tangent.")
+            raise AnydiffValueError(f"Scenario({op!r}) needs a tangent.")
         if y is not None and op not in INPLACE_OPS:
-            raise ValueError(f"Scenario({op!r}): y= (in-place f(y, x)) is not accepted by {op}.")
+            raise AnydiffValueError(f"Scenario({op!r}): y= (in-place f(y, x)) is not accepted by {op}.")
         self.op, self.f, self.x = op, f, x
         self.tangent = tangent
         self.contexts = tuple(contexts)
@@ -159,11 +160,11 @@ class Scenario:
         self.requires = tuple(sorted(req))
         self.tags = tuple(tags)
         if raises is not None and not (isinstance(raises, type) and issubclass(raises, BaseException)):
-            raise TypeError(f"Scenario(raises=...) must be an exception class, got {raises!r}")
+            raise AnydiffTypeError(f"Scenario(raises=...) must be an exception class, got {raises!r}")
         if raises is not None and reference is not None:
-            raise ValueError("Scenario: a scenario that raises has no reference")
+            raise AnydiffValueError("Scenario: a scenario that raises has no reference")
         if (change is None) != (reference_changed is None):
-            raise ValueError("Scenario: change= and reference_changed= go together")
+            raise AnydiffValueError("Scenario: change= and reference_changed= go together")
         self.raises = raises
         self.partial = (partial,) if isinstance(partial, str) else tuple(partial)
         self.change, self.reference_changed = change, reference_changed

@@ -105,6 +105,21 @@ def _block_diagonal_jac(x: np.ndarray) -> np.ndarray:
     return J
 
 
+def complex_chain(x: Any) -> Any:
+    """Real x, complex y (banded, n -> n-1): (1 + 2i) x[1:] x[:-1] + x[1:]^2. Pullbacks of a
+    real x give only Re(J^H w), so its rows must not be read from pullbacks."""
+    return x[1:] * x[:-1] * (1 + 2j) + x[1:] ** 2
+
+
+def _complex_chain_jac(x: np.ndarray) -> np.ndarray:
+    n = x.size
+    J = np.zeros((n - 1, n), dtype=complex)
+    i = np.arange(n - 1)
+    J[i, i] = (1 + 2j) * x[1:]
+    J[i, i + 1] = (1 + 2j) * x[:-1] + 2 * x[1:]
+    return J
+
+
 def tree_jacobian(d: dict) -> dict:
     """dict -> dict: {"u": a[1:] a[:-1], "v": b exp(a[:3])} with a (4,), b (3,)."""
     xp = array_namespace(d["a"])
@@ -227,9 +242,9 @@ def _point(n: int, offset: float = 0.0) -> np.ndarray:
 
 def sparse_scenarios() -> list[Scenario]:
     """Sparse Jacobians (banded, diagonal, 2-D periodic Brusselator with N = 3, block-diagonal,
-    dict -> dict) and Hessians (arrowhead, tridiagonal, block-diagonal, dict input), each as a
-    ``jacobian`` / ``hessian`` scenario with an analytic reference. Inputs have at most 18
-    entries: enough for colourings with fewer colours than columns.
+    dict -> dict, complex of a real x) and Hessians (arrowhead, tridiagonal, block-diagonal,
+    dict input), each as a ``jacobian`` / ``hessian`` scenario with an analytic reference.
+    Inputs have at most 18 entries: enough for colourings with fewer colours than columns.
 
     The harness runs them through ``ad.AutoSparse(backend)`` and also checks, at the prepared
     point, that the pattern covers every non-zero of the dense derivative and that the
@@ -256,6 +271,9 @@ def sparse_scenarios() -> list[Scenario]:
     bx = 0.8 + 0.3 * np.cos(np.arange(18.0)).reshape(3, 3, 2)
     jac("brusselator", brusselator, bx, _brusselator_jac)
     jac("block-diagonal", block_diagonal, _point(8), _block_diagonal_jac)
+    out.extend(scenarios_of(Problem("complex-of-real", complex_chain, _point(6),
+                                    jac=_complex_chain_jac, requires=("complex_numbers",)),
+                            ("jacobian",), tags=tags))
     tree = {"a": _point(4), "b": _point(3, 0.2)}
     jac("tree", tree_jacobian, tree, _tree_jacobian_jac)
     hess("arrowhead", arrowhead, _point(6), _arrowhead_grad, _arrowhead_hess)
