@@ -142,10 +142,11 @@ UNARY_NONLINEAR = (
     "arccosh arctanh sqrt cbrt square reciprocal root expit logit erf erfc ndtr gammaln psi "
     # scipy.special (and NumPy's sinc with the engine's names for its derivatives)
     "log_expit erfcx erfinv erfcinv log_ndtr ndtri gamma rgamma i0 i0e i1 i1e j0 j1 y0 y1 k0 k1 "
-    "entr sinc sinc' sinc'' polygamma"
+    "entr sinc sinc' sinc'' polygamma exp10 erfi dawsn loggamma spence"
 ).split()
 NARY_NONLINEAR = (
-    "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc betaincc"
+    "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc betaincc "
+    "binom boxcox inv_boxcox"
 ).split()
 
 RULES: dict[str, Callable[[Call], Any]] = {

@@ -229,6 +229,10 @@ RULES: dict[str, Callable[[Call], Any]] = {
     "scipy.linalg.solve_sylvester": _dense_all,
     "scipy.linalg.solve_triangular": _dense_all,
     "scipy.linalg.sqrtm": _dense_all,
+    "scipy.linalg.logm": _dense_all,
+    # an ODE solution depends on y0, the output times and every parameter (conservative)
+    "scipy.integrate ODE solution": _dense_all,
+    "scipy.integrate ODE sensitivities": _dense_all,
     "fft.fftn": _along_axes,
     "fft.rfft": _along_axes,
     "fft.irfft": _along_axes,
