@@ -66,14 +66,14 @@ def test_rule_of_wrong_shape_names_rule_and_expected_shape():
         return w[:2]
 
     g = ad.custom_derivative(f, pullback=bad_pb)
-    with pytest.raises(ValueError, match=r"pullback rule of f.*expected shape \(4,\)"):
+    with pytest.raises(ad.AnydiffValueError, match=r"pullback rule of f.*expected shape \(4,\)"):
         E.grad(lambda x: np.sum(g(x)), X)
 
 
 def test_rule_of_wrong_dtype_is_value_error():
     g = ad.custom_derivative(f, pushforward=lambda x, t: (1 + 1j) * t)
-    with pytest.raises(ValueError, match=r"pushforward rule of f returned dtype complex128.*expected float64"
-                       ):
+    with pytest.raises(ad.AnydiffValueError,
+                       match=r"pushforward rule of f returned dtype complex128.*expected float64"):
         E.jvp(g, X, [np.ones(4)])
 
 
@@ -173,3 +173,19 @@ def test_complex_holomorphic_pushforward_and_pullback(kind):
     np.testing.assert_allclose(zt.grad.numpy(), np.conj(2 * z) * t, rtol=1e-15)
     _, vjp = E.vjp(g, z)
     np.testing.assert_allclose(vjp(t), np.conj(2 * z) * t, rtol=1e-15)
+
+
+@pytest.mark.parametrize("host", ["jax", "torch"])
+def test_rule_of_wrong_shape_is_an_anydiff_error_on_framework_hosts(host):
+    """The rule-result checks raise anydiff's own ValueError subclass on every host (it was a
+    plain ValueError, without anydiff's error type to catch)."""
+    g = ad.custom_derivative(f, pullback=lambda x, w: w[:2])
+    if host == "jax":
+        jax = pytest.importorskip("jax")
+        with pytest.raises(ad.AnydiffValueError, match=r"pullback rule of f.*expected shape \(4,\)"):
+            jax.grad(lambda x: g(x).sum())(jax.numpy.asarray(X))
+    else:
+        torch = pytest.importorskip("torch")
+        xt = torch.tensor(X, requires_grad=True)
+        with pytest.raises(ad.AnydiffValueError, match=r"pullback rule of f.*expected shape \(4,\)"):
+            g(xt).sum().backward()

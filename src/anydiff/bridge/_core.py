@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import UnsupportedError
+from .._errors import AnydiffTypeError, AnydiffValueError, UnsupportedError
 from .._pytree import TreeDef, tree_flatten, tree_unflatten
 
 #: a rule with one mode only materialises the Jacobian from it when the number of rule calls
@@ -68,14 +68,14 @@ class Signature:
         """Pytree result of ``rule`` -> flat vector, after checking structure, shapes, dtypes."""
         leaves, td = tree_flatten(tree)
         if td != self.treedef:
-            raise ValueError(
+            raise AnydiffValueError(
                 f"the {rule} returned a result of structure {td}; expected {self.describe()}"
             )
         flat = []
         for leaf, shape, dt in zip(leaves, self.shapes, self.dtypes):
             a = np.asarray(leaf)
             if a.shape != shape:
-                raise ValueError(
+                raise AnydiffValueError(
                     f"the {rule} returned an array of shape {a.shape}; expected shape {shape} "
                     f"({self.describe()})"
                 )
@@ -83,7 +83,7 @@ class Signature:
             # a float64 result for a float32 leaf is cast (NumPy rules promote easily); a kind
             # change (complex for real, integers, objects) would drop or invent information
             if a.dtype.kind != want.kind and not (a.dtype.kind in "iub" and want.kind in "fc"):
-                raise ValueError(
+                raise AnydiffValueError(
                     f"the {rule} returned dtype {a.dtype} for a leaf of shape {shape}; expected "
                     f"{want} ({self.describe()})"
                 )
@@ -107,7 +107,7 @@ def leaf_signature(rule_name: str, leaves: list[Any], treedef: TreeDef, dtype_of
     floating point (``dtype_of``: the host's leaf -> NumPy dtype)."""
     for v in leaves:
         if dtype_of(v).kind not in "fc":
-            raise TypeError(
+            raise AnydiffTypeError(
                 f"{rule_name} (bridged by anydiff) needs floating-point leaves; got {dtype_of(v)}"
             )
     return signature_of(leaves, treedef, dtype_of)
@@ -123,7 +123,7 @@ def check_rows(a: Any, k: int, size: int, dtype: np.dtype, rule: str) -> np.ndar
     """A stacked ``(k, size)`` result of ``rule``, cast to ``dtype``; wrong shapes are errors."""
     a = np.asarray(a)
     if a.shape != (k, size):
-        raise ValueError(f"the {rule} returned shape {a.shape}; expected shape {(k, size)}")
+        raise AnydiffValueError(f"the {rule} returned shape {a.shape}; expected shape {(k, size)}")
     return a.astype(dtype, copy=False)
 
 
