@@ -296,3 +296,21 @@ def test_torch_func_refusals_still_fall_back():
         np.testing.assert_allclose(prep(X), 2 * X, rtol=1e-14)
         assert prep.kernel(False).uses_autograd()
         np.testing.assert_allclose(ad.hvp(f, backend, X, T), 2 * T, rtol=1e-14)
+
+
+def test_gradient_penalty_reaches_x_only_through_the_torch_backend():
+    """What the FAQ states: "torch" keeps the graph (d/dx sum((3x^2)^2) = 36 x^3), the other
+    backends return tensors detached from it (requires_grad False, so never a silent zero)."""
+    import torch
+
+    import anydiff as ad
+
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+
+    def f(v):
+        return (v**3).sum()
+
+    ad.gradient(f, "torch", x).pow(2).sum().backward()
+    torch.testing.assert_close(x.grad, 36 * x.detach() ** 3)
+    for b in ("finitediff", "engine"):
+        assert not ad.gradient(f, b, x).requires_grad
