@@ -213,7 +213,9 @@ def backward(
                 continue
             prev = grads[i]
             tc = type(c)
-            if tc is complex or tc is float or tc is int or isinstance(c, np.generic):
+            if tc is ndarray:
+                pass
+            elif tc is complex or tc is float or tc is int or isinstance(c, np.generic):
                 # a rule's scalar arithmetic can yield a Python number (``1j * np.float64``
                 # is a Python complex) or a NumPy scalar (``g / 2`` of a 0-d array): make it
                 # an array once here, so the next rule's fast closure takes it

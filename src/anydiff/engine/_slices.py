@@ -50,6 +50,13 @@ def slice_partition(nodes: list, slot: int, x: Any) -> Partition | None:
         idx[nd.out] = nd.p["idx"]
     if not idx or type(x) is not np.ndarray:
         return None
+    spans = _spans(idx, x)
+    if spans is not None:  # unit-step slices of a vector: no index array needed
+        spans.sort()
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+            return None
+        cover = sum(b - a for a, b, _ in spans) == x.size
+        return Partition(slot, idx, {o for _, _, o in spans}, cover, x)
     ids = np.arange(x.size).reshape(x.shape)
     try:
         picks = {o: ids[i] for o, i in idx.items()}
@@ -60,6 +67,22 @@ def slice_partition(nodes: list, slot: int, x: Any) -> Partition | None:
         return None  # overlapping slices: their cotangents must add up
     contiguous = {o for o, v in picks.items() if isinstance(v, np.ndarray) and v.flags.c_contiguous}
     return Partition(slot, idx, contiguous, bool(counts.size == 0 or counts.min() == 1), x)
+
+
+def _spans(idx: dict[int, Any], x: np.ndarray) -> list | None:
+    """``[(start, stop, slot), ...]`` (non-empty) when every index is ``[i:j]`` of a vector."""
+    if x.ndim != 1:
+        return None
+    spans = []
+    for o, i in idx.items():
+        if len(i) != 1 or type(i[0]) is not slice:
+            return None
+        a, b, step = i[0].indices(x.size)
+        if step != 1:
+            return None
+        if b > a:
+            spans.append((a, b, o))
+    return spans
 
 
 def dest_specs(nodes: list, part: Partition) -> dict[int, tuple]:

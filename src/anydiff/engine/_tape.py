@@ -160,7 +160,8 @@ class Tape:
         self.replayable = trace.replayable
         self.reason = trace.reason
         self._plan = self._make_plan(trace, y_slot)
-        self._part = slice_partition(trace.nodes, x_slot, x)
+        # decided once per tape; a tape that re-traces on every call would pay it every call
+        self._part = slice_partition(trace.nodes, x_slot, x) if trace.replayable else None
         self._bplan = backward_plan(trace.nodes, self._part)
 
     @staticmethod
