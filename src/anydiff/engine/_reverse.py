@@ -140,6 +140,7 @@ def backward(
     if part is not None and part.slot != in_slot:
         part = None
     assigned: list[int] = []  # slices of the partitioned input done
+    made: list[np.ndarray] = []  # the partitioned input's gradient, once allocated here
     written: dict[int, np.ndarray] = {}  # slice slot -> the view of the gradient written into
     ndarray = np.ndarray
     add = np.add
@@ -178,7 +179,7 @@ def backward(
         if tg is Lazy and not (lazy_ok or acc is not None):
             g = g.value()
             tg = type(g)
-        if part is not None and o in part.idx and _own_grad(part, grads, owned):
+        if part is not None and o in part.idx and _own_grad(part, grads, owned, made):
             # a disjoint slice of the input (see Partition): assign, no zeros + add; skipped
             # when a product already wrote exactly this cotangent into the gradient
             dv = written.pop(o, None)
@@ -199,8 +200,13 @@ def backward(
             acc(buf, g, [vals[j] for j in ins], p)
             continue
         if bwd is not None and (tg is ndarray or tg is Lazy):
-            if dest is not None and part is not None and tg is ndarray and _own_grad(part, grads, owned):
-                cs = _into(bwd, g, vals, dest, grads[part.slot], written)
+            if (
+                dest is not None
+                and part is not None
+                and tg is ndarray
+                and _own_grad(part, grads, owned, made)
+            ):
+                cs = _into(bwd, g, vals, dest, made[0], written)
             else:
                 cs = bwd(g, vals)
         else:
@@ -246,7 +252,7 @@ def backward(
                 grads[i] = prev + c
                 owned[i] = type(grads[i]) is ndarray
     g = grads[in_slot]
-    if part is not None and part.cover and g is not None and len(assigned) < len(part.idx):
+    if made and part is not None and part.cover and g is made[0] and len(assigned) < len(part.idx):
         for o in part.idx.keys() - set(assigned):
             g[part.idx[o]] = 0  # a slice no cotangent reached (the buffer was not zeroed)
     if type(g) is Lazy:
@@ -254,13 +260,15 @@ def backward(
     return g if owned[in_slot] else _Borrowed(g)
 
 
-def _own_grad(part: Partition, grads: list, owned: list) -> bool:
-    """Make sure the partitioned input's gradient is a buffer of this pass (allocated once)."""
+def _own_grad(part: Partition, grads: list, owned: list, made: list) -> bool:
+    """Make sure the partitioned input's gradient is a buffer of this pass (allocated once,
+    and kept in ``made``); false if another cotangent got there first."""
     i = part.slot
     if grads[i] is None:
         grads[i] = part.alloc()
         owned[i] = True
-    return owned[i]
+        made.append(grads[i])
+    return owned[i] and bool(made) and grads[i] is made[0]
 
 
 def _into(bwd: Any, g: np.ndarray, vals: list, dest: tuple, buf: np.ndarray, written: dict) -> tuple:
