@@ -8,6 +8,7 @@ import numpy as np
 
 from ._rules import SETITEM, Lazy, dispatch_operands, dtype_of, fit, shape_of
 from ._rules_shape import SETITEM_STEAL
+from ._slices import Partition, dest_specs
 from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
 
 
@@ -94,14 +95,17 @@ class ReverseTrace(Trace):
             self.reason = reason
 
 
-def backward_plan(nodes: list[Node]) -> list[tuple]:
+def backward_plan(nodes: list[Node], part: Partition | None = None) -> list[tuple]:
     """The nodes that take part in the backward pass, reversed, as flat tuples.
 
-    Each is ``(out, ins, targets, bwd, vjp, params, need, accum, lazy_ok, steal)`` where ``targets``
-    lists ``(k, slot, shape, dtype)`` for the inputs that need a cotangent and ``lazy_ok``
-    says the fast closure ``bwd`` accepts a :class:`Lazy` cotangent; ``steal`` (buffer writes)
-    computes the rule inside the output's cotangent array when the backward pass owns it.
+    Each is ``(out, ins, targets, bwd, vjp, params, need, accum, lazy_ok, steal, dest)`` where
+    ``targets`` lists ``(k, slot, shape, dtype)`` for the inputs that need a cotangent and
+    ``lazy_ok`` says the fast closure ``bwd`` accepts a :class:`Lazy` cotangent; ``steal``
+    (buffer writes) computes the rule inside the output's cotangent array when the backward
+    pass owns it; ``dest`` (with a :class:`Partition` of the input, see :func:`dest_specs`)
+    says which cotangents ``bwd.into`` writes straight into the input's gradient.
     """
+    dests = dest_specs(nodes, part) if part is not None else {}
     plan = []
     for nd in reversed(nodes):
         if nd.need is None:
@@ -113,27 +117,34 @@ def backward_plan(nodes: list[Node]) -> list[tuple]:
         steal = None
         if nd.prim is SETITEM and nd.need[0] and targets[0][0] == 0:
             steal = SETITEM_STEAL
-        plan.append(
-            (nd.out, nd.ins, targets, nd.bwd, nd.prim.vjp, nd.p, nd.need, nd.prim.accum, lazy_ok, steal)
-        )
+        acc, dest = nd.prim.accum, dests.get(nd.out)
+        plan.append((nd.out, nd.ins, targets, nd.bwd, nd.prim.vjp, nd.p, nd.need, acc, lazy_ok, steal, dest))
     return plan
 
 
-def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_slot: int) -> Any:
+def backward(
+    plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_slot: int, part: Partition | None = None
+) -> Any:
     """Cotangent of slot ``in_slot`` given cotangent ``seed`` on slot ``out_slot``.
 
     Walks the plan (from :func:`backward_plan`) once; cotangents of broadcast operands are
     summed back to the operand's shape and cast to its dtype (``fit``).  Returns ``None``
     when ``in_slot`` does not influence ``out_slot``; a result that may alias internal
-    buffers comes wrapped (pass it through :func:`finish_grad`).
+    buffers comes wrapped (pass it through :func:`finish_grad`).  ``part`` (from
+    :func:`slice_partition`, for ``in_slot``) lets slice cotangents be assigned, not added.
     """
     n = len(vals)
     grads: list[Any] = [None] * n
     owned = [False] * n  # grads[i] is a fresh array of ours: safe to accumulate into in place
     grads[out_slot] = seed
+    if part is not None and part.slot != in_slot:
+        part = None
+    assigned: list[int] = []  # slices of the partitioned input done
+    made: list[np.ndarray] = []  # the partitioned input's gradient, once allocated here
+    written: dict[int, np.ndarray] = {}  # slice slot -> the view of the gradient written into
     ndarray = np.ndarray
     add = np.add
-    for o, ins, targets, bwd, vjp, p, need, acc, lazy_ok, steal in plan:
+    for o, ins, targets, bwd, vjp, p, need, acc, lazy_ok, steal, dest in plan:
         g = grads[o]
         if g is None:
             continue
@@ -168,6 +179,14 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
         if tg is Lazy and not (lazy_ok or acc is not None):
             g = g.value()
             tg = type(g)
+        if part is not None and o in part.idx and _own_grad(part, grads, owned, made):
+            # a disjoint slice of the input (see Partition): assign, no zeros + add; skipped
+            # when a product already wrote exactly this cotangent into the gradient
+            dv = written.pop(o, None)
+            if dv is None or not _is_view(g, dv):
+                grads[part.slot][part.idx[o]] = (g.s if g.g is None else g.value()) if tg is Lazy else g
+            assigned.append(o)
+            continue
         if acc is not None and (tg is ndarray or tg is Lazy):
             # scatter into the input's buffer, no zeros + add
             _, i, shp, dt = targets[0]
@@ -181,7 +200,15 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
             acc(buf, g, [vals[j] for j in ins], p)
             continue
         if bwd is not None and (tg is ndarray or tg is Lazy):
-            cs = bwd(g, vals)
+            if (
+                dest is not None
+                and part is not None
+                and tg is ndarray
+                and _own_grad(part, grads, owned, made)
+            ):
+                cs = _into(bwd, g, vals, dest, made[0], written)
+            else:
+                cs = bwd(g, vals)
         else:
             if tg is Lazy:
                 g = g.value()
@@ -192,9 +219,12 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
                 continue
             prev = grads[i]
             tc = type(c)
-            if tc is complex or tc is float or tc is int:
+            if tc is ndarray:
+                pass
+            elif tc is complex or tc is float or tc is int or isinstance(c, np.generic):
                 # a rule's scalar arithmetic can yield a Python number (``1j * np.float64``
-                # is a Python complex): make it an array once here rather than in every rule
+                # is a Python complex) or a NumPy scalar (``g / 2`` of a 0-d array): make it
+                # an array once here, so the next rule's fast closure takes it
                 c = np.asarray(c)
             elif tc is Lazy:
                 if c.shape == shp and c.dtype == dt:
@@ -222,9 +252,46 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
                 grads[i] = prev + c
                 owned[i] = type(grads[i]) is ndarray
     g = grads[in_slot]
+    if made and part is not None and part.cover and g is made[0] and len(assigned) < len(part.idx):
+        for o in part.idx.keys() - set(assigned):
+            g[part.idx[o]] = 0  # a slice no cotangent reached (the buffer was not zeroed)
     if type(g) is Lazy:
         g = g.value()
     return g if owned[in_slot] else _Borrowed(g)
+
+
+def _own_grad(part: Partition, grads: list, owned: list, made: list) -> bool:
+    """Make sure the partitioned input's gradient is a buffer of this pass (allocated once,
+    and kept in ``made``); false if another cotangent got there first."""
+    i = part.slot
+    if grads[i] is None:
+        grads[i] = part.alloc()
+        owned[i] = True
+        made.append(grads[i])
+    return owned[i] and bool(made) and grads[i] is made[0]
+
+
+def _into(bwd: Any, g: np.ndarray, vals: list, dest: tuple, buf: np.ndarray, written: dict) -> tuple:
+    """``bwd(g, vals)``, writing the cotangents ``dest`` names into their slices of ``buf``."""
+    if g.dtype != buf.dtype:
+        return bwd(g, vals)
+    outs = tuple(None if d is None else buf[d[1]].reshape(d[2]) for d in dest)
+    cs = bwd.into(g, vals, outs)
+    for d, ov in zip(dest, outs):
+        if d is not None:
+            written[d[0]] = ov
+    return cs
+
+
+def _is_view(g: Any, dv: np.ndarray) -> bool:
+    """``g`` is ``dv`` reshaped (the same contiguous memory)."""
+    return (
+        type(g) is np.ndarray
+        and g.base is dv.base
+        and g.size == dv.size
+        and g.flags.c_contiguous
+        and g.__array_interface__["data"][0] == dv.__array_interface__["data"][0]
+    )
 
 
 class _Borrowed:

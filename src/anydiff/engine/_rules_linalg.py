@@ -363,13 +363,29 @@ def _fast_matmul(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
     a, b = ins
     ws: list[Any] = [None, None]
     if need[0] and need[1]:
-        return lambda g, v: (
+        f = lambda g, v: (  # noqa: E731
             _reuse(ws, 0, mm, g, v[b].swapaxes(-1, -2)),
             _reuse(ws, 1, mm, v[a].swapaxes(-1, -2), g),
         )
-    if need[0]:
-        return lambda g, v: (_reuse(ws, 0, mm, g, v[b].swapaxes(-1, -2)), None)
-    return lambda g, v: (None, _reuse(ws, 1, mm, v[a].swapaxes(-1, -2), g))
+    elif need[0]:
+        f = lambda g, v: (_reuse(ws, 0, mm, g, v[b].swapaxes(-1, -2)), None)  # noqa: E731
+    else:
+        f = lambda g, v: (None, _reuse(ws, 1, mm, v[a].swapaxes(-1, -2), g))  # noqa: E731
+
+    def into(g: Any, v: list, outs: tuple) -> tuple:
+        """The cotangents, those with an array in ``outs`` written into it (2-D operands)."""
+        o0, o1 = outs
+        c0 = c1 = None
+        if need[0]:
+            gb = v[b].swapaxes(-1, -2)
+            c0 = _reuse(ws, 0, mm, g, gb) if o0 is None else mm(g, gb, out=o0)
+        if need[1]:
+            ga = v[a].swapaxes(-1, -2)
+            c1 = _reuse(ws, 1, mm, ga, g) if o1 is None else mm(ga, g, out=o1)
+        return (c0, c1)
+
+    f.into = into  # type: ignore[attr-defined]
+    return f
 
 
 MATMUL.fast = _fast_matmul

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._rules_core import Lazy, _kshape, _lazy, _shift, cj, dtype_of, ndim_of, shape_of
+from ._rules_core import Lazy, _kshape, _lazy, _norm_axes, _reuse, _shift, cj, dtype_of, ndim_of, shape_of
 from ._tracer import Prim, primal
 
 
@@ -141,6 +141,61 @@ def _lse_impl(x: Any, axis: Any, keepdims: bool) -> Any:
 
 
 LOGSUMEXP = Prim("logsumexp", _lse_impl, *_weighted_jvp(lambda x, yk, p: np.exp(x - yk)))
+
+
+def _lse_compile(p: dict, xs: list) -> Any:
+    """Replay of ``_lse_impl`` on a real array (the same operations, so the same bits) with
+    its ``exp(x - m)`` temporary in a buffer reused across calls."""
+    x = xs[0]
+    if type(x) is not np.ndarray or x.dtype.kind != "f" or not x.size:
+        return None
+    axis, keepdims = p["axis"], p["keepdims"]
+    amax, total, isfinite = np.maximum.reduce, np.add.reduce, np.isfinite
+    sub, exp, log = np.subtract, np.exp, np.log
+    ws: list[Any] = [None]
+
+    def lse(x: Any) -> Any:
+        m = amax(x, axis=axis, keepdims=True)
+        if not isfinite(m).all():
+            m = np.where(isfinite(m), m, 0)
+        e = _reuse(ws, 0, sub, x, m)
+        exp(e, out=e)
+        s = total(e, axis=axis, keepdims=True)
+        log(s, out=s)
+        s += m
+        if keepdims:
+            return s
+        return np.squeeze(s, axis=axis) if axis is not None else s.reshape(())
+
+    return lse
+
+
+def _fast_lse(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
+    """``g * exp(x - y)`` in one reused buffer (real operand)."""
+    if dtype_of(xs[0]).kind != "f":
+        return None
+    a = ins[0]
+    kshape = _kshape(shape_of(xs[0]), _norm_axes(p["axis"], ndim_of(xs[0])))
+    keep = p["keepdims"]
+    ws: list[Any] = [None]
+    sub, exp, mul = np.subtract, np.exp, np.multiply
+
+    def f(g: Any, v: list) -> tuple:
+        y = v[out]
+        if not keep:
+            y, g = np.reshape(y, kshape), np.reshape(g, kshape)
+        d = _reuse(ws, 0, sub, v[a], y)
+        exp(d, out=d)
+        if type(d) is not np.ndarray or d.dtype != g.dtype:
+            return (g * d,)
+        mul(g, d, out=d)
+        return (d,)
+
+    return f
+
+
+LOGSUMEXP.compile = _lse_compile
+LOGSUMEXP.fast = _fast_lse
 
 
 def _cumsum_impl(x: Any, axis: int) -> Any:

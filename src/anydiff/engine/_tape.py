@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,8 @@ import numpy as np
 from ._errors import EngineError
 from ._intercept import traced_call
 from ._reverse import ReverseTrace, backward, backward_plan, finish_grad
-from ._rules import POWER, dtype_of, shape_of
+from ._rules import ADD, MATMUL, POWER, SUBTRACT, dtype_of, shape_of
+from ._slices import slice_partition
 from ._tracer import Traced, as_output
 
 _DYNAMIC = object()  # marks a context argument that is a tape input (replaced on replay)
@@ -61,6 +63,39 @@ def _buffered(nd: Any, vals: list, y_slot: int) -> Callable:
         return nd.fn
     buf = np.empty_like(y)
     return lambda *a: impl(*a, out=buf)
+
+
+def _in_place_adds(nodes: list, vals: list, y_slot: int) -> dict[int, Callable]:
+    """Replay functions adding into the product they read (``h @ W + c``), by output slot.
+
+    The product's result is then written once and updated while still in cache, instead of
+    read again to fill a second buffer.  Only where nothing else reads the product's slot:
+    its one reader is the add (or subtract), the product's reverse rule reads its operands,
+    not its result, and the add's reads neither operand.
+    """
+    uses = Counter(i for nd in nodes for i in nd.ins)
+    made = {nd.out: nd for nd in nodes}
+    fns: dict[int, Callable] = {}
+    for nd in nodes:
+        if (nd.prim is not ADD and nd.prim is not SUBTRACT) or nd.p:
+            continue
+        s0, y = nd.ins[0], vals[nd.out]
+        src, a = made.get(s0), vals[s0]
+        if (
+            src is None
+            or src.prim is not MATMUL
+            or uses[s0] != 1
+            or y_slot in (s0, nd.out)
+            or type(a) is not np.ndarray
+            or type(y) is not np.ndarray
+            or a.shape != y.shape
+            or a.dtype != y.dtype
+            or a.ndim == 0
+        ):
+            continue
+        impl = nd.prim.impl
+        fns[nd.out] = lambda a, b, impl=impl: impl(a, b, out=a)
+    return fns
 
 
 class Tape:
@@ -125,7 +160,9 @@ class Tape:
         self.replayable = trace.replayable
         self.reason = trace.reason
         self._plan = self._make_plan(trace, y_slot)
-        self._bplan = backward_plan(trace.nodes)
+        # decided once per tape; a tape that re-traces on every call would pay it every call
+        self._part = slice_partition(trace.nodes, x_slot, x) if trace.replayable else None
+        self._bplan = backward_plan(trace.nodes, self._part)
 
     @staticmethod
     def _make_plan(trace: ReverseTrace, y_slot: int | None) -> list:
@@ -142,7 +179,8 @@ class Tape:
                     live[i] = True
         keep.reverse()
         trace.nodes = keep
-        return [(_buffered(nd, trace.vals, y_slot), nd.ins, nd.out) for nd in keep]
+        in_place = _in_place_adds(keep, trace.vals, y_slot)
+        return [(in_place.get(nd.out) or _buffered(nd, trace.vals, y_slot), nd.ins, nd.out) for nd in keep]
 
     @property
     def ops(self) -> int:
@@ -207,7 +245,7 @@ class Tape:
         shp = shape_of(y)
         if shp and int(np.prod(shp)) != 1:
             raise ValueError(f"value_and_grad needs a scalar output, got shape {shp}")
-        g = backward(self._bplan, vals, ys, np.ones(shp, dtype=dtype_of(y)), self._x_slot)
+        g = backward(self._bplan, vals, ys, np.ones(shp, dtype=dtype_of(y)), self._x_slot, self._part)
         return y, finish_grad(g, vals[self._x_slot])
 
     def grad(self, x: np.ndarray, *args: Any) -> np.ndarray:
@@ -229,7 +267,7 @@ class Tape:
             raise ValueError(f"cotangent shape {np.shape(w)} != output shape {np.shape(y)}")
         if dtype_of(y).kind != "c" and w.dtype.kind != "c" and w.dtype != dtype_of(y):
             w = w.astype(dtype_of(y))
-        g = backward(self._bplan, vals, self._y_slot, w.reshape(shape_of(y)), self._x_slot)
+        g = backward(self._bplan, vals, self._y_slot, w.reshape(shape_of(y)), self._x_slot, self._part)
         return finish_grad(g, x)
 
 
