@@ -36,7 +36,8 @@ overhead), so traces pay nothing for them:
 * ``scipy.linalg`` (the ``LINALG`` table of :mod:`._scipy_linalg`: solvers, factorizations,
   decompositions, structured matrices), ``scipy.signal`` (``convolve`` & co.),
   ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid``), ``scipy.spatial.distance``
-  (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`' rule modules.
+  (``cdist pdist squareform``), ``scipy.fft``, ``scipy.stats`` summary statistics,
+  ``scipy.optimize.rosen``: the tables gathered by :func:`._scipy_more.function_tables`.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
 identity in the namespaces of modules outside NumPy/SciPy (scanned when the set of modules,
@@ -466,14 +467,14 @@ def _dist_wrapper(orig: Callable, method: str) -> Callable:
     return wrapper
 
 
-def _mvn_wrapper(orig: Callable, impl: Callable, frozen: bool) -> Callable:
+def _mvn_wrapper(orig: Callable, impl: Callable, frozen: Callable | None) -> Callable:
+    """A multivariate distribution's method (``frozen``: the frozen object's parameters)."""
+
     @functools.wraps(orig)
     def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
         if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
-            if frozen:  # the frozen object's mean and cov are plain arrays
-                if impl.__name__ == "mvn_entropy":
-                    return impl(self.mean, self.cov)
-                return impl(*args, self.mean, self.cov)
+            if frozen is not None:  # the frozen object's parameters are plain arrays
+                return impl(*args, *frozen(self))
             return impl(*args, **kw)
         return orig(self, *args, **kw)
 
@@ -481,12 +482,14 @@ def _mvn_wrapper(orig: Callable, impl: Callable, frozen: bool) -> Callable:
 
 
 #: the SciPy submodules whose functions are wrapped (each has a table of rules)
-_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance".split())
+_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance fft optimize".split())
 _SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS)
 
 
 def _scipy_build(sub: str) -> None:
     """Put the wrappers of SciPy submodule ``sub`` in place (once)."""
+    from ._scipy_more import function_tables
+
     mod = sys.modules[sub]
     if sub == "scipy.stats":  # methods of the distribution classes
         from scipy.stats import _distn_infrastructure as di
@@ -500,21 +503,12 @@ def _scipy_build(sub: str) -> None:
         for m in S.DISCRETE_METHODS:
             orig = di.rv_discrete.__dict__[m]
             setattr(di.rv_discrete, m, _dist_wrapper(orig, m))
-        for cls, frozen in ((mv.multivariate_normal_gen, False), (mv.multivariate_normal_frozen, True)):
-            for m, impl in (("logpdf", S.mvn_logpdf), ("pdf", S.mvn_pdf), ("entropy", S.mvn_entropy)):
-                setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))
-        return
-    if sub == "scipy.special":
-        from ._scipy_special import FUNCTIONS as table
-    elif sub == "scipy.linalg":
-        from ._scipy_linalg import LINALG as table
-    elif sub == "scipy.integrate":
-        from ._scipy_integrate import INTEGRATE as table
-    elif sub == "scipy.spatial.distance":
-        from ._scipy_spatial import SPATIAL as table
-    else:
-        from ._scipy_linalg import SIGNAL as table
-    for name, impl in table.items():
+        from ._scipy_stats_more import multivariate_methods
+
+        for cls_name, m, impl, frozen in multivariate_methods():
+            cls = getattr(mv, cls_name)
+            setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))
+    for name, impl in function_tables()[sub].items():
         orig = getattr(mod, name, None)
         if orig is None or id(orig) in _scipy_by_id:
             continue

@@ -1,0 +1,120 @@
+"""Polynomials (``polyfit``, ``polyder``, ``polyint``), tensor solvers (``tensorsolve``,
+``tensorinv``), ``histogram`` with traced weights, and the ufuncs ``ldexp`` / ``frexp``.
+
+All are compositions of operations with rules.  ``polyfit`` is NumPy's scaled least-squares
+problem (differentiated at constant rank, like ``lstsq``); ``histogram`` counts are piecewise
+constant (derivative 0), its weighted counts sum the weights' derivatives per (constant) bin;
+``frexp``'s exponent is an integer constant, so the mantissa's derivative is ``2**-e``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _rules as R
+from ._errors import no_rule
+from ._numpy_api import _build, _has_traced, implements
+from ._numpy_elementwise import _concrete
+from ._numpy_extra import UFUNC_COMPOSITES, _np_index
+from ._tracer import Traced
+
+
+def _arr(v: Any) -> Any:
+    return _build(v) if _has_traced(v) else np.asarray(v) if isinstance(v, (list, tuple)) else v
+
+
+@implements(np.polyfit)
+def _polyfit(
+    x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False, w: Any = None, cov: Any = False
+) -> Any:
+    if full or cov:
+        raise no_rule("np.polyfit with full=True or cov=")
+    x, y = _arr(x), _arr(y)
+    if not isinstance(x, Traced):
+        x = np.asarray(x, dtype=float)
+    lhs = x[:, None] ** np.arange(deg, -1, -1)
+    rhs = y
+    if w is not None:
+        lhs = lhs * w[:, None]
+        rhs = rhs * (w if R.ndim_of(rhs) == 1 else w[:, None])
+    scale = np.sqrt(np.sum(lhs * lhs, axis=0))  # NumPy's column scaling (its rcond too)
+    n = R.shape_of(x)[0]
+    rc = n * np.finfo(float).eps if rcond is None else rcond
+    c = np.linalg.lstsq(lhs / scale, rhs, rcond=rc)[0]
+    return c / (scale if R.ndim_of(c) == 1 else scale[:, None])
+
+
+@implements(np.polyder)
+def _polyder(p: Any, m: int = 1) -> Any:
+    p = _arr(p)
+    for _ in range(m):
+        n = R.shape_of(p)[0] - 1
+        p = p[:-1] * np.arange(n, 0, -1) if n > 0 else p[:1] * 0.0
+    return p
+
+
+@implements(np.polyint)
+def _polyint(p: Any, m: int = 1, k: Any = None) -> Any:
+    p = _arr(p)
+    ks = np.zeros(m) if k is None else np.atleast_1d(_arr(k)) * np.ones(m)
+    for i in range(m):
+        n = R.shape_of(p)[0]
+        p = np.concatenate([p / np.arange(n, 0, -1), np.reshape(ks[i], (1,))])
+    return p
+
+
+@implements(np.linalg.tensorsolve)
+def _tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    nd = R.ndim_of(a)
+    if axes is not None:
+        rest = [k for k in range(nd) if k not in axes]
+        a = np.transpose(a, rest + list(axes))
+    out_shape = R.shape_of(a)[R.ndim_of(b) :]
+    prod = math.prod(out_shape)
+    x = np.linalg.solve(np.reshape(a, (-1, prod)), np.reshape(b, (-1,)))
+    return np.reshape(x, out_shape)
+
+
+@implements(np.linalg.tensorinv)
+def _tensorinv(a: Any, ind: int = 2) -> Any:
+    shape = R.shape_of(a)
+    prod = math.prod(shape[:ind])
+    inv = np.linalg.inv(np.reshape(a, (prod, -1)))
+    return np.reshape(inv, shape[ind:] + shape[:ind])
+
+
+@implements(np.histogram)
+def _histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, weights: Any = None) -> Any:
+    av = np.asarray(_concrete(a, "np.histogram(traced) (the bin of each sample)"))
+    if _has_traced(bins):
+        raise no_rule("np.histogram with traced bin edges")
+    counts, edges = np.histogram(av, bins=bins, range=range)
+    if isinstance(a, Traced) and np.ndim(bins) == 0 and range is None:
+        # edges spread evenly between the data's min and max: they move with the data
+        edges = np.linspace(np.min(a), np.max(a), R.shape_of(edges)[0])
+    if weights is None:
+        hist: Any = counts.astype(float) if density else counts
+    else:
+        ev = np.asarray(_np_index(edges))
+        nb = ev.size - 1
+        idx = np.clip(np.searchsorted(ev, av.ravel(), side="right") - 1, 0, nb - 1)
+        inside = (av.ravel() >= ev[0]) & (av.ravel() <= ev[-1])
+        hist = np.bincount(idx[inside], weights=np.reshape(weights, (-1,))[inside], minlength=nb)
+    if density:
+        hist = hist / np.sum(hist) / np.diff(edges)
+    return hist, edges
+
+
+def _ldexp(x: Any, n: Any) -> Any:
+    return x * np.exp2(np.asarray(_np_index(n), dtype=float))
+
+
+def _frexp(x: Any) -> Any:
+    e = np.frexp(np.asarray(_concrete(x, "np.frexp(traced) (its integer exponent)")))[1]  # constants
+    return x * np.exp2(-e.astype(float)), e
+
+
+UFUNC_COMPOSITES.update({np.ldexp: _ldexp, np.frexp: _frexp})

@@ -1,0 +1,286 @@
+"""More SciPy functions routed to the engine when an argument is traced: ``scipy.fft``,
+summary statistics of ``scipy.stats`` (``entropy``, ``zscore``, ``skew``, ...), 2-D
+convolutions of ``scipy.signal``, ``scipy.optimize.rosen``.
+
+Each is written with NumPy calls on (possibly traced) arrays, so the engine's rules apply and
+nest.  :func:`function_tables` gathers every routed SciPy function table, by submodule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _rules as R
+from ._errors import EngineError
+
+# ---------------------------------------------------------------------------- scipy.fft
+
+_NP_FFT = "fft ifft fft2 ifft2 fftn ifftn rfft irfft rfft2 irfft2 rfftn irfftn hfft ihfft".split()
+_REAL_TRANSFORMS = "dct idct dst idst".split()
+
+
+def _fft_function(name: str) -> Callable:
+    def impl(
+        x: Any, *args: Any, overwrite_x: bool = False, workers: Any = None, plan: Any = None, **kw: Any
+    ) -> Any:
+        if plan is not None:
+            raise EngineError(f"scipy.fft.{name} with plan= has no derivative rule in anydiff.engine")
+        return getattr(np.fft, name)(x, *args, **kw)  # overwrite_x / workers do not change values
+
+    impl.__name__ = name
+    return impl
+
+
+def _real_transform(name: str) -> Callable:
+    """``scipy.fft.dct`` & co.: linear maps along one axis, applied as their (constant) matrix,
+    which SciPy itself computes from the identity (so every type, ``n=`` and ``norm=`` agree)."""
+
+    def impl(
+        x: Any,
+        type: int = 2,
+        n: Any = None,
+        axis: int = -1,
+        norm: Any = None,
+        overwrite_x: bool = False,
+        workers: Any = None,
+        orthogonalize: Any = None,
+    ) -> Any:
+        import scipy.fft as sfft
+
+        if R.dtype_of(x).kind == "c":
+            return impl(np.real(x), type, n, axis, norm) + 1j * impl(np.imag(x), type, n, axis, norm)
+        size = R.shape_of(x)[axis]
+        eye = np.eye(size)
+        mat = getattr(sfft, name)(
+            eye, type=type, n=n, axis=0, norm=norm, orthogonalize=orthogonalize
+        )  # (n_out, size)
+        moved = np.moveaxis(x, axis, -1)
+        return np.moveaxis(moved @ mat.T, -1, axis)
+
+    impl.__name__ = name
+    return impl
+
+
+FFT: dict[str, Callable] = {n: _fft_function(n) for n in _NP_FFT}
+FFT.update({n: _real_transform(n) for n in _REAL_TRANSFORMS})
+FFT.update({"fftshift": np.fft.fftshift, "ifftshift": np.fft.ifftshift})
+
+# ---------------------------------------------------------------------------- scipy.stats
+
+
+def _axis_n(a: Any, axis: Any) -> int:
+    shp = R.shape_of(a)
+    return int(np.prod(shp)) if axis is None else shp[axis]
+
+
+def _flat(a: Any, axis: Any) -> tuple[Any, Any]:
+    return (np.reshape(a, (-1,)), 0) if axis is None else (a, axis)
+
+
+def _nan_policy(kw: dict, fn: str) -> None:
+    if kw.pop("nan_policy", "propagate") != "propagate":
+        raise EngineError(
+            f"scipy.stats.{fn} with nan_policy other than 'propagate' has no rule in anydiff.engine"
+        )
+    if kw.get("keepdims") is False:
+        del kw["keepdims"]
+    if kw:
+        raise EngineError(f"scipy.stats.{fn} with {sorted(kw)} has no rule in anydiff.engine")
+
+
+def entropy(pk: Any, qk: Any = None, base: Any = None, axis: int = 0, **kw: Any) -> Any:
+    import scipy.special as sp
+
+    _nan_policy(kw, "entropy")
+    pk = pk / np.sum(pk, axis=axis, keepdims=True)
+    if qk is None:
+        s = np.sum(sp.entr(pk), axis=axis)
+    else:
+        qk = qk / np.sum(qk, axis=axis, keepdims=True)
+        s = np.sum(sp.rel_entr(pk, qk), axis=axis)
+    return s if base is None else s / np.log(base)
+
+
+def zscore(a: Any, axis: Any = 0, ddof: int = 0, **kw: Any) -> Any:
+    _nan_policy(kw, "zscore")
+    return (a - np.mean(a, axis=axis, keepdims=True)) / np.std(a, axis=axis, ddof=ddof, keepdims=True)
+
+
+def _central(a: Any, order: int, axis: Any) -> Any:
+    return np.mean((a - np.mean(a, axis=axis, keepdims=True)) ** order, axis=axis)
+
+
+def moment(a: Any, order: int = 1, axis: Any = 0, center: Any = None, **kw: Any) -> Any:
+    _nan_policy(kw, "moment")
+    a, axis = _flat(a, axis)
+    if center is None:
+        return _central(a, order, axis) if order != 1 else np.mean(a, axis=axis) * 0.0
+    return np.mean((a - center) ** order, axis=axis)
+
+
+def skew(a: Any, axis: Any = 0, bias: bool = True, **kw: Any) -> Any:
+    _nan_policy(kw, "skew")
+    a, axis = _flat(a, axis)
+    n = _axis_n(a, axis)
+    g1 = _central(a, 3, axis) / _central(a, 2, axis) ** 1.5
+    return g1 if bias else g1 * np.sqrt((n - 1.0) * n) / (n - 2.0)
+
+
+def kurtosis(a: Any, axis: Any = 0, fisher: bool = True, bias: bool = True, **kw: Any) -> Any:
+    _nan_policy(kw, "kurtosis")
+    a, axis = _flat(a, axis)
+    n = _axis_n(a, axis)
+    m2, m4 = _central(a, 2, axis), _central(a, 4, axis)
+    k = m4 / m2**2
+    if not bias:
+        k = 1.0 / (n - 2) / (n - 3) * ((n * n - 1.0) * k - 3 * (n - 1.0) ** 2) + 3.0
+    return k - 3.0 if fisher else k
+
+
+def sem(a: Any, axis: Any = 0, ddof: int = 1, **kw: Any) -> Any:
+    _nan_policy(kw, "sem")
+    a, axis = _flat(a, axis)
+    return np.std(a, axis=axis, ddof=ddof) / np.sqrt(_axis_n(a, axis))
+
+
+def variation(a: Any, axis: Any = 0, ddof: int = 0, **kw: Any) -> Any:
+    _nan_policy(kw, "variation")
+    a, axis = _flat(a, axis)
+    return np.std(a, axis=axis, ddof=ddof) / np.mean(a, axis=axis)
+
+
+def gmean(a: Any, axis: Any = 0, dtype: Any = None, weights: Any = None, **kw: Any) -> Any:
+    _nan_policy(kw, "gmean")
+    a, axis = _flat(a, axis)
+    return np.exp(np.average(np.log(a), axis=axis, weights=weights))
+
+
+def hmean(a: Any, axis: Any = 0, dtype: Any = None, *, weights: Any = None, **kw: Any) -> Any:
+    _nan_policy(kw, "hmean")
+    a, axis = _flat(a, axis)
+    return 1.0 / np.average(1.0 / a, axis=axis, weights=weights)
+
+
+def pmean(a: Any, p: float, *, axis: Any = 0, dtype: Any = None, weights: Any = None, **kw: Any) -> Any:
+    _nan_policy(kw, "pmean")
+    a, axis = _flat(a, axis)
+    if p == 0:
+        return gmean(a, axis=axis, weights=weights)
+    return np.average(a**p, axis=axis, weights=weights) ** (1.0 / p)
+
+
+def trim_mean(a: Any, proportiontocut: float, axis: Any = 0) -> Any:
+    a, axis = _flat(a, axis)
+    n = _axis_n(a, axis)
+    lo = int(proportiontocut * n)
+    s = np.moveaxis(np.sort(a, axis=axis), axis, -1)
+    return np.mean(s[..., lo : n - lo], axis=-1)
+
+
+def iqr(x: Any, axis: Any = None, rng: tuple = (25, 75), scale: Any = 1.0, **kw: Any) -> Any:
+    if kw.pop("interpolation", "linear") != "linear":
+        raise EngineError(
+            "scipy.stats.iqr with interpolation other than 'linear' has no rule in anydiff.engine"
+        )
+    _nan_policy(kw, "iqr")
+    if scale == "normal":
+        scale = 1.3489795003921634  # 2 * ndtri(0.75), as SciPy
+    q = np.percentile(x, list(rng), axis=axis)
+    return (q[1] - q[0]) / scale
+
+
+def median_abs_deviation(x: Any, axis: Any = 0, center: Any = None, scale: Any = 1.0, **kw: Any) -> Any:
+    _nan_policy(kw, "median_abs_deviation")
+    center = np.median if center is None else center
+    x, axis = _flat(x, axis)
+    if scale == "normal":
+        scale = 0.6744897501960817  # ndtri(0.75), as SciPy
+    med = np.expand_dims(center(x, axis=axis), axis)
+    return np.median(np.abs(x - med), axis=axis) / scale
+
+
+class PearsonResult(NamedTuple):
+    statistic: Any
+    pvalue: Any
+
+
+def pearsonr(x: Any, y: Any, *, alternative: str = "two-sided", axis: int = 0, **kw: Any) -> PearsonResult:
+    """``scipy.stats.pearsonr`` (1-D): the correlation and its two-sided p-value (beta law)."""
+    import scipy.special as sp
+
+    if alternative != "two-sided" or kw or R.ndim_of(x) != 1:
+        raise EngineError(
+            "scipy.stats.pearsonr: only 1-D samples, alternative='two-sided' have a rule in anydiff.engine"
+        )
+    xm, ym = x - np.mean(x), y - np.mean(y)
+    r = np.sum(xm * ym) / np.sqrt(np.sum(xm * xm) * np.sum(ym * ym))
+    r = np.clip(r, -1.0, 1.0)
+    ab = R.shape_of(x)[0] / 2 - 1
+    p = 2 * (1 - sp.betainc(ab, ab, (np.abs(r) + 1) / 2))  # 2 * sf of beta(ab, ab) on [-1, 1]
+    return PearsonResult(r, p)
+
+
+STATS: dict[str, Callable] = {
+    "entropy": entropy,
+    "zscore": zscore,
+    "moment": moment,
+    "skew": skew,
+    "kurtosis": kurtosis,
+    "sem": sem,
+    "variation": variation,
+    "gmean": gmean,
+    "hmean": hmean,
+    "pmean": pmean,
+    "trim_mean": trim_mean,
+    "iqr": iqr,
+    "median_abs_deviation": median_abs_deviation,
+    "pearsonr": pearsonr,
+}
+
+# ---------------------------------------------------------------------------- scipy.signal, optimize
+
+
+def _conv2d(flip: bool) -> Callable:
+    def impl(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0) -> Any:
+        from ._scipy_linalg import signal_convolve, signal_correlate
+
+        if boundary != "fill" or np.any(np.asarray(fillvalue) != 0):
+            raise EngineError(
+                "scipy.signal.convolve2d / correlate2d: only boundary='fill' with fillvalue=0 has a "
+                "rule in anydiff.engine"
+            )
+        return (signal_correlate if flip else signal_convolve)(in1, in2, mode)
+
+    return impl
+
+
+SIGNAL_MORE: dict[str, Callable] = {"convolve2d": _conv2d(False), "correlate2d": _conv2d(True)}
+
+
+def rosen(x: Any) -> Any:
+    """``scipy.optimize.rosen``: ``Σ 100 (x[1:] - x[:-1]²)² + (1 - x[:-1])²`` along axis 0."""
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2.0) ** 2.0 + (1 - x[:-1]) ** 2.0, axis=0)
+
+
+def function_tables() -> dict[str, dict[str, Callable]]:
+    """Every routed SciPy function table, by submodule (the stats distributions' methods are
+    wrapped separately, on their classes)."""
+    from ._scipy_integrate import INTEGRATE
+    from ._scipy_linalg import LINALG, SIGNAL
+    from ._scipy_spatial import SPATIAL
+    from ._scipy_special import FUNCTIONS
+    from ._scipy_special_more import FUNCTIONS_MORE
+
+    return {
+        "scipy.special": {**FUNCTIONS, **FUNCTIONS_MORE},
+        "scipy.linalg": LINALG,
+        "scipy.signal": {**SIGNAL, **SIGNAL_MORE},
+        "scipy.integrate": INTEGRATE,
+        "scipy.spatial.distance": SPATIAL,
+        "scipy.stats": STATS,
+        "scipy.fft": FFT,
+        "scipy.optimize": {"rosen": rosen},
+    }
