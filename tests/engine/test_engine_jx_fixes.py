@@ -1,0 +1,49 @@
+"""Fixes found by the array-library gradient suites that the broad (first-order) suite cannot
+show: second derivatives at a numerically singular matrix, values of the new quantile methods."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import anydiff as ad
+from anydiff.engine import EngineError
+
+_r = np.random.default_rng(77)
+# rank 2 in exact arithmetic: det is ~1e-17 from rounding, inv(a) does not raise
+SING = _r.standard_normal((3, 2)) @ _r.standard_normal((2, 3))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_det_hessian_at_a_numerically_singular_matrix_raises(mode: str) -> None:
+    # det(a) * inv(a) there is rounding error times a huge inverse: its derivative was a wrong number
+    with pytest.raises(EngineError, match=r"higher derivative of np\.linalg\.det at a singular matrix"):
+        ad.hessian(np.linalg.det, ad.AutoEngine(mode), SING)
+
+
+def test_det_gradient_at_a_numerically_singular_matrix_is_the_cofactor_matrix() -> None:
+    g = ad.gradient(np.linalg.det, ad.AutoEngine("reverse"), SING)
+    cof = np.array(
+        [
+            [np.linalg.det(np.delete(np.delete(SING, i, 0), j, 1)) * (-1) ** (i + j) for j in range(3)]
+            for i in range(3)
+        ]
+    )
+    np.testing.assert_allclose(g, cof, atol=1e-12)
+
+
+def test_det_hessian_of_a_regular_matrix_still_matches_finite_differences() -> None:
+    a = _r.standard_normal((3, 3)) + 2 * np.eye(3)
+    H = ad.hessian(np.linalg.det, ad.AutoEngine("reverse"), a)
+    Hfd = ad.hessian(np.linalg.det, "finitediff", a)
+    np.testing.assert_allclose(H, Hfd, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["lower", "higher", "nearest", "midpoint"])
+@pytest.mark.parametrize("n", [4, 5, 8])
+def test_quantile_method_values_match_numpy(method: str, n: int) -> None:
+    a = _r.standard_normal(n)
+    for q in (0.0, 0.1, 0.25, 0.5, 0.7, 1.0, 0.5 / (n - 1), 1.5 / (n - 1)):
+        v, g = ad.value_and_gradient(lambda x, q=q: np.quantile(x, q, method=method), "engine", a)
+        assert v == np.quantile(a, q, method=method), (method, n, q)
+        assert np.count_nonzero(g) in (1, 2) and np.isclose(np.sum(g), 1.0)
