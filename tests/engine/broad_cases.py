@@ -18,11 +18,15 @@ CASES: list[tuple[str, Callable, np.ndarray]] = []
 _rng = np.random.default_rng(20261202)
 
 
-def pt(*shape: int, lo: float = -1.0, hi: float = 1.0, cplx: bool = False) -> np.ndarray:
-    """A random point of the given shape, entries in ``[lo, hi]`` (complex: both parts)."""
-    x = _rng.uniform(lo, hi, shape)
+def pt(
+    *shape: int, lo: float = -1.0, hi: float = 1.0, cplx: bool = False, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """A random point of the given shape, entries in ``[lo, hi]`` (complex: both parts); from
+    ``rng`` if given (a module with its own generator leaves the other modules' points alone)."""
+    rng = _rng if rng is None else rng
+    x = rng.uniform(lo, hi, shape)
     if cplx:
-        x = x + 1j * _rng.uniform(lo, hi, shape)
+        x = x + 1j * rng.uniform(lo, hi, shape)
     return x
 
 

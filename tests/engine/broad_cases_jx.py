@@ -5,15 +5,19 @@ programs that use them, as scientists write them."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.fft
 import scipy.optimize
 import scipy.signal
 import scipy.special as sps
 import scipy.stats as st
-from broad_cases import case, pt
+from broad_cases import case
+from broad_cases import pt as _shared_pt
 
 _r = np.random.default_rng(9090)
+pt = functools.partial(_shared_pt, rng=np.random.default_rng(9191))  # its own points
 V5 = _r.uniform(0.5, 2.5, 5)
 M34 = _r.standard_normal((3, 4))
 NANS = M34 > 0.6  # where the data are missing
@@ -413,3 +417,58 @@ def jx_prog_scatter_accumulate(x):
     np.multiply.at(damp, cells, 1 / (1 + x**2))
     h, _ = np.histogram(np.linspace(0, 1, 6), bins=2, weights=x**2)
     return np.sum(grid * damp) + np.sum(h**2)
+
+
+# ---------------------------------------------------------------------------- linear filters
+SIG = np.sin(np.linspace(0.0, 6.0, 24))
+
+
+@case(pt(24))
+def jx_signal_savgol(x):
+    return np.sum(scipy.signal.savgol_filter(x, 5, 2) ** 2) + np.sum(
+        scipy.signal.savgol_filter(x, 7, 3, deriv=1, mode="nearest") * SIG
+    )
+
+
+@case(pt(24))
+def jx_signal_filtfilt(x):
+    b, a = scipy.signal.butter(2, 0.3)
+    sos = scipy.signal.butter(2, 0.2, output="sos")
+    return (
+        np.sum(scipy.signal.filtfilt(b, a, x) ** 2)
+        + np.sum(scipy.signal.sosfiltfilt(sos, x) * SIG)
+        + np.sum(scipy.signal.sosfilt(sos, x) ** 2)
+    )
+
+
+@case(pt(24))
+def jx_signal_detrend_resample(x):
+    return np.sum(scipy.signal.detrend(x) ** 2) + np.sum(scipy.signal.resample(x, 9) ** 3)
+
+
+@case(pt(4, 6))
+def jx_ndimage_filters(x):
+    import scipy.ndimage as ndi
+
+    return (
+        np.sum(ndi.gaussian_filter(x, [1.0, 0.7], mode="nearest") ** 3)
+        + np.sum(ndi.uniform_filter(x, 3, mode="constant", cval=0.5) ** 2)
+        + np.sum(ndi.gaussian_filter1d(x, 1.2, axis=0, order=1) * x)
+    )
+
+
+@case(pt(8, lo=-3.0, hi=3.0))
+def jx_unwrap(x):
+    phase = np.cumsum(x) * 2.0
+    return np.sum(np.unwrap(phase) ** 2) + np.sum(np.unwrap(np.angle(np.exp(1j * phase))) * np.arange(8.0))
+
+
+@case(pt(32))
+def jx_prog_smooth_and_fit_peak(x):
+    # smooth a noisy spectrum, then a Gaussian-peak least-squares misfit and its curvature
+    t = np.linspace(-2.0, 2.0, 32)
+    y = np.exp(-(t**2) / 0.5) + 0.1 * x
+    ys = scipy.signal.savgol_filter(y, 7, 2)
+    curv = np.gradient(np.gradient(ys, t), t)
+    peak = np.exp(-(t**2) / 0.6)
+    return np.sum((ys - peak) ** 2) + 1e-3 * np.sum(curv**2)

@@ -47,3 +47,15 @@ def test_quantile_method_values_match_numpy(method: str, n: int) -> None:
         v, g = ad.value_and_gradient(lambda x, q=q: np.quantile(x, q, method=method), "engine", a)
         assert v == np.quantile(a, q, method=method), (method, n, q)
         assert np.count_nonzero(g) in (1, 2) and np.isclose(np.sum(g), 1.0)
+
+
+def test_linear_filters_with_traced_coefficients_raise_naming_them() -> None:
+    import scipy.signal as ss
+
+    sig = np.sin(np.linspace(0, 6, 20))
+    with pytest.raises(EngineError, match=r"scipy\.signal\.filtfilt .*traced b"):
+        ad.gradient(lambda b: np.sum(ss.filtfilt(b, [1.0, -0.5], sig)), "engine", np.array([0.5, 0.5]))
+    with pytest.raises(EngineError, match=r"gaussian_filter1d with output="):
+        import scipy.ndimage as ndi
+
+        ad.gradient(lambda x: np.sum(ndi.gaussian_filter1d(x, 1.0, output=np.zeros(20))), "engine", sig)

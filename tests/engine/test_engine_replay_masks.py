@@ -43,6 +43,7 @@ CASES: dict[str, tuple[Callable, np.ndarray, np.ndarray]] = {
         np.array([0.2, 0.9, 0.8]),  # a complex pair
     ),
     "frexp_exponent": (lambda x: np.sum(np.frexp(x * 3)[0]), LO, HI),
+    "unwrap_jumps": (lambda x: np.sum(np.unwrap(np.cumsum(x) * 8.0) * W3), LO, HI),
 }
 
 

@@ -482,7 +482,7 @@ def _mvn_wrapper(orig: Callable, impl: Callable, frozen: Callable | None) -> Cal
 
 
 #: the SciPy submodules whose functions are wrapped (each has a table of rules)
-_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance fft optimize".split())
+_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance fft optimize ndimage".split())
 _SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS)
 
 

@@ -1,5 +1,6 @@
 """Polynomials (``polyfit``, ``polyder``, ``polyint``), tensor solvers (``tensorsolve``,
-``tensorinv``), ``histogram`` with traced weights, and the ufuncs ``ldexp`` / ``frexp``.
+``tensorinv``), ``histogram`` with traced weights, ``unwrap``, and the ufuncs ``ldexp`` /
+``frexp``.
 
 All are compositions of operations with rules.  ``polyfit`` is NumPy's scaled least-squares
 problem (differentiated at constant rank, like ``lstsq``); ``histogram`` counts are piecewise
@@ -118,3 +119,11 @@ def _frexp(x: Any) -> Any:
 
 
 UFUNC_COMPOSITES.update({np.ldexp: _ldexp, np.frexp: _frexp})
+
+
+@implements(np.unwrap)
+def _unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * math.pi) -> Any:
+    """``p`` plus NumPy's corrections, multiples of ``period`` (piecewise constant: a tape that
+    sees them re-traces)."""
+    pv = np.asarray(_concrete(p, "np.unwrap(traced) (its jumps)"))
+    return p + (np.unwrap(pv, discont=discont, axis=axis, period=period) - pv)

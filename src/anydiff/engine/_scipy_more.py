@@ -50,15 +50,12 @@ def _real_transform(name: str) -> Callable:
     ) -> Any:
         import scipy.fft as sfft
 
-        if R.dtype_of(x).kind == "c":
-            return impl(np.real(x), type, n, axis, norm) + 1j * impl(np.imag(x), type, n, axis, norm)
-        size = R.shape_of(x)[axis]
-        eye = np.eye(size)
-        mat = getattr(sfft, name)(
-            eye, type=type, n=n, axis=0, norm=norm, orthogonalize=orthogonalize
-        )  # (n_out, size)
-        moved = np.moveaxis(x, axis, -1)
-        return np.moveaxis(moved @ mat.T, -1, axis)
+        from ._scipy_linear import linear_along_axis
+
+        def fn(v: np.ndarray) -> np.ndarray:
+            return getattr(sfft, name)(v, type=type, n=n, axis=0, norm=norm, orthogonalize=orthogonalize)
+
+        return linear_along_axis(fn, x, axis)
 
     impl.__name__ = name
     return impl
@@ -270,6 +267,7 @@ def function_tables() -> dict[str, dict[str, Callable]]:
     wrapped separately, on their classes)."""
     from ._scipy_integrate import INTEGRATE
     from ._scipy_linalg import LINALG, SIGNAL
+    from ._scipy_linear import NDIMAGE, SIGNAL_LINEAR
     from ._scipy_spatial import SPATIAL
     from ._scipy_special import FUNCTIONS
     from ._scipy_special_more import FUNCTIONS_MORE
@@ -277,7 +275,8 @@ def function_tables() -> dict[str, dict[str, Callable]]:
     return {
         "scipy.special": {**FUNCTIONS, **FUNCTIONS_MORE},
         "scipy.linalg": LINALG,
-        "scipy.signal": {**SIGNAL, **SIGNAL_MORE},
+        "scipy.signal": {**SIGNAL, **SIGNAL_MORE, **SIGNAL_LINEAR},
+        "scipy.ndimage": NDIMAGE,
         "scipy.integrate": INTEGRATE,
         "scipy.spatial.distance": SPATIAL,
         "scipy.stats": STATS,
