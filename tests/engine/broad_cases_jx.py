@@ -472,3 +472,35 @@ def jx_prog_smooth_and_fit_peak(x):
     curv = np.gradient(np.gradient(ys, t), t)
     peak = np.exp(-(t**2) / 0.6)
     return np.sum((ys - peak) ** 2) + 1e-3 * np.sum(curv**2)
+
+
+# ---------------------------------------------------------------------------- more idioms
+@case(pt(6))
+def jx_ediff1d(x):
+    return np.sum(np.ediff1d(x, to_begin=[0.0], to_end=x[:2]) ** 2 * np.arange(8.0))
+
+
+@case(pt(3, 3))
+def jx_solve_continuous_lyapunov(a):
+    import scipy.linalg as sla
+
+    return np.trace(sla.solve_continuous_lyapunov(a - 3 * np.eye(3), -np.eye(3)))
+
+
+@case(pt(4))
+def jx_numpy_polynomial_evaluators(c):
+    from numpy.polynomial import chebyshev, hermite, hermite_e, laguerre, legendre
+    from numpy.polynomial import polynomial as poly
+
+    t = np.linspace(-0.9, 0.9, 5)
+    return sum(
+        np.sum(m(t, c) ** 2)
+        for m in (
+            poly.polyval,
+            chebyshev.chebval,
+            legendre.legval,
+            hermite.hermval,
+            hermite_e.hermeval,
+            laguerre.lagval,
+        )
+    ) + np.sum(poly.polyval(c, np.array([0.5, -1.0, 2.0])))

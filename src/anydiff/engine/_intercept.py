@@ -244,7 +244,7 @@ def _install() -> None:
             _NP[name] = wrapper
     if not _hook_installed:
         _install_import_hook()
-    if "scipy" in sys.modules:
+    if "scipy" in sys.modules or "numpy.polynomial.polynomial" in sys.modules:
         _scipy_install()
 
 
@@ -483,7 +483,9 @@ def _mvn_wrapper(orig: Callable, impl: Callable, frozen: Callable | None) -> Cal
 
 #: the SciPy submodules whose functions are wrapped (each has a table of rules)
 _SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance fft optimize ndimage".split())
-_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS)
+_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS) + tuple(  # and NumPy's Python-level evaluators
+    f"numpy.polynomial.{s}" for s in "polynomial chebyshev legendre hermite hermite_e laguerre".split()
+)
 
 
 def _scipy_build(sub: str) -> None:

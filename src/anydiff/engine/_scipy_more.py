@@ -257,6 +257,15 @@ def _conv2d(flip: bool) -> Callable:
 SIGNAL_MORE: dict[str, Callable] = {"convolve2d": _conv2d(False), "correlate2d": _conv2d(True)}
 
 
+def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
+    """``scipy.linalg.solve_continuous_lyapunov``: ``a x + x aᴴ = q``, a Sylvester equation."""
+    import scipy.linalg as sla
+
+    return sla.solve_sylvester(
+        a, np.conjugate(np.swapaxes(a, -1, -2)) if R.is_complex(a) else np.swapaxes(a, -1, -2), q
+    )
+
+
 def rosen(x: Any) -> Any:
     """``scipy.optimize.rosen``: ``Σ 100 (x[1:] - x[:-1]²)² + (1 - x[:-1])²`` along axis 0."""
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2.0) ** 2.0 + (1 - x[:-1]) ** 2.0, axis=0)
@@ -265,6 +274,7 @@ def rosen(x: Any) -> Any:
 def function_tables() -> dict[str, dict[str, Callable]]:
     """Every routed SciPy function table, by submodule (the stats distributions' methods are
     wrapped separately, on their classes)."""
+    from ._numpy_poly import POLYNOMIAL
     from ._scipy_integrate import INTEGRATE
     from ._scipy_linalg import LINALG, SIGNAL
     from ._scipy_linear import NDIMAGE, SIGNAL_LINEAR
@@ -274,7 +284,7 @@ def function_tables() -> dict[str, dict[str, Callable]]:
 
     return {
         "scipy.special": {**FUNCTIONS, **FUNCTIONS_MORE},
-        "scipy.linalg": LINALG,
+        "scipy.linalg": {**LINALG, "solve_continuous_lyapunov": solve_continuous_lyapunov},
         "scipy.signal": {**SIGNAL, **SIGNAL_MORE, **SIGNAL_LINEAR},
         "scipy.ndimage": NDIMAGE,
         "scipy.integrate": INTEGRATE,
@@ -282,4 +292,5 @@ def function_tables() -> dict[str, dict[str, Callable]]:
         "scipy.stats": STATS,
         "scipy.fft": FFT,
         "scipy.optimize": {"rosen": rosen},
+        **POLYNOMIAL,
     }
