@@ -170,7 +170,8 @@ def _ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> A
 
 
 def _nan_mask(a: Any) -> Any:
-    return np.isnan(_np_index(a))
+    # an engine operation on traced a (recorded: a replayed tape recomputes the NaN pattern)
+    return np.isnan(a)
 
 
 @implements(np.nansum)
@@ -374,7 +375,7 @@ def matrix_norm(x: Any, ord: Any, keepdims: bool) -> Any:
 
 def _copysign(x: Any, y: Any) -> Any:
     # |x| with the sign of y: derivative sign(x) * sign(y) in x, 0 in y (piecewise constant)
-    neg = np.signbit(_np_index(y))
+    neg = np.signbit(y)  # recorded on traced y: a replay recomputes the signs
     return np.where(neg, -np.abs(x), np.abs(x))
 
 
