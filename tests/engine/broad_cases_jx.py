@@ -504,3 +504,42 @@ def jx_numpy_polynomial_evaluators(c):
             laguerre.lagval,
         )
     ) + np.sum(poly.polyval(c, np.array([0.5, -1.0, 2.0])))
+
+
+# ---------------------------------------------------------------------------- splines
+KNOTS = np.linspace(0.0, 1.0, 6)
+
+
+@case(pt(4, lo=0.05, hi=0.95))
+def jx_spline_at_traced_points(t):
+    from scipy.interpolate import CubicSpline, make_interp_spline
+
+    cs = CubicSpline(KNOTS, np.sin(3 * KNOTS))
+    bs = make_interp_spline(KNOTS, np.cos(2 * KNOTS), k=2)
+    return np.sum(cs(t) ** 2) + np.sum(cs(t, 1)) + np.sum(bs(t) ** 3)
+
+
+@case(pt(6))
+def jx_spline_of_traced_data(y):
+    from scipy.interpolate import CubicSpline, make_interp_spline
+
+    t = np.array([0.15, 0.5, 0.77])
+    cs = CubicSpline(KNOTS, y, bc_type="natural")
+    return (
+        np.sum(cs(t) ** 2)
+        + np.sum(cs.derivative()(t))
+        + cs.integrate(0.0, 1.0)
+        + np.sum(make_interp_spline(KNOTS, y, k=3)(t) ** 2)
+    )
+
+
+@case(np.r_[np.sin(3 * KNOTS), 0.2, -0.1])
+def jx_prog_spline_warp_fit(v):
+    # fit spline control values and a time shift/scale so the warped spline matches data
+    from scipy.interpolate import CubicSpline
+
+    t_obs = np.linspace(0.1, 0.9, 7)
+    y_obs = np.sin(3 * (t_obs * 1.1 - 0.05))
+    cs = CubicSpline(KNOTS, v[:6])
+    tw = np.clip(t_obs * (1 + v[7]) + v[6] * 0.1, 0.0, 1.0)
+    return np.sum((cs(tw) - y_obs) ** 2) + 1e-3 * np.sum(cs(KNOTS, 2) ** 2)

@@ -434,10 +434,16 @@ def _any_traced(values: Any) -> bool:
     return False
 
 
+def _engine_route(args: tuple, kw: dict) -> bool:
+    """Whether a wrapped SciPy call must take the engine's route: a trace runs in this thread
+    and an argument is traced."""
+    return bool(getattr(_tls, "depth", 0)) and (_any_traced(args) or _any_traced(kw.values()))
+
+
 def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
     @functools.wraps(orig)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
+        if _engine_route(args, kw):
             return impl(*args, **kw)
         return orig(*args, **kw)
 
@@ -451,65 +457,20 @@ def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
 scipy_wrappers = types.SimpleNamespace()
 
 
-def _dist_wrapper(orig: Callable, method: str) -> Callable:
-    from . import _scipy_stats as S
-
-    @functools.wraps(orig)
-    def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
-            if not S.supported(self):
-                raise S.unsupported(self, method)
-            if not args:
-                args = (kw.pop("x") if "x" in kw else kw.pop("k"),)
-            return S.univariate(self, method, args[0], args[1:], kw)
-        return orig(self, *args, **kw)
-
-    return wrapper
-
-
-def _mvn_wrapper(orig: Callable, impl: Callable, frozen: Callable | None) -> Callable:
-    """A multivariate distribution's method (``frozen``: the frozen object's parameters)."""
-
-    @functools.wraps(orig)
-    def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
-            if frozen is not None:  # the frozen object's parameters are plain arrays
-                return impl(*args, *frozen(self))
-            return impl(*args, **kw)
-        return orig(self, *args, **kw)
-
-    return wrapper
-
-
 #: the SciPy submodules whose functions are wrapped (each has a table of rules)
-_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance fft optimize ndimage".split())
-_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS) + tuple(  # and NumPy's Python-level evaluators
+_SCIPY_SUBS = "special linalg signal stats integrate spatial.distance fft optimize ndimage interpolate"
+_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS.split()) + tuple(  # and NumPy's Python-level evaluators
     f"numpy.polynomial.{s}" for s in "polynomial chebyshev legendre hermite hermite_e laguerre".split()
 )
 
 
 def _scipy_build(sub: str) -> None:
     """Put the wrappers of SciPy submodule ``sub`` in place (once)."""
+    from ._intercept_classes import wrap_classes
     from ._scipy_more import function_tables
 
     mod = sys.modules[sub]
-    if sub == "scipy.stats":  # methods of the distribution classes
-        from scipy.stats import _distn_infrastructure as di
-        from scipy.stats import _multivariate as mv
-
-        from . import _scipy_stats as S
-
-        for m in S.METHODS:
-            orig = di.rv_continuous.__dict__[m]
-            setattr(di.rv_continuous, m, _dist_wrapper(orig, m))
-        for m in S.DISCRETE_METHODS:
-            orig = di.rv_discrete.__dict__[m]
-            setattr(di.rv_discrete, m, _dist_wrapper(orig, m))
-        from ._scipy_stats_more import multivariate_methods
-
-        for cls_name, m, impl, frozen in multivariate_methods():
-            cls = getattr(mv, cls_name)
-            setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))
+    wrap_classes(sub, _engine_route)  # methods of SciPy's classes (distributions, splines)
     for name, impl in function_tables()[sub].items():
         orig = getattr(mod, name, None)
         if orig is None or id(orig) in _scipy_by_id:

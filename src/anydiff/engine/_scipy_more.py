@@ -276,6 +276,7 @@ def function_tables() -> dict[str, dict[str, Callable]]:
     wrapped separately, on their classes)."""
     from ._numpy_poly import POLYNOMIAL
     from ._scipy_integrate import INTEGRATE
+    from ._scipy_interpolate import INTERPOLATE
     from ._scipy_linalg import LINALG, SIGNAL
     from ._scipy_linear import NDIMAGE, SIGNAL_LINEAR
     from ._scipy_spatial import SPATIAL
@@ -287,6 +288,7 @@ def function_tables() -> dict[str, dict[str, Callable]]:
         "scipy.linalg": {**LINALG, "solve_continuous_lyapunov": solve_continuous_lyapunov},
         "scipy.signal": {**SIGNAL, **SIGNAL_MORE, **SIGNAL_LINEAR},
         "scipy.ndimage": NDIMAGE,
+        "scipy.interpolate": INTERPOLATE,
         "scipy.integrate": INTEGRATE,
         "scipy.spatial.distance": SPATIAL,
         "scipy.stats": STATS,
