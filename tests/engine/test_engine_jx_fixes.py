@@ -59,3 +59,22 @@ def test_linear_filters_with_traced_coefficients_raise_naming_them() -> None:
         import scipy.ndimage as ndi
 
         ad.gradient(lambda x: np.sum(ndi.gaussian_filter1d(x, 1.0, output=np.zeros(20))), "engine", sig)
+
+
+def test_hvp_through_a_fancy_index_after_a_traced_partial_cotangent() -> None:
+    # forward-over-reverse: the scatter fast path added a traced partial cotangent into a plain
+    # buffer (a misleading out= EngineError); such sums take the general route now
+    x = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]])
+
+    def f(x):
+        stacked = np.stack([x[0], x[1] ** 2])
+        picked = stacked[np.array([[0, 1, 0, 1]]), np.arange(4)[None]][0]
+        return np.sum(picked * np.arange(4.0)) + np.sum(
+            np.choose(np.array([1, 0, 1, 0]), [x[0], x[1] ** 3]) ** 2
+        )
+
+    v = np.cos(np.arange(8.0)).reshape(2, 4)
+    H = ad.hessian(f, "finitediff", x).reshape(8, 8)
+    for mode in ("reverse", "forward"):
+        hv = ad.hvp(f, ad.AutoEngine(mode), x, v)
+        np.testing.assert_allclose(np.ravel(hv), H @ v.ravel(), rtol=1e-5, atol=1e-5)
