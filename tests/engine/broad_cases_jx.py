@@ -543,3 +543,47 @@ def jx_prog_spline_warp_fit(v):
     cs = CubicSpline(KNOTS, v[:6])
     tw = np.clip(t_obs * (1 + v[7]) + v[6] * 0.1, 0.0, 1.0)
     return np.sum((cs(tw) - y_obs) ** 2) + 1e-3 * np.sum(cs(KNOTS, 2) ** 2)
+
+
+# ---------------------------------------------------------------------------- matrix functions, block
+E33 = _r.standard_normal((3, 3))
+
+
+@case(pt(3, 3))
+def jx_np_block(a):
+    big = np.block([[a, np.eye(3)], [np.zeros((3, 3)), a.T**2]])
+    return np.sum(big * np.arange(36.0).reshape(6, 6)) + np.sum(np.block([a[0], 2.0, a[1]]) ** 2)
+
+
+@case(pt(3, 3))
+def jx_linalg_trig_functions(a):
+    import scipy.linalg as sla
+
+    return (
+        np.sum(sla.cosm(a) * E33)
+        + np.sum(sla.sinm(a) * E33.T)
+        + np.sum(sla.tanm(0.5 * a))
+        + np.sum(sla.coshm(a) * E33)
+        + np.sum(sla.sinhm(a))
+        + np.sum(sla.tanhm(a) * E33)
+    )
+
+
+@case(pt(3, 3))
+def jx_linalg_polar_frechet_eigvals(a):
+    import scipy.linalg as sla
+
+    u, p = sla.polar(a + 3 * np.eye(3))
+    _, pl = sla.polar(a + 3 * np.eye(3), side="left")
+    return (
+        np.sum(u * E33)
+        + np.sum(p * E33.T)
+        + np.sum(pl)
+        + np.sum(sla.expm_frechet(a, E33)[1] * E33)
+        + np.sum(np.abs(sla.eigvals(a)))
+    )
+
+
+@case(pt(4, lo=0.1, hi=2.0))
+def jx_sp_lambertw(x):
+    return np.sum(np.real(sps.lambertw(x)) ** 2) + np.sum(np.real(sps.lambertw(0.1 * x, 0)))

@@ -1,6 +1,6 @@
 """Polynomials (``polyfit``, ``polyder``, ``polyint``), tensor solvers (``tensorsolve``,
 ``tensorinv``), ``histogram`` with traced weights, ``unwrap``, ``ediff1d``, the ufuncs
-``ldexp`` / ``frexp``, and the ``numpy.polynomial`` evaluators (``polyval``, ``chebval``,
+``ldexp`` / ``frexp``, ``np.block``, and the ``numpy.polynomial`` evaluators (``polyval``, ``chebval``,
 ``legval``, ``hermval``, ``hermeval``, ``lagval``, by Clenshaw's recurrence).
 
 All are compositions of operations with rules.  ``polyfit`` is NumPy's scaled least-squares
@@ -204,3 +204,28 @@ POLYNOMIAL: dict[str, dict[str, Callable]] = {
     "numpy.polynomial.hermite_e": {"hermeval": _check_tensor(_hermeval)},
     "numpy.polynomial.laguerre": {"lagval": _check_tensor(_lagval)},
 }
+
+
+@implements(np.block)
+def _block(arrays: Any) -> Any:
+    """``np.block``: the innermost lists join along the last axis, the next ones along the
+    axis before, ...; pieces get leading unit axes up to the common number of axes."""
+
+    def depth(a: Any) -> int:
+        return 1 + depth(a[0]) if isinstance(a, list) and a else 0
+
+    def leaves(a: Any) -> list:
+        return [y for x in a for y in leaves(x)] if isinstance(a, list) else [a]
+
+    if isinstance(arrays, tuple):
+        raise TypeError("arrays is a tuple. Only lists can be used to arrange blocks (np.block)")
+    d = depth(arrays)
+    nd = max([d] + [R.ndim_of(_arr(v)) for v in leaves(arrays)])
+
+    def build(a: Any, level: int) -> Any:
+        if isinstance(a, list):
+            return np.concatenate([build(x, level + 1) for x in a], axis=level - d)
+        v = _arr(a)
+        return np.reshape(v, (1,) * (nd - R.ndim_of(v)) + R.shape_of(v))
+
+    return build(arrays, 0)

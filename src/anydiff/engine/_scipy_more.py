@@ -266,6 +266,77 @@ def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
     )
 
 
+def eigvals(
+    a: Any,
+    b: Any = None,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    homogeneous_eigvals: bool = False,
+) -> Any:
+    """``scipy.linalg.eigvals`` (standard problem): NumPy's, whose rule applies."""
+    if b is not None or homogeneous_eigvals:
+        raise EngineError("scipy.linalg.eigvals with b= or homogeneous_eigvals has no rule in anydiff.engine")
+    return np.linalg.eigvals(a)
+
+
+def polar(a: Any, side: str = "right") -> tuple[Any, Any]:
+    """``scipy.linalg.polar`` from the SVD ``a = W S Vᴴ``: ``u = W Vᴴ`` and ``p = V S Vᴴ``
+    (right) or ``W S Wᴴ`` (left); distinct nonzero singular values for a derivative."""
+    w, s, vh = np.linalg.svd(a, full_matrices=False)
+    u = w @ vh
+    if side == "right":
+        v = np.conjugate(np.swapaxes(vh, -1, -2))
+        return u, (v * s) @ vh
+    return u, (w * s) @ np.conjugate(np.swapaxes(w, -1, -2))
+
+
+def expm_frechet(
+    A: Any, E: Any, method: Any = None, compute_expm: bool = True, check_finite: bool = True
+) -> Any:
+    """``scipy.linalg.expm_frechet``: the blocks of ``expm([[A, E], [0, A]]) = [[e^A, L], [0, e^A]]``."""
+    import scipy.linalg as sla
+
+    n = R.shape_of(A)[-1]
+    big = sla.expm(np.block([[A, E], [np.zeros((n, n)), A]]))
+    L = big[:n, n:]
+    return (big[:n, :n], L) if compute_expm else L
+
+
+def _trig_m(kind: str) -> Callable:
+    """``cosm`` / ``sinm`` / ``tanm`` / ``coshm`` / ``sinhm`` / ``tanhm`` from ``expm``."""
+
+    def impl(A: Any) -> Any:
+        import scipy.linalg as sla
+
+        real = not R.is_complex(A)
+        if kind in ("cosm", "sinm", "tanm"):
+            e = sla.expm(1j * A)
+            c, s = (
+                (np.real(e), np.imag(e))
+                if real
+                else (0.5 * (e + sla.expm(-1j * A)), -0.5j * (e - sla.expm(-1j * A)))
+            )
+        else:
+            ep, em = sla.expm(A), sla.expm(-A)
+            c, s = 0.5 * (ep + em), 0.5 * (ep - em)
+        if kind in ("cosm", "coshm"):
+            return c
+        if kind in ("sinm", "sinhm"):
+            return s
+        return np.linalg.solve(c, s)  # tan = cos⁻¹ sin (they commute)
+
+    impl.__name__ = kind
+    return impl
+
+
+LINALG_MORE: dict[str, Callable] = {
+    "eigvals": eigvals,
+    "polar": polar,
+    "expm_frechet": expm_frechet,
+    **{k: _trig_m(k) for k in ("cosm", "sinm", "tanm", "coshm", "sinhm", "tanhm")},
+}
+
+
 def rosen(x: Any) -> Any:
     """``scipy.optimize.rosen``: ``Σ 100 (x[1:] - x[:-1]²)² + (1 - x[:-1])²`` along axis 0."""
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2.0) ** 2.0 + (1 - x[:-1]) ** 2.0, axis=0)
@@ -285,7 +356,7 @@ def function_tables() -> dict[str, dict[str, Callable]]:
 
     return {
         "scipy.special": {**FUNCTIONS, **FUNCTIONS_MORE},
-        "scipy.linalg": {**LINALG, "solve_continuous_lyapunov": solve_continuous_lyapunov},
+        "scipy.linalg": {**LINALG, **LINALG_MORE, "solve_continuous_lyapunov": solve_continuous_lyapunov},
         "scipy.signal": {**SIGNAL, **SIGNAL_MORE, **SIGNAL_LINEAR},
         "scipy.ndimage": NDIMAGE,
         "scipy.interpolate": INTERPOLATE,

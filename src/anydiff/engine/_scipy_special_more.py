@@ -85,7 +85,13 @@ def more_rules(sp: Any) -> dict[Any, Prim]:
     def binom_dk(n: Any, k: Any, z: Any) -> Any:
         return z * (sp.psi(n - k + 1) - sp.psi(k + 1))
 
+    from scipy.special import _ufuncs
+
+    def lambertw_d(z: Any, k: Any, tol: Any, w: Any) -> Any:  # W' = W / (z (1 + W)); 1 at z = 0
+        return np.where(z == 0, 1.0, w / (np.where(z == 0, 1.0, z) * (1 + w)))
+
     table: dict[Any, Prim] = {
+        _ufuncs._lambertw: nary("lambertw", _ufuncs._lambertw, [lambertw_d, None, None]),
         sp.loggamma: u("loggamma", sp.loggamma, d=lambda x, y: sp.psi(x)),
         sp.gammasgn: R.nondiff("gammasgn", sp.gammasgn),
         sp.dawsn: u("dawsn", sp.dawsn, d=lambda x, y: 1 - 2 * x * y),

@@ -147,7 +147,7 @@ UNARY_NONLINEAR = (
 ).split()
 NARY_NONLINEAR = (
     "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc "
-    "betaincc expn boxcox boxcox1p poch binom owens_t huber pseudo_huber gammaincinv hyp1f1 hyp2f1"
+    "betaincc expn boxcox boxcox1p poch binom owens_t huber pseudo_huber gammaincinv hyp1f1 hyp2f1 lambertw"
 ).split()
 
 RULES: dict[str, Callable[[Call], Any]] = {
