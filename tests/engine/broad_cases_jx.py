@@ -587,3 +587,28 @@ def jx_linalg_polar_frechet_eigvals(a):
 @case(pt(4, lo=0.1, hi=2.0))
 def jx_sp_lambertw(x):
     return np.sum(np.real(sps.lambertw(x)) ** 2) + np.sum(np.real(sps.lambertw(0.1 * x, 0)))
+
+
+@case(pt(6))
+def jx_interp1d_of_traced_data(y):
+    from scipy.interpolate import interp1d
+
+    t = np.array([0.15, 0.5, 0.77])
+    return (
+        np.sum(interp1d(KNOTS, y)(t) ** 2)
+        + np.sum(interp1d(KNOTS, y, kind="cubic")(t))
+        + np.sum(interp1d(KNOTS, y, kind="quadratic", fill_value="extrapolate")(np.array([1.2])) ** 2)
+        + np.sum(interp1d(KNOTS, y)(0.3 + 0.1 * y[:2]) ** 2)
+    )
+
+
+@case(pt(20))
+def jx_constant_buffers_as_knots_and_coefficients(x):
+    # knots, bins and filter coefficients built inside f with np.linspace / np.array
+    from scipy.interpolate import CubicSpline
+
+    knots = np.linspace(0.0, 1.0, 5)
+    s = CubicSpline(knots, x[:5])(np.array([0.3, 0.6]))
+    h, _ = np.histogram(np.linspace(0.0, 1.0, 20), bins=np.linspace(0.0, 1.0, 4), weights=x**2)
+    y = scipy.signal.filtfilt(np.array([0.5, 0.5]), np.array([1.0, -0.2]), x)
+    return np.sum(s**2) + np.sum(h**2) + np.sum(y**2)

@@ -19,13 +19,14 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import no_rule
-from ._numpy_api import _build, _has_traced, implements
+from ._numpy_api import _build, _carries_trace, _has_traced, implements
 from ._numpy_elementwise import _concrete
 from ._numpy_extra import UFUNC_COMPOSITES, _np_index
 from ._tracer import Traced
 
 
 def _arr(v: Any) -> Any:
+    """A list or tuple as an array (traced entries stacked, as ``np.array`` of them would)."""
     return _build(v) if _has_traced(v) else np.asarray(v) if isinstance(v, (list, tuple)) else v
 
 
@@ -92,7 +93,7 @@ def _tensorinv(a: Any, ind: int = 2) -> Any:
 @implements(np.histogram)
 def _histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, weights: Any = None) -> Any:
     av = np.asarray(_concrete(a, "np.histogram(traced) (the bin of each sample)"))
-    if _has_traced(bins):
+    if _carries_trace([bins]):
         raise no_rule("np.histogram with traced bin edges")
     counts, edges = np.histogram(av, bins=bins, range=range)
     if isinstance(a, Traced) and np.ndim(bins) == 0 and range is None:

@@ -3,7 +3,8 @@
 * Evaluation points: calling any piecewise polynomial or B-spline (``CubicSpline``, ``PPoly``,
   ``BSpline``, ``make_interp_spline``'s result, ...) at traced ``x`` is a primitive whose
   derivative is the spline's own ``nu + 1`` derivative (so it nests to every order).
-* Data: ``CubicSpline(x, y)`` and ``make_interp_spline(x, y, k)`` are linear in ``y`` for
+* Data: ``CubicSpline(x, y)``, ``make_interp_spline(x, y, k)`` and ``interp1d(x, y, kind)``
+  (at constant points; ``kind="linear"`` also at traced points) are linear in ``y`` for
   constant knots ``x``: with traced ``y`` they return a spline whose values are the spline of
   the identity (SciPy's, every boundary condition honoured) contracted with ``y``.  Traced
   knots ``x`` raise.
@@ -18,8 +19,8 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import EngineError
-from ._numpy_api import _has_traced
-from ._tracer import Prim, Traced, bind
+from ._numpy_api import _carries_trace
+from ._tracer import Prim, Traced, bind, primal
 
 
 def _eval_prim(spline: Any, nu: int, extrapolate: Any) -> Prim:
@@ -63,7 +64,7 @@ class LinearInData:
         return r
 
     def __call__(self, x: Any, nu: int = 0, extrapolate: Any = None) -> Any:
-        if isinstance(x, Traced) or _has_traced([x]):
+        if _carries_trace([x]):
             b = spline_call(self._basis, x, nu, extrapolate)
         else:
             b = self._basis(x, nu, extrapolate)
@@ -84,9 +85,9 @@ def _identity(y: Any, axis: int) -> np.ndarray:
 
 
 def _knots(x: Any, name: str) -> np.ndarray:
-    if _has_traced([x]):
+    if _carries_trace([x]):
         raise EngineError(f"scipy.interpolate.{name} with traced knots x has no rule in anydiff.engine")
-    return np.asarray(x, dtype=float)
+    return np.asarray(primal(x), dtype=float)  # a constant buffer (np.linspace inside f): its value
 
 
 def cubic_spline(x: Any, y: Any, axis: int = 0, bc_type: Any = "not-a-knot", extrapolate: Any = None) -> Any:
@@ -105,7 +106,56 @@ def make_interp_spline(
     return LinearInData(basis, y, axis)
 
 
-INTERPOLATE: dict[str, Callable] = {"CubicSpline": cubic_spline, "make_interp_spline": make_interp_spline}
+class Interp1dOfData:
+    """``interp1d(x, y, kind, ...)`` of traced data ``y``: ``basis(t) · y`` at constant points
+    ``t`` (``basis``: SciPy's interpolant of the identity); at traced points only
+    ``kind="linear"`` (then ``np.interp``'s rule, inside the knots)."""
+
+    def __init__(self, basis: Any, x: np.ndarray, y: Any, axis: int, kind: Any) -> None:
+        self._basis, self._x, self._y, self._axis, self._kind = basis, x, y, axis, kind
+
+    def __call__(self, t: Any) -> Any:
+        y = np.moveaxis(self._y, self._axis, 0)
+        if _carries_trace([t]):
+            if self._kind != "linear" or R.ndim_of(y) != 1:
+                raise EngineError(
+                    "scipy.interpolate.interp1d called at traced points has a rule only for kind='linear' "
+                    "and 1-D data (np.interp); use CubicSpline / make_interp_spline for smooth kinds"
+                )
+            return np.interp(t, self._x, y)
+        return np.tensordot(self._basis(primal(t)), y, axes=([-1], [0]))
+
+
+def interp1d(
+    x: Any,
+    y: Any,
+    kind: Any = "linear",
+    axis: int = -1,
+    copy: bool = True,
+    bounds_error: Any = None,
+    fill_value: Any = np.nan,
+    assume_sorted: bool = False,
+) -> Any:
+    import scipy.interpolate as si
+
+    xk = _knots(x, "interp1d")
+    basis = si.interp1d(
+        xk,
+        _identity(y, axis),
+        kind,
+        axis=0,
+        bounds_error=bounds_error,
+        fill_value=fill_value,
+        assume_sorted=assume_sorted,
+    )
+    return Interp1dOfData(basis, xk, y, axis, kind)
+
+
+INTERPOLATE: dict[str, Callable] = {
+    "CubicSpline": cubic_spline,
+    "make_interp_spline": make_interp_spline,
+    "interp1d": interp1d,
+}
 
 
 def method_wrappers(active: Callable[[tuple, dict], bool]) -> list[tuple[Any, str, Callable]]:

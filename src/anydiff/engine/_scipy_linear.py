@@ -18,7 +18,8 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import EngineError
-from ._numpy_api import _has_traced
+from ._numpy_api import _carries_trace
+from ._tracer import primal
 
 
 def linear_along_axis(fn: Callable[[np.ndarray], np.ndarray], x: Any, axis: int) -> Any:
@@ -34,13 +35,15 @@ def linear_along_axis(fn: Callable[[np.ndarray], np.ndarray], x: Any, axis: int)
     return np.moveaxis(moved @ mat.T + zero[:, 0], -1, axis)
 
 
-def _constant(name: str, **coeffs: Any) -> None:
+def _constant(name: str, **coeffs: Any) -> list:
+    """The plain values of the filter coefficients (a traced one raises)."""
     for k, v in coeffs.items():
-        if _has_traced([v]):
+        if _carries_trace([v]):
             raise EngineError(
                 f"{name} is differentiated in its signal only: traced {k} has no rule in anydiff.engine; "
                 "use scipy.signal.lfilter (traced coefficients) or backend 'finitediff'"
             )
+    return [np.asarray(primal(v)) for v in coeffs.values()]
 
 
 def _no_output(name: str, output: Any) -> None:
@@ -69,14 +72,14 @@ def savgol_filter(
 def filtfilt(b: Any, a: Any, x: Any, axis: int = -1, **kw: Any) -> Any:
     import scipy.signal as ss
 
-    _constant("scipy.signal.filtfilt", b=b, a=a)
+    b, a = _constant("scipy.signal.filtfilt", b=b, a=a)
     return linear_along_axis(lambda v: ss.filtfilt(b, a, v, axis=0, **kw), x, axis)
 
 
 def sosfilt(sos: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
     import scipy.signal as ss
 
-    _constant("scipy.signal.sosfilt", sos=sos)
+    (sos,) = _constant("scipy.signal.sosfilt", sos=sos)
     if zi is not None:
         raise EngineError("scipy.signal.sosfilt with zi= has no rule in anydiff.engine")
     return linear_along_axis(lambda v: ss.sosfilt(sos, v, axis=0), x, axis)
@@ -85,7 +88,7 @@ def sosfilt(sos: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
 def sosfiltfilt(sos: Any, x: Any, axis: int = -1, **kw: Any) -> Any:
     import scipy.signal as ss
 
-    _constant("scipy.signal.sosfiltfilt", sos=sos)
+    (sos,) = _constant("scipy.signal.sosfiltfilt", sos=sos)
     return linear_along_axis(lambda v: ss.sosfiltfilt(sos, v, axis=0, **kw), x, axis)
 
 

@@ -138,9 +138,9 @@ DISCRETE: dict[str, Callable[[], dict]] = {"betabinom": _betabinom}
 def dirichlet_logpdf(x: Any, alpha: Any) -> Any:
     """``log Γ(Σα) - Σ log Γ(α) + Σ (α - 1) log x`` (``x``: the first axis runs over α)."""
     sp = _sp()
-    from ._numpy_api import _build, _has_traced
+    from ._numpy_poly import _arr
 
-    x = _build(x) if _has_traced(x) else np.asarray(x, dtype=float) if isinstance(x, (list, tuple)) else x
+    x = _arr(x)
     a = alpha if np.ndim(x) == 1 else np.reshape(alpha, (-1,) + (1,) * (np.ndim(x) - 1))
     lognorm = sp.gammaln(np.sum(alpha)) - np.sum(sp.gammaln(alpha))
     return lognorm + np.sum(sp.xlogy(a - 1, x), axis=0)
