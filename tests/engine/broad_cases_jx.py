@@ -612,3 +612,13 @@ def jx_constant_buffers_as_knots_and_coefficients(x):
     h, _ = np.histogram(np.linspace(0.0, 1.0, 20), bins=np.linspace(0.0, 1.0, 4), weights=x**2)
     y = scipy.signal.filtfilt(np.array([0.5, 0.5]), np.array([1.0, -0.2]), x)
     return np.sum(s**2) + np.sum(h**2) + np.sum(y**2)
+
+
+KDE_DATA = _r.standard_normal((2, 25))
+
+
+@case(pt(6))
+def jx_stats_gaussian_kde_at_traced_points(x):
+    kde1 = st.gaussian_kde(KDE_DATA[0])
+    kde2 = st.gaussian_kde(KDE_DATA, weights=np.linspace(0.5, 1.0, 25))
+    return np.sum(np.log(kde1(x))) + np.sum(kde2.logpdf(x.reshape(2, 3))) + np.sum(kde2.pdf(x[:2]))

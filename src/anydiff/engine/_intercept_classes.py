@@ -48,6 +48,7 @@ def _mvn_wrapper(orig: Callable, impl: Callable, frozen: Callable | None, active
 def wrap_classes(sub: str, active: Active) -> None:
     """Wrap the methods of submodule ``sub``'s classes (once, when it is first wrapped)."""
     if sub == "scipy.stats":
+        import scipy.stats as st
         from scipy.stats import _distn_infrastructure as di
         from scipy.stats import _multivariate as mv
 
@@ -59,7 +60,7 @@ def wrap_classes(sub: str, active: Active) -> None:
         for m in S.DISCRETE_METHODS:
             setattr(di.rv_discrete, m, _dist_wrapper(di.rv_discrete.__dict__[m], m, active))
         for cls_name, m, impl, frozen in multivariate_methods():
-            cls = getattr(mv, cls_name)
+            cls = st.gaussian_kde if cls_name == "gaussian_kde" else getattr(mv, cls_name)
             setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen, active))
     elif sub == "scipy.interpolate":  # spline objects called at traced points
         from ._scipy_interpolate import method_wrappers

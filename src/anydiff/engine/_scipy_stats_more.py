@@ -1,7 +1,7 @@
 """More ``scipy.stats`` distributions for traced arguments: continuous ``gumbel_l``,
 ``halfcauchy``, ``truncnorm``, ``vonmises``, ``wrapcauchy``, ``gennorm``, discrete
 ``betabinom``, and the multivariate ``dirichlet`` and ``multinomial`` (``logpdf``/``pdf``,
-``logpmf``/``pmf``, also frozen).
+``logpmf``/``pmf``, also frozen), and ``gaussian_kde`` evaluated at traced points.
 
 The continuous tables follow :mod:`._scipy_stats`' layout (functions of the standardised
 ``z = (x - loc) / scale`` and the shape parameters); ``truncnorm`` clips ``z`` into
@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from . import _rules as R
 
 _LOG_2PI = math.log(2 * math.pi)
 _LOG_SQRT_2PI = 0.5 * _LOG_2PI
@@ -164,6 +166,33 @@ def multinomial_pmf(x: Any, n: Any, p: Any) -> Any:
     return np.exp(multinomial_logpmf(x, n, p))
 
 
+def kde_logpdf(x: Any, kde: Any) -> Any:
+    """``gaussian_kde.logpdf`` at traced points: ``log Σ_i w_i N(x; data_i, cov)`` (the data,
+    weights and bandwidth are the fitted object's constants)."""
+    sp = _sp()
+    d = kde.d
+    pts = np.reshape(x, (1, -1)) if np.ndim(x) <= 1 else x
+    if R.shape_of(pts)[0] != d:
+        if R.shape_of(pts)[0] == 1 and R.shape_of(pts)[1] == d:
+            pts = np.reshape(pts, (d, 1))  # one point as a row vector, as SciPy
+        else:
+            raise ValueError(f"points have dimension {R.shape_of(pts)[0]}, dataset has dimension {d}")
+    L = np.linalg.cholesky(kde.covariance)
+    diff = pts[:, None, :] - kde.dataset[:, :, None]  # (d, n, m)
+    z = np.linalg.solve(L, np.reshape(diff, (d, -1)))
+    maha = np.reshape(np.sum(z * z, axis=0), R.shape_of(diff)[1:])
+    lognorm = np.sum(np.log(np.diag(L))) + 0.5 * d * _LOG_2PI
+    return sp.logsumexp(-0.5 * maha - lognorm, axis=0, b=kde.weights[:, None])
+
+
+def kde_pdf(x: Any, kde: Any) -> Any:
+    return np.exp(kde_logpdf(x, kde))
+
+
+def _kde_self(self: Any) -> tuple:
+    return (self,)
+
+
 def _mvn_frozen(self: Any) -> tuple:
     return (self.mean, self.cov)
 
@@ -177,8 +206,9 @@ def _multinomial_frozen(self: Any) -> tuple:
 
 
 def multivariate_methods() -> list[tuple[str, str, Callable, Callable | None]]:
-    """``(class name in scipy.stats._multivariate, method, rule, frozen parameters)``: the
-    frozen classes pass their own parameters after the call's arguments."""
+    """``(class name in scipy.stats._multivariate, or gaussian_kde, method, rule, frozen
+    parameters)``: the frozen classes (and fitted kernel density estimates) pass their own
+    parameters after the call's arguments."""
     from ._scipy_stats import mvn_entropy, mvn_logpdf, mvn_pdf
 
     out: list[tuple[str, str, Callable, Callable | None]] = []
@@ -205,4 +235,6 @@ def multivariate_methods() -> list[tuple[str, str, Callable, Callable | None]]:
         for m, impl in methods:
             out.append((f"{gen}_gen", m, impl, None))
             out.append((frozen, m, impl, pars))
+    for m, impl in (("evaluate", kde_pdf), ("__call__", kde_pdf), ("pdf", kde_pdf), ("logpdf", kde_logpdf)):
+        out.append(("gaussian_kde", m, impl, _kde_self))
     return out

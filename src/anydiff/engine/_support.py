@@ -53,6 +53,7 @@ def supported() -> dict[str, list[str]]:
         + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in methods_of(d)]
         + [f"scipy.stats.{d}.{m}" for d in DISCRETE for m in discrete_methods_of(d)]
         + sorted({f"scipy.stats.{c[:-4]}.{m}" for c, m, _, fz in multivariate_methods() if fz is None})
+        + ["scipy.stats.gaussian_kde (at traced points)"]
     )
     return out
 
