@@ -168,8 +168,9 @@ def backward(plan: list[tuple], vals: list[Any], out_slot: int, seed: Any, in_sl
         if tg is Lazy and not (lazy_ok or acc is not None):
             g = g.value()
             tg = type(g)
-        if acc is not None and (tg is ndarray or tg is Lazy):
-            # scatter into the input's buffer, no zeros + add
+        if acc is not None and (tg is ndarray or tg is Lazy) and type(grads[targets[0][1]]) is not Traced:
+            # scatter into the input's buffer, no zeros + add (a traced partial sum, under
+            # forward-over-reverse, takes the general route below)
             _, i, shp, dt = targets[0]
             buf = grads[i]
             if buf is None or not owned[i] or type(buf) is not ndarray:
