@@ -88,6 +88,8 @@ def sosfilt(sos: Any, x: Any, axis: int = -1, zi: Any = None) -> Any:
         from ._scipy_linalg2 import lfilter
 
         sections = np.atleast_2d(sos)
+        if R.shape_of(sections)[1:] != (6,) or np.any(np.asarray(primal(sections))[:, 3] != 1):
+            raise ValueError("sos array must be shape (n_sections, 6), with sos[:, 3] all ones")
         for k in range(R.shape_of(sections)[0]):
             x = lfilter(sections[k, :3], sections[k, 3:], x, axis=axis)
         return x
