@@ -31,8 +31,9 @@ overhead), so traces pay nothing for them:
   (its ufuncs dispatch by themselves; their rules are in :mod:`._scipy_special`);
 * ``scipy.stats``: the ``pdf logpdf cdf logcdf sf logsf ppf`` methods of continuous
   distributions and ``pmf logpmf cdf sf`` of discrete ones (the rules: :mod:`._scipy_stats`;
-  the others raise naming themselves), ``multivariate_normal`` ``logpdf pdf entropy`` (also
-  frozen);
+  the others raise naming themselves), ``multivariate_normal``, ``dirichlet``, ``multinomial``
+  (also frozen) and ``gaussian_kde`` (:mod:`._scipy_stats_mv`; the class wrappers are in
+  :mod:`._intercept_classes`);
 * ``scipy.linalg`` (the ``LINALG`` table of :mod:`._scipy_linalg`: solvers, factorizations,
   decompositions, structured matrices), ``scipy.signal`` (``convolve`` & co.),
   ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid odeint solve_ivp``),
