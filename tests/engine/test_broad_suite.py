@@ -25,6 +25,7 @@ import broad_cases_ag  # noqa: E402, F401  (registers its cases)
 import broad_cases_arrays  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2_idioms  # noqa: E402, F401  (registers its cases)
+import broad_cases_jx  # noqa: E402, F401  (registers its cases)
 import broad_cases_linalg  # noqa: E402, F401  (registers its cases)
 import broad_cases_more  # noqa: E402, F401  (registers its cases)
 import broad_cases_scipy  # noqa: E402, F401  (registers its cases)
@@ -68,7 +69,7 @@ def _fd(f: Callable, x: np.ndarray) -> np.ndarray:
 
 def _engine_grads(f: Callable, x: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
-    x_prep = x + 1e-4 * np.cos(np.arange(x.size)).reshape(x.shape)  # a nearby point
+    x_prep = np.asarray(x + 1e-4 * np.cos(np.arange(x.size)).reshape(x.shape))  # a nearby point, like x
     for mode in MODES:
         b = ad.AutoEngine(mode)
         out[mode] = np.asarray(ad.gradient(f, b, x))

@@ -26,7 +26,7 @@ def _write_global(x):
         ),
         (lambda x: np.sum(np.linalg.qr(np.outer(x, x))[0]), r"np\.linalg\.qr of a rank-deficient"),
         (lambda x: np.sum(np.spacing(x)), r"np\.spacing has no derivative rule"),
-        (lambda x: np.sum(np.logaddexp.accumulate(x)), r"np\.logaddexp\.accumulate"),
+        (lambda x: np.sum(np.hypot.accumulate(x)), r"np\.hypot\.accumulate"),
         (lambda x: np.sum(_np_asarray(x)), r"`_np_asarray\(x\)`.*converts a traced value to a plain ndarray"),
         (_write_global, r"writing a traced value into a plain NumPy array at `_GLOBAL\[0\]`"),
         (lambda x: float(x[0]) * np.sum(x), r"float\(traced\) at `float\(x\[0\]\)`.*dropped a derivative"),

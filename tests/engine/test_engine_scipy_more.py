@@ -87,7 +87,7 @@ def test_more_distributions_all_methods_match_fd(name, shapes, lo, hi):
     x = np.linspace(lo, hi, 3)
     q = np.array([0.2, 0.5, 0.8])
     for m in methods_of(name):
-        pts = q if m == "ppf" else x
+        pts = q if m in ("ppf", "isf") else x
         f = lambda z, m=m, pts=pts: getattr(dist, m)(pts, *shapes, loc=0.1 * z[0], scale=1.2 + 0.1 * z[1])  # noqa: E731
         check_both_modes(f, np.array([0.3, 0.4]), rtol_fd=1e-5, atol_fd=1e-7)
         np.testing.assert_allclose(

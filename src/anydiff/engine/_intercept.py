@@ -31,13 +31,16 @@ overhead), so traces pay nothing for them:
   (its ufuncs dispatch by themselves; their rules are in :mod:`._scipy_special`);
 * ``scipy.stats``: the ``pdf logpdf cdf logcdf sf logsf ppf`` methods of continuous
   distributions and ``pmf logpmf cdf sf`` of discrete ones (the rules: :mod:`._scipy_stats`;
-  the others raise naming themselves), ``multivariate_normal`` ``logpdf pdf entropy`` (also
-  frozen);
+  the others raise naming themselves), ``multivariate_normal``, ``dirichlet``, ``multinomial``
+  (also frozen) and ``gaussian_kde`` (:mod:`._scipy_stats_mv`; the class wrappers are in
+  :mod:`._intercept_classes`);
 * ``scipy.linalg`` (the ``LINALG`` table of :mod:`._scipy_linalg`: solvers, factorizations,
   decompositions, structured matrices), ``scipy.signal`` (``convolve`` & co.),
   ``scipy.integrate`` (``trapezoid simpson cumulative_trapezoid odeint solve_ivp``),
-  ``scipy.spatial.distance`` (``cdist pdist squareform``): the tables of :data:`_SCIPY_SUBS`'
-  rule modules.
+  ``scipy.spatial.distance`` (``cdist pdist squareform``), ``scipy.fft``, ``scipy.stats``
+  summary statistics, ``scipy.optimize.rosen``, ``scipy.ndimage`` and ``scipy.interpolate``
+  (linear filters, splines), ``numpy.polynomial``'s evaluators: the tables gathered by
+  :func:`._scipy_tables.function_tables`.
 
 Names bound elsewhere (``from scipy.special import logsumexp`` in a user module) are found by
 identity in the namespaces of modules outside NumPy/SciPy (scanned when the set of modules,
@@ -246,7 +249,7 @@ def _install() -> None:
             _NP[name] = wrapper
     if not _hook_installed:
         _install_import_hook()
-    if "scipy" in sys.modules:
+    if "scipy" in sys.modules or "numpy.polynomial.polynomial" in sys.modules:
         _scipy_install()
 
 
@@ -437,12 +440,18 @@ def _any_traced(values: Any) -> bool:
     return False
 
 
+def _engine_route(args: tuple, kw: dict) -> bool:
+    """Whether a wrapped SciPy call must take the engine's route: a trace runs in this thread
+    and an argument is traced."""
+    return bool(getattr(_tls, "depth", 0)) and (_any_traced(args) or _any_traced(kw.values()))
+
+
 def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
     engages = getattr(impl, "engages", lambda args, kw: False)  # traced values an ODE's closure hides
 
     @functools.wraps(orig)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values()) or engages(args, kw)):
+        if _engine_route(args, kw) or (getattr(_tls, "depth", 0) and engages(args, kw)):
             return impl(*args, **kw)
         return orig(*args, **kw)
 
@@ -456,79 +465,21 @@ def _function_wrapper(orig: Callable, impl: Callable, key: str) -> Callable:
 scipy_wrappers = types.SimpleNamespace()
 
 
-def _dist_wrapper(orig: Callable, method: str) -> Callable:
-    from . import _scipy_stats as S
-
-    @functools.wraps(orig)
-    def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
-            if not S.supported(self):
-                raise S.unsupported(self, method)
-            if not args:
-                args = (kw.pop("x") if "x" in kw else kw.pop("k"),)
-            return S.univariate(self, method, args[0], args[1:], kw)
-        return orig(self, *args, **kw)
-
-    return wrapper
-
-
-def _mvn_wrapper(orig: Callable, impl: Callable, frozen: bool | None) -> Callable:
-    @functools.wraps(orig)
-    def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
-        if getattr(_tls, "depth", 0) and (_any_traced(args) or _any_traced(kw.values())):
-            if frozen is None:  # the impl reads the frozen object's parameters itself
-                return impl(*args, self)
-            if frozen:  # the frozen object's mean and cov are plain arrays
-                if impl.__name__ == "mvn_entropy":
-                    return impl(self.mean, self.cov)
-                return impl(*args, self.mean, self.cov, getattr(self, "allow_singular", False))
-            return impl(*args, **kw)
-        return orig(self, *args, **kw)
-
-    return wrapper
-
-
 #: the SciPy submodules whose functions are wrapped (each has a table of rules)
-_SCIPY_SUBS = tuple("special linalg signal stats integrate spatial.distance".split())
-_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS)
+_SCIPY_SUBS = "special linalg signal stats integrate spatial.distance fft optimize ndimage interpolate"
+_SCIPY_SUBS = tuple(f"scipy.{s}" for s in _SCIPY_SUBS.split()) + tuple(  # and NumPy's Python-level evaluators
+    f"numpy.polynomial.{s}" for s in "polynomial chebyshev legendre hermite hermite_e laguerre".split()
+)
 
 
 def _scipy_build(sub: str) -> None:
     """Put the wrappers of SciPy submodule ``sub`` in place (once)."""
+    from ._intercept_classes import wrap_classes
+    from ._scipy_tables import function_tables
+
     mod = sys.modules[sub]
-    if sub == "scipy.stats":  # methods of the distribution classes
-        from scipy.stats import _distn_infrastructure as di
-        from scipy.stats import _multivariate as mv
-
-        from . import _scipy_stats as S
-
-        for m in S.METHODS:
-            orig = di.rv_continuous.__dict__[m]
-            setattr(di.rv_continuous, m, _dist_wrapper(orig, m))
-        for m in S.DISCRETE_METHODS:
-            orig = di.rv_discrete.__dict__[m]
-            setattr(di.rv_discrete, m, _dist_wrapper(orig, m))
-        for cls, frozen in ((mv.multivariate_normal_gen, False), (mv.multivariate_normal_frozen, True)):
-            for m, impl in (("logpdf", S.mvn_logpdf), ("pdf", S.mvn_pdf), ("entropy", S.mvn_entropy)):
-                setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))
-        from . import _scipy_stats_mv as M
-
-        for m, impl in (("logpdf", M.dirichlet_logpdf), ("pdf", M.dirichlet_pdf)):
-            setattr(mv.dirichlet_gen, m, _mvn_wrapper(mv.dirichlet_gen.__dict__[m], impl, False))
-            fz = mv.dirichlet_frozen
-            setattr(fz, m, _mvn_wrapper(fz.__dict__[m], lambda x, self, f=impl: f(x, self.alpha), None))
-        from ._scipy_more import STATS as table  # functions: entropy, zscore, skew, ...
-    elif sub == "scipy.special":
-        from ._scipy_special import FUNCTIONS as table
-    elif sub == "scipy.linalg":
-        from ._scipy_linalg import LINALG as table
-    elif sub == "scipy.integrate":
-        from ._scipy_integrate import INTEGRATE as table
-    elif sub == "scipy.spatial.distance":
-        from ._scipy_spatial import SPATIAL as table
-    else:
-        from ._scipy_linalg import SIGNAL as table
-    for name, impl in table.items():
+    wrap_classes(sub, _engine_route)  # methods of SciPy's classes (distributions, splines)
+    for name, impl in function_tables()[sub].items():
         orig = getattr(mod, name, None)
         if orig is None or id(orig) in _scipy_by_id:
             continue

@@ -94,8 +94,11 @@ def _scipy_rules() -> None:
         return
     _scipy_done = True
     from ._scipy_special import ufunc_rules
+    from ._scipy_special_more import more_composites, more_rules
 
     _UFUNCS.update(ufunc_rules(sp))
+    _UFUNCS.update(more_rules(sp))
+    _numpy_extra.UFUNC_COMPOSITES.update(more_composites(sp))
 
 
 _LN2 = float(np.log(2.0))
@@ -131,7 +134,7 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
     if method == "accumulate" and ufunc in (np.add, np.multiply) and not kwargs.get("out"):
         acc = np.cumsum if ufunc is np.add else np.cumprod
         return acc(inputs[0], axis=kwargs.get("axis", 0), dtype=kwargs.get("dtype"))
-    if method == "accumulate" and ufunc in (np.maximum, np.minimum):
+    if method == "accumulate" and ufunc in (np.maximum, np.minimum, np.logaddexp, np.logaddexp2):
         return _numpy_extra.accumulate_extreme(ufunc, *inputs, **kwargs)
     if method == "outer" and len(inputs) == 2 and not kwargs.get("out"):
         # ufunc.outer(a, b) is ufunc(a[..., None, ...], b): a's axes first, then b's
@@ -140,6 +143,8 @@ def apply_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         return apply_ufunc(ufunc, "__call__", (a, b), kwargs)
     if method != "__call__":
         raise no_rule(f"np.{ufunc.__name__}.{method}")
+    if not _scipy_done and ufunc not in _UFUNCS:
+        _scipy_rules()  # a SciPy ufunc: its rules (and composites) are built at first use
     comp = _numpy_extra.UFUNC_COMPOSITES.get(ufunc)
     if comp is not None and not kwargs:
         return comp(*inputs)
@@ -589,3 +594,4 @@ from . import _numpy_extra, _numpy_linalg, _numpy_more  # noqa: E402,F401,I001
 from . import _numpy_compose  # noqa: E402,F401,I001
 from ._numpy_elementwise import WHERE, _concrete, _take_along_axis  # noqa: E402,F401
 from ._numpy_products import _einsum, _tensordot, matmul  # noqa: E402,F401
+from . import _numpy_nanfuncs, _numpy_poly, _numpy_writes  # noqa: E402,F401,I001

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from . import _rules as R
-from ._errors import no_rule
 from ._numpy_api import (
     HANDLERS,
     _mean,
@@ -22,8 +21,8 @@ from ._tracer import Prim, Traced, bind, primal
 
 @implements(np.where)
 def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    if x is None and y is None:
-        raise no_rule("np.where(condition) (data-dependent shape)")
+    if x is None and y is None:  # np.nonzero(condition): constant indices, data-dependent shape
+        return np.nonzero(condition)
     return bind(WHERE, [condition, x, y], {})
 
 
@@ -145,13 +144,15 @@ def _take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
     axis %= nd
     idx: list[Any] = []
     ishape = R.shape_of(indices)
+    ashape = R.shape_of(arr)
     for d in range(nd):
         if d == axis:
             idx.append(indices)
-        else:
+        else:  # the other axes broadcast between arr and indices, as in NumPy
             shp = [1] * nd
-            shp[d] = ishape[d]
-            idx.append(np.arange(ishape[d]).reshape(shp))
+            shp[d] = ashape[d]
+            keep = ashape[d] != 1 or ishape[d] == 1
+            idx.append(np.arange(ashape[d]).reshape(shp) if keep else np.zeros(shp, int))
     return arr[tuple(idx)]
 
 

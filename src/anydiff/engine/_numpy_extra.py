@@ -11,6 +11,7 @@ without weights.  Unsupported options raise ``EngineError`` naming them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,11 +19,14 @@ import numpy as np
 from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import implements
+from ._numpy_elementwise import _concrete
 from ._tracer import Traced, primal
 
 
 def _np_index(x: Any) -> Any:
-    return np.asarray(primal(x))
+    """The plain value of ``x`` used as an index, mask, sign or bin: a value computed from the
+    traced input makes a tape re-trace at each call (a replay would reuse the recorded one)."""
+    return np.asarray(_concrete(x, "a traced value used as an index, mask or sign"))
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -67,14 +71,27 @@ def _corrcoef(x: Any, y: Any = None, rowvar: bool = True, **kw: Any) -> Any:
     return c / s[:, None] / s[None, :]
 
 
-def _quantile_sorted(srt: Any, q: Any, axis: int) -> Any:
-    """Linear interpolation between the sorted entries along ``axis`` (NumPy's default)."""
+#: NumPy's quantile methods without a jump in q: the sorted positions (lo, frac) they blend
+_QUANTILE_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
+
+
+def _quantile_sorted(srt: Any, q: Any, axis: int, method: str = "linear") -> Any:
+    """Interpolation between the sorted entries along ``axis``: ``linear`` (NumPy's default),
+    or the entry ``lower`` / ``higher`` / ``nearest`` (ties to even, as NumPy) / ``midpoint``."""
     n = R.shape_of(srt)[axis]
     qa = np.asarray(q, dtype=float)
     pos = qa * (n - 1)
     lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
     frac = pos - lo
+    if method == "higher":
+        lo, frac = np.ceil(pos).astype(int), 0.0 * frac
+    elif method == "nearest":
+        lo, frac = np.around(pos).astype(int), 0.0 * frac
+    elif method == "lower":
+        frac = 0.0 * frac
+    elif method == "midpoint":
+        frac = np.where(frac > 0, 0.5, 0.0)
+    hi = np.minimum(lo + 1, n - 1)
     a_lo = np.take(srt, lo.ravel(), axis=axis)
     a_hi = np.take(srt, hi.ravel(), axis=axis)
     shape = [1] * R.ndim_of(a_lo)
@@ -86,18 +103,18 @@ def _quantile_sorted(srt: Any, q: Any, axis: int) -> Any:
 
 
 def _quantile(a: Any, q: Any, axis: Any, keepdims: bool, method: str, name: str) -> Any:
-    if method != "linear":
-        raise no_rule(f"{name} with method={method!r} (only 'linear')")
+    if method not in _QUANTILE_METHODS:
+        raise no_rule(f"{name} with method={method!r} (only {', '.join(_QUANTILE_METHODS)})")
     if axis is None:
         srt = np.sort(np.ravel(a))
-        r = _quantile_sorted(srt, q, 0)
+        r = _quantile_sorted(srt, q, 0, method)
         if keepdims:
             r = np.reshape(r, np.shape(q) + (1,) * R.ndim_of(a))
         return r
     if not isinstance(axis, (int, np.integer)):
         raise no_rule(f"{name} over several axes")
     ax = int(axis) % R.ndim_of(a)
-    r = _quantile_sorted(np.sort(a, axis=ax), q, ax)
+    r = _quantile_sorted(np.sort(a, axis=ax), q, ax, method)
     if keepdims:
         r = np.expand_dims(r, np.ndim(q) + ax)
     return r
@@ -153,7 +170,8 @@ def _ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> A
 
 
 def _nan_mask(a: Any) -> Any:
-    return np.isnan(_np_index(a))
+    # an engine operation on traced a (recorded: a replayed tape recomputes the NaN pattern)
+    return np.isnan(a)
 
 
 @implements(np.nansum)
@@ -190,9 +208,14 @@ def _nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, *
 
 def accumulate_extreme(ufunc: Any, a: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
     """``np.maximum.accumulate`` / ``np.minimum.accumulate``: the running extreme, as a gather
-    of the element holding it (a static index, found on the values)."""
+    of the element holding it (a static index, found on the values); ``np.logaddexp.accumulate``
+    (and ``logaddexp2``): the running log-sum-exp."""
     if out is not None or dtype is not None:
         raise no_rule(f"np.{ufunc.__name__}.accumulate with out/dtype")
+    if ufunc in (np.logaddexp, np.logaddexp2):  # log(cumsum(exp)), shifted by the maximum
+        k = 1.0 if ufunc is np.logaddexp else math.log(2.0)
+        m = np.max(a, axis=axis, keepdims=True)
+        return m + np.log(np.cumsum(np.exp((a - m) * k), axis=axis)) / k
     pa = _np_index(a)
     acc = ufunc.accumulate(pa, axis=axis)
     n = pa.shape[axis]
@@ -319,7 +342,7 @@ def _multi_dot(arrays: Any, *, out: Any = None) -> Any:
 def _lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     m, n = R.shape_of(a)
     x = np.linalg.pinv(a) @ b
-    pa = _np_index(a)
+    pa = np.asarray(primal(a))  # differentiated at constant rank: the replay keeps it
     rank = np.linalg.matrix_rank(pa)
     s = np.linalg.svd(a, compute_uv=False)
     if rank == n and m > n:
@@ -352,7 +375,7 @@ def matrix_norm(x: Any, ord: Any, keepdims: bool) -> Any:
 
 def _copysign(x: Any, y: Any) -> Any:
     # |x| with the sign of y: derivative sign(x) * sign(y) in x, 0 in y (piecewise constant)
-    neg = np.signbit(_np_index(y))
+    neg = np.signbit(y)  # recorded on traced y: a replay recomputes the signs
     return np.where(neg, -np.abs(x), np.abs(x))
 
 

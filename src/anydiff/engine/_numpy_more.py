@@ -11,6 +11,7 @@ finite entries and 0 at replaced ones; ``angle`` of a real array is piecewise co
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -280,13 +281,13 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> A
     nd = R.ndim_of(f)
     axes = list(range(nd)) if axis is None else [a % nd for a in np.atleast_1d(axis).tolist()]
     if len(varargs) == 0:
-        hs = [1.0] * len(axes)
+        hs: list = [1.0] * len(axes)
     elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
         hs = [varargs[0]] * len(axes)
-    elif all(np.ndim(v) == 0 for v in varargs) and len(varargs) == len(axes):
-        hs = list(varargs)
+    elif len(varargs) == len(axes):
+        hs = list(varargs)  # spacings, or coordinates along each axis
     else:
-        raise no_rule("np.gradient with coordinate arrays")
+        raise TypeError("invalid number of arguments")
     out = []
     for ax, h in zip(axes, hs):
         n = R.shape_of(f)[ax]
@@ -296,15 +297,53 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> A
         def s(sl: slice, ax: int = ax) -> tuple:
             return (slice(None),) * ax + (sl,)
 
-        mid = (f[s(slice(2, None))] - f[s(slice(None, -2))]) / (2.0 * h)
-        if edge_order == 1:
-            first = (f[s(slice(1, 2))] - f[s(slice(0, 1))]) / h
-            last = (f[s(slice(-1, None))] - f[s(slice(-2, -1))]) / h
+        if np.ndim(h) == 0:
+            parts = _gradient_uniform(f, s, h, edge_order)
         else:
-            first = (-1.5 * f[s(slice(0, 1))] + 2.0 * f[s(slice(1, 2))] - 0.5 * f[s(slice(2, 3))]) / h
-            last = (0.5 * f[s(slice(-3, -2))] - 2.0 * f[s(slice(-2, -1))] + 1.5 * f[s(slice(-1, None))]) / h
-        out.append(concatenate([first, mid, last], axis=ax))
+            parts = _gradient_coords(f, s, np.diff(h), ax, nd, edge_order)
+        out.append(concatenate(parts, axis=ax))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def _gradient_uniform(f: Any, s: Callable, h: Any, edge_order: int) -> list:
+    mid = (f[s(slice(2, None))] - f[s(slice(None, -2))]) / (2.0 * h)
+    if edge_order == 1:
+        first = (f[s(slice(1, 2))] - f[s(slice(0, 1))]) / h
+        last = (f[s(slice(-1, None))] - f[s(slice(-2, -1))]) / h
+    else:
+        first = (-1.5 * f[s(slice(0, 1))] + 2.0 * f[s(slice(1, 2))] - 0.5 * f[s(slice(2, 3))]) / h
+        last = (0.5 * f[s(slice(-3, -2))] - 2.0 * f[s(slice(-2, -1))] + 1.5 * f[s(slice(-1, None))]) / h
+    return [first, mid, last]
+
+
+def _gradient_coords(f: Any, s: Callable, dx: Any, ax: int, nd: int, edge_order: int) -> list:
+    """NumPy's second-order differences on a non-uniform grid (``dx``: the coordinate steps)."""
+    shp = [1] * nd
+    shp[ax] = -1
+
+    def c(v: Any) -> Any:
+        return np.reshape(v, shp)
+
+    hd, hs = dx[:-1], dx[1:]
+    a, b, cc = -hs / (hd * (hd + hs)), (hs - hd) / (hd * hs), hd / (hs * (hd + hs))
+    mid = c(a) * f[s(slice(None, -2))] + c(b) * f[s(slice(1, -1))] + c(cc) * f[s(slice(2, None))]
+    if edge_order == 1:
+        first = (f[s(slice(1, 2))] - f[s(slice(0, 1))]) / dx[0]
+        last = (f[s(slice(-1, None))] - f[s(slice(-2, -1))]) / dx[-1]
+        return [first, mid, last]
+    d1, d2 = dx[0], dx[1]
+    first = (
+        -(2.0 * d1 + d2) / (d1 * (d1 + d2)) * f[s(slice(0, 1))]
+        + (d1 + d2) / (d1 * d2) * f[s(slice(1, 2))]
+        - d1 / (d2 * (d1 + d2)) * f[s(slice(2, 3))]
+    )
+    d1, d2 = dx[-2], dx[-1]
+    last = (
+        d2 / (d1 * (d1 + d2)) * f[s(slice(-3, -2))]
+        - (d2 + d1) / (d1 * d2) * f[s(slice(-2, -1))]
+        + (2.0 * d2 + d1) / (d2 * (d1 + d2)) * f[s(slice(-1, None))]
+    )
+    return [first, mid, last]
 
 
 @implements(np.interp)
@@ -379,8 +418,15 @@ def einsum_sublists(args: tuple) -> tuple[str, list]:
 # ---------------------------------------------------------------------------- ufunc.at
 
 
+#: other ufuncs' ``at`` (registered by :mod:`._numpy_writes`): applied in rounds of unique indices
+UFUNC_AT_ROUNDS: dict[Any, Callable] = {}
+
+
 def ufunc_at(ufunc: Any, a: Any, indices: Any, b: Any = None) -> None:
     """``np.add.at(a, indices, b)`` / ``np.subtract.at``: unbuffered accumulation into ``a``."""
+    if ufunc in UFUNC_AT_ROUNDS and b is not None:
+        UFUNC_AT_ROUNDS[ufunc](ufunc, a, indices, b)
+        return
     if ufunc not in (np.add, np.subtract) or b is None:
         raise no_rule(f"np.{ufunc.__name__}.at")
     if not isinstance(a, Traced):

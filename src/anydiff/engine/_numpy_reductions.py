@@ -11,7 +11,7 @@ import numpy as np
 from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import _write_out, astype, implements, reshape
-from ._tracer import Prim, bind, primal
+from ._tracer import Prim, Traced, bind
 
 
 def _reduction(prim: Prim) -> Callable:
@@ -55,7 +55,10 @@ def _count(a: Any, axis: Any, keepdims: bool, where: Any) -> Any:
     if where is True:
         axes = R._norm_axes(axis, len(s))
         return int(np.prod(s)) if axes is None else int(np.prod([s[i] for i in axes]))
-    w = np.broadcast_to(np.asarray(primal(where), dtype=bool), s)
+    while isinstance(where, Traced):  # a mask computed from x: a tape re-traces at each call
+        where._escape("where=(traced mask)")
+        where = where._value
+    w = np.broadcast_to(np.asarray(where, dtype=bool), s)
     return np.sum(w, axis=axis, keepdims=keepdims)
 
 

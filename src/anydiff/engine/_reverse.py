@@ -187,8 +187,9 @@ def backward(
                 grads[part.slot][part.idx[o]] = (g.s if g.g is None else g.value()) if tg is Lazy else g
             assigned.append(o)
             continue
-        if acc is not None and (tg is ndarray or tg is Lazy):
-            # scatter into the input's buffer, no zeros + add
+        if acc is not None and (tg is ndarray or tg is Lazy) and type(grads[targets[0][1]]) is not Traced:
+            # scatter into the input's buffer, no zeros + add (a traced partial sum, under
+            # forward-over-reverse, takes the general route below)
             _, i, shp, dt = targets[0]
             buf = grads[i]
             if buf is None or not owned[i] or type(buf) is not ndarray:

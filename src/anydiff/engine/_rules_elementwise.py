@@ -245,16 +245,23 @@ REMAINDER = binary(
 )
 
 
+def _unit(x: Any, y: Any) -> Any:
+    """``x / |x|`` for complex ``x``, 0 where ``x == 0`` (the smallest subgradient, as for real
+    ``abs``, JAX and PyTorch)."""
+    zero = y == 0
+    return np.where(zero, 0.0, x / np.where(zero, 1.0, y))
+
+
 def _abs_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
     x = xs[0]
     if is_complex(x):
-        return np.real(np.conjugate(x) * ts[0]) / y
+        return np.real(np.conjugate(_unit(x, y)) * ts[0])
     return np.sign(x) * ts[0]
 
 
 def _abs_vjp(g: Any, xs: list, y: Any, need: tuple, p: dict) -> tuple:
     x = xs[0]
-    return (g * (x / y) if is_complex(x) else g * np.sign(x),)
+    return (g * _unit(x, y) if is_complex(x) else g * np.sign(x),)
 
 
 ABSOLUTE = Prim("absolute", np.absolute, _abs_jvp, _abs_vjp)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ._errors import EngineError
 from ._rules_core import _real, _reuse, bt, cj, dtype_of, is_complex, ndim_of, nondiff, shape_of
-from ._tracer import Prim
+from ._tracer import Prim, primal
 
 
 def _matmul_jvp(ts: list, xs: list, y: Any, p: dict) -> Any:
@@ -185,11 +185,16 @@ def _adjugate(a: Any, y: Any) -> Any:
     ``d det(a) = trace(adj(a) da)``: the derivative exists everywhere, while ``inv`` fails
     at a singular matrix.  With ``a = U diag(s) V^H``, ``adj(a) = det(U) det(V^H) V diag(e) U^H``
     where ``e_i`` is the product of the other singular values (zero-safe, see prod).
+    A numerically singular ``a`` (condition number above 1e8) takes the SVD route too: there
+    ``det(a) * inv(a)`` multiplies a rounding-error determinant by a huge inverse, and its
+    derivative (the second derivative of ``det``) cancels catastrophically.
     """
-    try:
-        return y * np.linalg.inv(a)
-    except np.linalg.LinAlgError:
-        pass
+    s = np.linalg.svd(np.asarray(primal(a)), compute_uv=False)
+    if s.size and s[-1] > 1e-8 * s[0]:
+        try:
+            return y * np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            pass
     if type(a) is not np.ndarray:  # a is traced: a second derivative at a singular matrix
         raise EngineError(
             "a higher derivative of np.linalg.det at a singular matrix has no rule in "

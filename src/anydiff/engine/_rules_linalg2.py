@@ -20,6 +20,7 @@ import numpy as np
 from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import HANDLERS, implements
+from ._numpy_elementwise import _concrete
 from ._tracer import Prim, Traced, bind
 
 
@@ -91,6 +92,8 @@ EIGVALS = Prim("linalg.eigvals", _eigvals_impl, _eigvals_jvp, _eigvals_vjp)
 def _eigvals(a: Any) -> Any:
     if R.ndim_of(a) != 2:
         raise no_rule("np.linalg.eigvals of stacked (>2-D) matrices")
+    if not R.is_complex(a):  # real or complex eigenvalues, by the values: a tape re-traces
+        _concrete(a, "np.linalg.eigvals(real matrix): real or complex eigenvalues, by the values")
     return bind(EIGVALS, [a], {})
 
 

@@ -5,8 +5,9 @@ identity ``expm([[A, E], [0, A]]) = [[e^A, L(A, E)], [0, e^A]]``, shared with ``
 :mod:`._scipy_matfuncs`), ``solve_sylvester``, ``lu``
 (the packed LAPACK factor).  Composites: ``solve``, ``cho_factor``/``cho_solve``,
 ``lu_factor``/``lu_solve``, ``sqrtm`` (a Sylvester equation), ``solve_banded``, ``inv``, ``det``,
-``cholesky``; ``scipy.signal.convolve``/``correlate`` and ``np.convolve``/``np.correlate`` as
-sums of shifted copies.  Rules call these same functions, so they nest.  2-D matrices only.
+``cholesky``, ``solve_continuous_lyapunov``; ``scipy.signal.convolve``/``correlate`` (and
+``convolve2d``/``correlate2d`` with zero fill) and ``np.convolve``/``np.correlate`` as sums of
+shifted copies.  Rules call these same functions, so they nest.  2-D matrices only.
 """
 
 from __future__ import annotations
@@ -360,6 +361,12 @@ def _conv_full(a: Any, v: Any) -> Any:
     return out
 
 
+def solve_continuous_lyapunov(a: Any, q: Any) -> Any:
+    """``scipy.linalg.solve_continuous_lyapunov``: ``a x + x aᴴ = q``, a Sylvester equation."""
+    ah = np.swapaxes(a, -1, -2)
+    return solve_sylvester(a, np.conjugate(ah) if R.is_complex(a) else ah, q)
+
+
 def signal_convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """``scipy.signal.convolve`` (also ``fftconvolve``/``oaconvolve``): ``mode`` full/same/valid."""
     s1, s2 = R.shape_of(in1), R.shape_of(in2)
@@ -386,6 +393,27 @@ def signal_correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto
     """``scipy.signal.correlate``: convolution with the flipped conjugate of ``in2``."""
     flipped = np.conjugate(np.flip(in2)) if R.dtype_of(in2).kind == "c" else np.flip(in2)
     return signal_convolve(in1, flipped, mode)
+
+
+def _zero_fill(name: str, boundary: str, fillvalue: Any) -> None:
+    if boundary != "fill" or np.any(np.asarray(fillvalue) != 0):
+        raise no_rule(f"scipy.signal.{name} with boundary={boundary!r} or a nonzero fillvalue")
+
+
+def convolve2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0) -> Any:
+    """``scipy.signal.convolve2d`` with zero fill: the 2-D ``scipy.signal.convolve``."""
+    _zero_fill("convolve2d", boundary, fillvalue)
+    if R.ndim_of(in1) != 2 or R.ndim_of(in2) != 2:
+        raise ValueError("convolve2d inputs must both be 2-D arrays")
+    return signal_convolve(in1, in2, mode)
+
+
+def correlate2d(in1: Any, in2: Any, mode: str = "full", boundary: str = "fill", fillvalue: Any = 0) -> Any:
+    """``scipy.signal.correlate2d`` with zero fill: the 2-D ``scipy.signal.correlate``."""
+    _zero_fill("correlate2d", boundary, fillvalue)
+    if R.ndim_of(in1) != 2 or R.ndim_of(in2) != 2:
+        raise ValueError("correlate2d inputs must both be 2-D arrays")
+    return signal_correlate(in1, in2, mode)
 
 
 def np_convolve(a: Any, v: Any, mode: str = "full") -> Any:
@@ -429,6 +457,7 @@ LINALG: dict[str, Callable] = {
     "expm": expm,
     "sqrtm": sqrtm,
     "solve_sylvester": solve_sylvester,
+    "solve_continuous_lyapunov": solve_continuous_lyapunov,
     "solve_banded": solve_banded,
     "inv": inv,
     "det": det,
@@ -439,17 +468,14 @@ SIGNAL: dict[str, Callable] = {
     "fftconvolve": signal_convolve,
     "oaconvolve": signal_convolve,
     "correlate": signal_correlate,
+    "convolve2d": convolve2d,
+    "correlate2d": correlate2d,
 }
 
-from ._scipy_linalg2 import TABLE as _MORE  # noqa: E402 - eigh, svd, qr, pinv, norm, block_diag, ...
+from ._scipy_linalg2 import TABLE as _MORE  # noqa: E402 - eig, eigh, svd, polar, qr, pinv, norm, ...
 from ._scipy_linalg2 import lfilter as _lfilter  # noqa: E402
-from ._scipy_matfuncs import TABLE as _MATFUNCS  # noqa: E402 - logm
+from ._scipy_matfuncs import TABLE as _MATFUNCS  # noqa: E402 - logm, expm_frechet, cosm, ...
 
 LINALG.update(_MORE)
 LINALG.update(_MATFUNCS)
 SIGNAL["lfilter"] = _lfilter
-from ._scipy_more import LINALG as _LINALG_MORE  # noqa: E402 - eig, eigvals, polar
-from ._scipy_more import SIGNAL as _SIGNAL_MORE  # noqa: E402 - convolve2d, correlate2d, sosfilt
-
-SIGNAL.update(_SIGNAL_MORE)
-LINALG.update(_LINALG_MORE)

@@ -1,5 +1,8 @@
 """More ``scipy.linalg`` for traced arguments: decompositions, norms and structured matrices.
 
+``eig``/``eigvals`` of standard problems are NumPy's (whose rules apply); ``polar`` is built
+from the SVD.
+
 Routed here by :mod:`._intercept` (the ``LINALG`` table of :mod:`._scipy_linalg`).  The
 decompositions call SciPy's own LAPACK drivers in their primitives, so values (and vector
 signs) are exactly SciPy's; their derivatives are the rules of :mod:`._rules_decomp` and
@@ -159,7 +162,48 @@ def hankel(c: Any, r: Any = None) -> Any:
     return _gather(vals, np.arange(m)[:, None] + np.arange(n)[None, :])
 
 
+def _plain_problem(name: str, b: Any, extra: bool) -> None:
+    if b is not None or extra:
+        raise no_rule(f"scipy.linalg.{name} with b= (a generalized problem), left= or homogeneous_eigvals=")
+
+
+def eigvals(
+    a: Any,
+    b: Any = None,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    homogeneous_eigvals: bool = False,
+) -> Any:
+    """``scipy.linalg.eigvals`` of a standard problem: ``np.linalg.eigvals``."""
+    _plain_problem("eigvals", b, homogeneous_eigvals)
+    return np.linalg.eigvals(a)
+
+
+def eig(a: Any, b: Any = None, left: bool = False, right: bool = True, **kw: Any) -> Any:
+    """``scipy.linalg.eig`` of a standard problem (right vectors): ``np.linalg.eig``."""
+    _plain_problem("eig", b, left or kw.get("homogeneous_eigvals", False))
+    w, v = np.linalg.eig(a)
+    return (w, v) if right else w
+
+
+def polar(a: Any, side: str = "right") -> tuple:
+    """``a = u p`` (``side='right'``) or ``p u`` (``'left'``) from the SVD ``a = W S Vᴴ``:
+    ``u = W Vᴴ``, ``p = V S Vᴴ`` (or ``W S Wᴴ``)."""
+    if side not in ("right", "left"):
+        raise ValueError("`side` must be either 'right' or 'left'")
+    w, s, vh = np.linalg.svd(a, full_matrices=False)
+    u = w @ vh
+    if side == "right":
+        p = np.conjugate(vh.T) @ (s[:, None] * vh)
+    else:
+        p = w @ (s[:, None] * np.conjugate(w.T))
+    return u, p
+
+
 TABLE = {
+    "eig": eig,
+    "eigvals": eigvals,
+    "polar": polar,
     "eigh": eigh,
     "eigvalsh": eigvalsh,
     "svd": svd,

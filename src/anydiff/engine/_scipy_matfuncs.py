@@ -1,5 +1,6 @@
 """Matrix functions by the block-triangular Fréchet identity: ``scipy.linalg.logm`` (and the
-helper that ``expm`` shares).
+helper that ``expm`` shares); ``expm_frechet`` (the blocks of one ``expm``) and ``cosm``,
+``sinm``, ``tanm``, ``coshm``, ``sinhm``, ``tanhm`` written with ``expm``.
 
 For a primary matrix function ``f`` (analytic on the spectrum),
 ``f([[A, E], [0, A]]) = [[f(A), L(A, E)], [0, f(A)]]``, where ``L(A, E)`` is the Fréchet
@@ -126,4 +127,47 @@ def logm(A: Any, disp: Any = True) -> Any:
     return F
 
 
-TABLE: dict[str, Callable] = {"logm": logm}
+def expm_frechet(
+    A: Any, E: Any, method: Any = None, compute_expm: bool = True, check_finite: bool = True
+) -> Any:
+    """``scipy.linalg.expm_frechet``: the blocks of ``expm([[A, E], [0, A]]) = [[e^A, L], [0, e^A]]``."""
+    import scipy.linalg as sla
+
+    n = R.shape_of(A)[-1]
+    big = sla.expm(np.block([[A, E], [np.zeros((n, n)), A]]))
+    L = big[:n, n:]
+    return (big[:n, :n], L) if compute_expm else L
+
+
+def _trig_m(kind: str) -> Callable:
+    """``cosm`` / ``sinm`` / ``tanm`` / ``coshm`` / ``sinhm`` / ``tanhm`` from ``expm``."""
+
+    def impl(A: Any) -> Any:
+        import scipy.linalg as sla
+
+        real = not R.is_complex(A)
+        if kind in ("cosm", "sinm", "tanm"):
+            e = sla.expm(1j * A)
+            c, s = (
+                (np.real(e), np.imag(e))
+                if real
+                else (0.5 * (e + sla.expm(-1j * A)), -0.5j * (e - sla.expm(-1j * A)))
+            )
+        else:
+            ep, em = sla.expm(A), sla.expm(-A)
+            c, s = 0.5 * (ep + em), 0.5 * (ep - em)
+        if kind in ("cosm", "coshm"):
+            return c
+        if kind in ("sinm", "sinhm"):
+            return s
+        return np.linalg.solve(c, s)  # tan = cos⁻¹ sin (they commute)
+
+    impl.__name__ = kind
+    return impl
+
+
+TABLE: dict[str, Callable] = {
+    "logm": logm,
+    "expm_frechet": expm_frechet,
+    **{k: _trig_m(k) for k in ("cosm", "sinm", "tanm", "coshm", "sinhm", "tanhm")},
+}

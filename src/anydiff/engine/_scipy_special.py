@@ -194,9 +194,6 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             ],
         ),
     }
-    from ._scipy_more import special_rules
-
-    table.update(special_rules(sp, nary, no_closed_form))
     return table
 
 

@@ -2,8 +2,9 @@
 
 ``norm``, ``t``, ``gamma``, ``beta``, ``expon``, ``logistic``, ``uniform``, ``cauchy``,
 ``laplace``, ``lognorm``, ``chi2``, ``halfnorm``, ``invgamma``, ``weibull_min``, ``pareto``,
-``gumbel_r``, ``rayleigh``: ``pdf``, ``logpdf``, ``cdf``, ``logcdf``, ``sf``, ``logsf`` (and
-``ppf`` where it has a closed form: see :func:`methods_of`) in ``x``, ``loc``, ``scale`` and
+``gumbel_r``, ``rayleigh`` (and those of :mod:`._scipy_stats_more`): ``pdf``, ``logpdf``,
+``cdf``, ``logcdf``, ``sf``, ``logsf`` (and ``ppf`` / ``isf`` where they have a closed form:
+see :func:`methods_of`) in ``x``, ``loc``, ``scale`` and
 the shape parameters where the
 derivative has a closed form (the others raise ``EngineError`` naming the argument, from the
 ``scipy.special`` rule that computes it).  ``multivariate_normal``: ``logpdf``, ``pdf`` and
@@ -299,7 +300,7 @@ _TABLES: dict[str, Callable[[], dict]] = {
     "logistic": _logistic,
 }
 _BUILT: dict[str, dict] = {}
-METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf")
+METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf")
 
 
 def methods_of(name: str) -> list[str]:
@@ -307,7 +308,7 @@ def methods_of(name: str) -> list[str]:
     tab = _BUILT.get(name)
     if tab is None:
         tab = _BUILT[name] = _TABLES[name]()
-    return [m for m in METHODS if m == "pdf" or m in tab]
+    return [m for m in METHODS if m == "pdf" or m in tab or (m == "isf" and "ppf" in tab)]
 
 
 def supported(dist: Any) -> bool:
@@ -439,10 +440,10 @@ def univariate(dist: Any, method: str, x: Any, args: tuple, kwds: dict) -> Any:
 
     x = arr(x)
     shapes, loc, scale = dist._parse_args(*[arr(a) for a in args], **{k: arr(v) for k, v in kwds.items()})
-    if method != "pdf" and method not in tab:
+    if method not in methods_of(name):
         raise unsupported(dist, method)
-    if method == "ppf":  # outside [0, 1]: NaN, as SciPy
-        q = np.where((x >= 0) & (x <= 1), x, np.nan)
+    if method in ("ppf", "isf"):  # outside [0, 1]: NaN, as SciPy; isf(q) = ppf(1 - q)
+        q = np.where((x >= 0) & (x <= 1), x if method == "ppf" else 1 - x, np.nan)
         return loc + scale * tab["ppf"](q, *shapes)
     z = (x - loc) / scale
     kind = "logpdf" if method == "pdf" else method
@@ -537,3 +538,10 @@ def unsupported(dist: Any, method: str) -> EngineError:
         f"{', '.join(sorted(DISCRETE))} with {', '.join(DISCRETE_METHODS)} in their parameters, "
         "and multivariate_normal logpdf/pdf/entropy); use backend 'finitediff' for this function"
     )
+
+
+from ._scipy_stats_more import CONTINUOUS as _MORE_CONTINUOUS  # noqa: E402
+from ._scipy_stats_more import DISCRETE as _MORE_DISCRETE  # noqa: E402
+
+_TABLES.update(_MORE_CONTINUOUS)
+DISCRETE.update(_MORE_DISCRETE)

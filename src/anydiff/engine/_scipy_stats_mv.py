@@ -1,6 +1,8 @@
-"""More multivariate ``scipy.stats`` densities for traced arguments: ``dirichlet`` (``logpdf``,
-``pdf`` in ``x`` and ``alpha``) and ``multivariate_normal`` with ``allow_singular=True`` and a
-constant singular covariance (in ``x`` and ``mean``).
+"""Multivariate ``scipy.stats`` densities for traced arguments: ``dirichlet`` (``logpdf``,
+``pdf`` in ``x`` and ``alpha``), ``multinomial`` (``logpmf``, ``pmf``), ``multivariate_normal``
+with ``allow_singular=True`` and a constant singular covariance (in ``x`` and ``mean``), and
+``gaussian_kde`` evaluated at traced points; :func:`multivariate_methods` lists the methods
+routed here (also of the frozen distributions).
 
 SciPy's methods convert their input with ``np.asarray``; :mod:`._intercept` routes calls with
 traced arguments here.  Each function first runs SciPy's own method on the plain values, so
@@ -11,10 +13,12 @@ SciPy's own error.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from . import _rules as R
 from ._errors import EngineError
 from ._tracer import Traced, primal
 
@@ -98,3 +102,100 @@ def mvn_singular_logpdf(x: Any, mean: Any, cov: Any) -> Any:
 def _threshold(s: np.ndarray) -> float:
     """SciPy's cut-off for zero eigenvalues of a covariance (``_eigvalsh_to_eps``)."""
     return 1e6 * np.finfo(np.float64).eps * float(np.max(np.abs(s)))
+
+
+# ---------------------------------------------------------------------------- multivariate
+
+
+def multinomial_logpmf(x: Any, n: Any, p: Any) -> Any:
+    """``log n! - Σ log x_i! + Σ x_i log p_i`` (``x``: counts along the last axis)."""
+    import scipy.special as sp
+
+    return (
+        sp.gammaln(np.asarray(n) + 1.0)
+        - np.sum(sp.gammaln(np.asarray(x) + 1.0), axis=-1)
+        + np.sum(sp.xlogy(x, p), axis=-1)
+    )
+
+
+def multinomial_pmf(x: Any, n: Any, p: Any) -> Any:
+    return np.exp(multinomial_logpmf(x, n, p))
+
+
+def kde_logpdf(x: Any, kde: Any) -> Any:
+    """``gaussian_kde.logpdf`` at traced points: ``log Σ_i w_i N(x; data_i, cov)`` (the data,
+    weights and bandwidth are the fitted object's constants)."""
+    import scipy.special as sp
+
+    d = kde.d
+    pts = np.reshape(x, (1, -1)) if np.ndim(x) <= 1 else x
+    if R.shape_of(pts)[0] != d:
+        if R.shape_of(pts)[0] == 1 and R.shape_of(pts)[1] == d:
+            pts = np.reshape(pts, (d, 1))  # one point as a row vector, as SciPy
+        else:
+            raise ValueError(f"points have dimension {R.shape_of(pts)[0]}, dataset has dimension {d}")
+    L = np.linalg.cholesky(kde.covariance)
+    diff = pts[:, None, :] - kde.dataset[:, :, None]  # (d, n, m)
+    z = np.linalg.solve(L, np.reshape(diff, (d, -1)))
+    maha = np.reshape(np.sum(z * z, axis=0), R.shape_of(diff)[1:])
+    lognorm = np.sum(np.log(np.diag(L))) + 0.5 * d * math.log(2 * math.pi)
+    return sp.logsumexp(-0.5 * maha - lognorm, axis=0, b=kde.weights[:, None])
+
+
+def kde_pdf(x: Any, kde: Any) -> Any:
+    return np.exp(kde_logpdf(x, kde))
+
+
+def _kde_self(self: Any) -> tuple:
+    return (self,)
+
+
+def _mvn_frozen(self: Any) -> tuple:
+    return (self.mean, self.cov, self.allow_singular)
+
+
+def _mvn_frozen_entropy(self: Any) -> tuple:
+    return (self.mean, self.cov)
+
+
+def _dirichlet_frozen(self: Any) -> tuple:
+    return (self.alpha,)
+
+
+def _multinomial_frozen(self: Any) -> tuple:
+    return (self.n, self.p)
+
+
+def multivariate_methods() -> list[tuple[str, str, Callable, Callable | None]]:
+    """``(class name in scipy.stats._multivariate, or gaussian_kde, method, rule, frozen
+    parameters)``: the frozen classes (and fitted kernel density estimates) pass their own
+    parameters after the call's arguments."""
+    from ._scipy_stats import mvn_entropy, mvn_logpdf, mvn_pdf
+
+    out: list[tuple[str, str, Callable, Callable | None]] = []
+    for gen, frozen, pars, methods in (
+        (
+            "multivariate_normal",
+            "multivariate_normal_frozen",
+            _mvn_frozen,
+            (("logpdf", mvn_logpdf), ("pdf", mvn_pdf), ("entropy", mvn_entropy)),
+        ),
+        (
+            "dirichlet",
+            "dirichlet_frozen",
+            _dirichlet_frozen,
+            (("logpdf", dirichlet_logpdf), ("pdf", dirichlet_pdf)),
+        ),
+        (
+            "multinomial",
+            "multinomial_frozen",
+            _multinomial_frozen,
+            (("logpmf", multinomial_logpmf), ("pmf", multinomial_pmf)),
+        ),
+    ):
+        for m, impl in methods:
+            out.append((f"{gen}_gen", m, impl, None))
+            out.append((frozen, m, impl, _mvn_frozen_entropy if m == "entropy" else pars))
+    for m, impl in (("evaluate", kde_pdf), ("__call__", kde_pdf), ("pdf", kde_pdf), ("logpdf", kde_logpdf)):
+        out.append(("gaussian_kde", m, impl, _kde_self))
+    return out

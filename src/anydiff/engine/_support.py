@@ -39,26 +39,21 @@ def supported() -> dict[str, list[str]]:
     try:
         import scipy.special as sp
 
-        from ._scipy_integrate import INTEGRATE
-        from ._scipy_linalg import LINALG, SIGNAL
-        from ._scipy_more import STATS
-        from ._scipy_spatial import SPATIAL
-        from ._scipy_special import FUNCTIONS, ufunc_rules
+        from ._scipy_special import ufunc_rules
+        from ._scipy_special_more import more_composites, more_rules
         from ._scipy_stats import _TABLES, DISCRETE, discrete_methods_of, methods_of
+        from ._scipy_stats_mv import multivariate_methods
+        from ._scipy_tables import function_tables
     except ImportError:  # pragma: no cover - SciPy absent
         return out
-    out["scipy.special ufuncs"] = sorted(f"scipy.special.{u.__name__.lstrip('_')}" for u in ufunc_rules(sp))
+    ufuncs = {**ufunc_rules(sp), **more_rules(sp), **more_composites(sp)}
+    out["scipy.special ufuncs"] = sorted(f"scipy.special.{u.__name__.lstrip('_')}" for u in ufuncs)
     out["SciPy functions"] = sorted(
-        [f"scipy.special.{n}" for n in FUNCTIONS]
-        + [f"scipy.linalg.{n}" for n in LINALG]
-        + [f"scipy.signal.{n}" for n in SIGNAL]
-        + [f"scipy.integrate.{n}" for n in INTEGRATE]
-        + [f"scipy.spatial.distance.{n}" for n in SPATIAL]
+        [f"{sub}.{n}" for sub, table in function_tables().items() for n in table]
         + [f"scipy.stats.{d}.{m}" for d in _TABLES for m in methods_of(d)]
         + [f"scipy.stats.{d}.{m}" for d in DISCRETE for m in discrete_methods_of(d)]
-        + [f"scipy.stats.multivariate_normal.{m}" for m in ("logpdf", "pdf", "entropy")]
-        + [f"scipy.stats.dirichlet.{m}" for m in ("logpdf", "pdf")]
-        + [f"scipy.stats.{n}" for n in STATS]
+        + sorted({f"scipy.stats.{c[:-4]}.{m}" for c, m, _, fz in multivariate_methods() if fz is None})
+        + ["scipy.stats.gaussian_kde (at traced points)"]
     )
     return out
 

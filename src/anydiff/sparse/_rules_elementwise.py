@@ -142,11 +142,13 @@ UNARY_NONLINEAR = (
     "arccosh arctanh sqrt cbrt square reciprocal root expit logit erf erfc ndtr gammaln psi "
     # scipy.special (and NumPy's sinc with the engine's names for its derivatives)
     "log_expit erfcx erfinv erfcinv log_ndtr ndtri gamma rgamma i0 i0e i1 i1e j0 j1 y0 y1 k0 k1 "
-    "entr sinc sinc' sinc'' polygamma exp10 erfi dawsn loggamma spence"
+    "entr sinc sinc' sinc'' polygamma loggamma dawsn expi exp1 spence "
+    "exprel exp10 sindg cosdg tandg ellipk ellipe sici fresnel erfi"
 ).split()
 NARY_NONLINEAR = (
-    "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc betaincc "
-    "binom boxcox inv_boxcox"
+    "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc "
+    "betaincc expn boxcox boxcox1p inv_boxcox poch binom owens_t huber pseudo_huber gammaincinv hyp1f1 "
+    "hyp2f1 lambertw"
 ).split()
 
 RULES: dict[str, Callable[[Call], Any]] = {
