@@ -1,4 +1,4 @@
-"""Overhead of the bridge (issue 12): one host round trip per bridged call.
+"""Overhead of the bridge: one host round trip per bridged call.
 
 1. ``jax.grad(jax.jit(loss))`` where ``loss`` calls ``ad.differentiate_with(f, "jax")`` of a JAX
    function, against the same ``loss`` with ``f`` inlined, at n = 10, 10^3, 10^5 (float64).

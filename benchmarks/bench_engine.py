@@ -266,7 +266,7 @@ def print_floor(r: dict[str, float]) -> None:
 
 
 # ---------------------------------------------------------------------------- plain NumPy / SciPy
-# Code as users write it (issue 9): a buffer filled in a loop, SciPy called directly.  autograd
+# Code as users write it: a buffer filled in a loop, SciPy called directly.  autograd
 # cannot run the buffer version, so its reference is the same function rewritten with stack.
 
 

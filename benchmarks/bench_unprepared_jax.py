@@ -1,7 +1,7 @@
 """Unprepared JAX gradient calls: the cost of computing with f as it is now.
 
 An unprepared call (``ad.gradient(f, "jax", x)``) traces f once per call to a jaxpr and reuses
-the compiled kernel only when the jaxpr and its constants equal a cached one. Target (issue 8, item 2):
+the compiled kernel only when the jaxpr and its constants equal a cached one. Target:
 on an unchanged program an unprepared call costs
 at most one trace of f on top of the prepared call, i.e.
 

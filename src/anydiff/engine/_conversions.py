@@ -1,4 +1,4 @@
-"""Naming what converted a traced array into a plain value, for error messages (issue 8.11:
+"""Naming what converted a traced array into a plain value, for error messages (
 the message says what actually happened — the SciPy/NumPy function, or the user's source line
 and whether it was a write into a plain array or a call such as ``float``/``math.exp``)."""
 
