@@ -509,6 +509,8 @@ def _scipy_build(sub: str) -> None:
         for cls, frozen in ((mv.multivariate_normal_gen, False), (mv.multivariate_normal_frozen, True)):
             for m, impl in (("logpdf", S.mvn_logpdf), ("pdf", S.mvn_pdf), ("entropy", S.mvn_entropy)):
                 setattr(cls, m, _mvn_wrapper(cls.__dict__[m], impl, frozen))
+        gen = mv.multivariate_normal_gen  # multivariate_normal(mean=traced): S.MVNFrozen
+        gen.__call__ = _mvn_wrapper(gen.__dict__["__call__"], S.MVNFrozen, False)  # type: ignore[method-assign]
         return
     if sub == "scipy.special":
         from ._scipy_special import FUNCTIONS as table

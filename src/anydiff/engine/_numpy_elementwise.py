@@ -236,12 +236,21 @@ def _average(
 
 
 @implements(np.cross)
-def _cross(a: Any, b: Any, **kw: Any) -> Any:
-    if R.shape_of(a)[-1:] != (3,) or R.shape_of(b)[-1:] != (3,) or kw:
-        raise no_rule("np.cross other than 3-vectors along the last axis")
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return _stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+def _cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None) -> Any:
+    if axis is not None:  # as NumPy: `axis` sets all three
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    na, nb = R.shape_of(a)[-1], R.shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    a0, a1 = a[..., 0], a[..., 1]
+    b0, b1 = b[..., 0], b[..., 1]
+    if na == nb == 2:  # the z component only, as NumPy
+        return a0 * b1 - a1 * b0
+    a2 = a[..., 2] if na == 3 else 0.0
+    b2 = b[..., 2] if nb == 3 else 0.0
+    r = _stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)  # each of full shape
+    return np.moveaxis(r, -1, axisc)
 
 
 @implements(np.take)

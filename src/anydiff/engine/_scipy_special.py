@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _rules as R
 from ._errors import EngineError
-from ._tracer import Prim, Traced, bind
+from ._tracer import Prim, Traced, bind, is_traced, primal
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -216,9 +216,9 @@ _POLYGAMMA: dict[int, Prim] = {}
 
 def polygamma(n: Any, x: Any) -> Any:
     """``scipy.special.polygamma(n, x)`` for traced ``x`` (integer order ``n``, not traced)."""
-    if isinstance(n, Traced):
+    if is_traced(n):
         raise EngineError("scipy.special.polygamma is not differentiable in its integer order n")
-    ns = np.asarray(n)
+    ns = np.asarray(primal(n))  # a constant buffer (np.array([1, 2]) inside f) is data
     if ns.ndim:  # an array of orders: elementwise, one primitive per distinct order
         out: Any = 0.0
         for k in np.unique(ns).tolist():

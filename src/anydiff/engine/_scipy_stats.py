@@ -523,6 +523,28 @@ def mvn_entropy(mean: Any = None, cov: Any = 1) -> Any:
     return 0.5 * (d * (1 + math.log(2 * math.pi)) + np.linalg.slogdet(cov)[1])
 
 
+class MVNFrozen:
+    """``multivariate_normal(mean, cov)`` with a traced mean or cov: ``logpdf``, ``pdf``, ``entropy``."""
+
+    def __init__(self, mean: Any = None, cov: Any = 1, allow_singular: bool = False, seed: Any = None):
+        self.mean, self.cov, self.allow_singular = mean, cov, allow_singular
+
+    def logpdf(self, x: Any) -> Any:
+        return mvn_logpdf(x, self.mean, self.cov, self.allow_singular)
+
+    def pdf(self, x: Any) -> Any:
+        return mvn_pdf(x, self.mean, self.cov, self.allow_singular)
+
+    def entropy(self) -> Any:
+        return mvn_entropy(self.mean, self.cov)
+
+    def __getattr__(self, name: str) -> Any:
+        raise EngineError(
+            f"scipy.stats.multivariate_normal(...).{name} with a traced mean or cov has no derivative "
+            "rule in anydiff.engine (supported: logpdf, pdf, entropy); use backend 'finitediff'"
+        )
+
+
 def unsupported(dist: Any, method: str) -> EngineError:
     return EngineError(
         f"scipy.stats.{getattr(dist, 'name', type(dist).__name__)}.{method} has no derivative rule "

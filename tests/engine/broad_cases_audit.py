@@ -1,0 +1,123 @@
+"""Broad-suite cases from an item-by-item audit of the engine's supported list: operand kinds,
+shapes (0-d, stacked, broadcasting) and keyword options the other case files do not reach.
+The first group are defects that were fixed (each failed before its fix)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sps
+import scipy.stats as st
+from broad_cases import A33, case, pt
+
+
+def _w(a):  # fixed weights for a vector-valued result
+    return np.cos(1.3 * np.arange(np.size(a)) + 0.4).reshape(np.shape(a))
+
+
+# ---------------------------------------------------------------------------- fixed defects
+@case(pt(10))
+def au_solve_stacked_matrix_rhs(x):  # NumPy 2: a 2-D b is a matrix, broadcast over the stack
+    A = np.reshape(x[:8], (2, 2, 2)) + 2 * np.eye(2)
+    r = np.linalg.solve(A, np.reshape(x[8:], (2, 1)))
+    return np.sum(r * _w(r)) + np.sum(np.linalg.solve(A, np.reshape(x[6:], (2, 2))) ** 2)
+
+
+@case(pt(8))
+def au_solve_stacked_rhs_2d_a(x):
+    r = np.linalg.solve(np.reshape(x[:4], (2, 2)) + 2 * np.eye(2), np.reshape(x[4:], (2, 2, 1)))
+    return np.sum(r * _w(r))
+
+
+@case(pt(3, lo=0.5, hi=2.0))
+def au_polygamma_order_array(x):
+    return np.sum(sps.polygamma(np.array([1, 2, 3]), x) * _w(x)) + sps.polygamma(np.array(0), x[0])
+
+
+@case(pt(4))
+def au_mvn_frozen_traced(x):
+    d = st.multivariate_normal(mean=x[:2], cov=np.eye(2) + np.outer(x[2:], x[2:]))
+    return d.entropy() + np.sum(d.logpdf(np.array([[0.3, -0.2], [0.1, 0.5]]))) + d.pdf(x[2:])
+
+
+@case(pt(6))
+def au_select_traced_default(x):
+    return np.sum(np.select([x < 0, x > 0.5], [1.0, 2.0], default=x**2) * _w(x))
+
+
+@case(pt(12))
+def au_cross_axes(x):
+    a, b = np.reshape(x[:6], (3, 2)), np.reshape(x[6:], (2, 3))
+    r = np.cross(a, b, axisa=0, axisc=0) + np.cross(a, np.reshape(x[6:], (3, 2)), axis=0)
+    return np.sum(r * _w(r)) + np.sum(np.cross(x[:2], x[2:4])) + np.sum(np.cross(x[:3], x[3:5]) * _w(x[:3]))
+
+
+@case(pt(12))
+def au_matrix_norms_stacked(x):
+    m = np.reshape(x, (2, 3, 2))
+    return (
+        np.sum(np.linalg.norm(m, "nuc", axis=(1, 2)) * [1.0, 2.0])
+        + np.sum(np.linalg.norm(m, 2, axis=(2, 0), keepdims=True))
+        + np.sum(np.linalg.norm(m, -np.inf, axis=(0, 1)))
+        + np.sum(np.linalg.norm(m[0], "nuc", keepdims=True))
+    )
+
+
+# ---------------------------------------------------------------------------- coverage
+@case(pt(lo=0.5, hi=2.0))
+def au_special_0d(x):  # a 0-d point through the special functions
+    return (
+        sps.gammaln(x) + sps.digamma(x) + sps.erf(x) + sps.expit(x) + sps.logit(0.4 * x)
+        + sps.iv(1.5, x) + sps.yn(2, x) + sps.gammainc(1.5, x) + sps.betainc(2.0, 1.5, 0.4 * x)
+        + sps.xlogy(x, x + 1) + sps.logsumexp(x) + sps.multigammaln(x + 1, 2)
+    )
+
+
+@case(pt(2, 3))
+def au_logsumexp_options(x):
+    return (
+        np.sum(sps.logsumexp(x, axis=-1, keepdims=True))
+        + sps.logsumexp(x, b=A33[:2] ** 2)
+        + np.sum(sps.logsumexp(x, axis=0, b=A33[:2], return_sign=True)[0])
+        + np.sum(sps.softmax(x, axis=0) * _w(x)) + np.sum(sps.log_softmax(x) * _w(x))
+    )
+
+
+@case(pt(4))
+def au_stats_loc_scale_shapes(x):
+    z = np.array([0.3, 0.6])
+    return (
+        np.sum(st.t.logcdf(z, 3.0, loc=0.1 * x[1], scale=1 + x[2] ** 2)) + np.sum(st.t.logpdf(z, 3.0 + x[0]))
+        + np.sum(st.gamma.logsf(z + 1, 2.0, scale=1.2 + 0.3 * x[3]))
+        + np.sum(st.beta.logpdf(z, 2.0 + 0.5 * x[0], 3.0 + 0.5 * x[1]))
+        + np.sum(st.logistic(loc=x[2]).logcdf(z)) + np.sum(st.expon.logsf(z, scale=2 + x[3]))
+    )
+
+
+@case(pt(12))
+def au_fft_options(x):
+    a = np.reshape(x, (2, 2, 3))
+    r = (
+        np.sum(np.abs(np.fft.fftn(a, s=(3, 4), axes=(2, 0), norm="ortho")) ** 2)
+        + np.sum(np.fft.irfftn(np.fft.rfftn(a, axes=(1, 2)), s=(2, 4), axes=(1, 2)) * 0.5)
+        + np.sum(np.fft.irfft(a[0, 0] + 1j * a[1, 0], n=5, norm="forward") * _w(np.ones(5)))
+        + np.sum(np.real(np.fft.ifft2(a[0], s=(3, 3))) * _w(np.ones((3, 3))))
+        + np.sum(np.fft.fftshift(a, axes=(0, 2)) * _w(a))
+    )
+    return r
+
+
+@case(pt(8, cplx=True))
+def au_linalg_complex_stacked(x):
+    m = np.reshape(x, (2, 2, 2))
+    h = m + np.conj(np.swapaxes(m, -1, -2)) + np.diag([0.0, 4.0])
+    w, v = np.linalg.eigh(h)
+    inv = np.linalg.inv(h + 5 * np.eye(2))
+    return np.sum(w * [1.0, 2.0]) + np.sum(np.abs(v) ** 2 * _w(v)) + np.sum(np.abs(inv))
+
+
+@case(pt(6))
+def au_qr_modes(x):
+    m = np.reshape(x, (3, 2)) + np.eye(3, 2)
+    q, r = np.linalg.qr(m)
+    r2 = np.linalg.qr(m[:2], mode="complete")[1]
+    return np.sum(q * _w(q)) + np.sum(np.linalg.qr(m, mode="r") * _w(r)) + np.sum(r2)
