@@ -7,7 +7,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.special as sps
 import scipy.stats as st
-from broad_cases import A33, case, pt
+from broad_cases import A33, case
+
+_rng = np.random.default_rng(9)  # its own points: the other files' random points stay as they were
+
+
+def pt(*shape: int, lo: float = -1.0, hi: float = 1.0, cplx: bool = False) -> np.ndarray:
+    x = _rng.uniform(lo, hi, shape)
+    return x + 1j * _rng.uniform(lo, hi, shape) if cplx else x
 
 
 def _w(a):  # fixed weights for a vector-valued result
@@ -59,6 +66,18 @@ def au_matrix_norms_stacked(x):
         + np.sum(np.linalg.norm(m, 2, axis=(2, 0), keepdims=True))
         + np.sum(np.linalg.norm(m, -np.inf, axis=(0, 1)))
         + np.sum(np.linalg.norm(m[0], "nuc", keepdims=True))
+    )
+
+
+@case(pt(4, lo=-0.3, hi=0.3))
+def au_stats_cdf_in_shapes(x):  # gammainc / betainc / stdtr in their shapes (by quadrature)
+    z = np.array([0.3, 0.8])
+    a, b, df = 2.0 + x[0], 3.0 + x[1], 4.0 + x[2]
+    return (
+        np.sum(st.gamma.cdf(z + 0.5, a) + st.gamma.logsf(z * 4, a, scale=1 + x[3] ** 2))
+        + np.sum(st.beta.logcdf(z, a, b) + st.beta.sf(z, b, a))
+        + np.sum(st.t.cdf(z - 0.5, df) + st.t.logsf(z, df, loc=x[3]))
+        + np.sum(sps.gammaincc(a, z) + sps.betainc(a, b, z))
     )
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import broad_cases  # noqa: E402
 import broad_cases_arrays  # noqa: E402, F401  (registers its cases)
-import broad_cases_audit  # noqa: E402, F401  (registers its cases)
+import broad_cases_audit  # noqa: E402, F401  (registers its cases, own random points)
 import broad_cases_b2  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2_idioms  # noqa: E402, F401  (registers its cases)
 import broad_cases_linalg  # noqa: E402, F401  (registers its cases)

@@ -7,8 +7,9 @@ input with ``np.asarray``; :mod:`._intercept` routes calls with traced arguments
 implementations here.  Each rule's derivative is itself written with SciPy/NumPy calls on
 (possibly traced) arrays, so rules nest (``hessian`` of ``gammaln`` works).
 
-Arguments without a closed-form derivative (the order ``v`` of ``iv``/``jv``, the shape
-parameters of ``gammainc``/``betainc``, the order of ``zeta``'s first argument) raise
+The shape parameters of ``gammainc``/``betainc`` and ``stdtr``'s degrees of freedom are
+differentiated by quadrature (:mod:`._scipy_incgrad`).  Arguments without a derivative rule
+(the order ``v`` of ``iv``/``jv``, the order of ``zeta``'s first argument) raise
 :class:`EngineError` naming the function and the argument, never a silent zero; integer
 orders (``yn``'s ``n``, ``polygamma``'s ``n``) are not differentiable and take no derivative.
 """
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import _rules as R
+from . import _scipy_incgrad as G
 from ._errors import EngineError
 from ._tracer import Prim, Traced, bind, is_traced, primal
 
@@ -163,14 +165,14 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             no_closed_form("yn", "the integer order n"),
             lambda n, x, z: 0.5 * (sp.yn(n - 1, x) - sp.yn(n + 1, x)),
         ),
-        sp.gammainc: b("gammainc", sp.gammainc, no_closed_form("gammainc", "the shape a"), dgammainc_x),
+        sp.gammainc: b("gammainc", sp.gammainc, G.gammainc_da, dgammainc_x),
         sp.gammaincc: b(
             "gammaincc",
             sp.gammaincc,
-            no_closed_form("gammaincc", "the shape a"),
+            G.gammaincc_da,
             lambda a, x, z: -dgammainc_x(a, x, z),
         ),
-        sp.stdtr: b("stdtr", sp.stdtr, no_closed_form("stdtr", "the degrees of freedom df"), t_pdf),
+        sp.stdtr: b("stdtr", sp.stdtr, G.stdtr_ddf, t_pdf),
         sp._ufuncs._zeta: b(
             "zeta", sp.zeta, no_closed_form("zeta", "the exponent x"), lambda s, q, z: -s * sp.zeta(s + 1, q)
         ),
@@ -178,8 +180,8 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             "betainc",
             sp.betainc,
             [
-                no_closed_form("betainc", "the shape a"),
-                no_closed_form("betainc", "the shape b"),
+                G.betainc_da,
+                G.betainc_db,
                 dbetainc_x,
             ],
         ),
@@ -187,8 +189,8 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             "betaincc",
             sp.betaincc,
             [
-                no_closed_form("betaincc", "the shape a"),
-                no_closed_form("betaincc", "the shape b"),
+                G.betaincc_da,
+                G.betaincc_db,
                 lambda a, bb, x, z: -dbetainc_x(a, bb, x, z),
             ],
         ),
