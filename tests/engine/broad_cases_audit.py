@@ -81,6 +81,48 @@ def au_stats_cdf_in_shapes(x):  # gammainc / betainc / stdtr in their shapes (by
     )
 
 
+@case(pt(6))
+def au_pad_stat_ramp_odd(x):
+    m = np.reshape(x, (2, 3))
+    r = (
+        np.pad(m, ((1, 2), (2, 1)), mode="mean", stat_length=((1, 2), (2, 2)))
+        + np.pad(m, ((1, 2), (2, 1)), mode="maximum") * np.pad(m, ((1, 2), (2, 1)), mode="median")
+        + np.pad(m, ((1, 2), (2, 1)), mode="linear_ramp", end_values=((1.0, -1.0), (0.5, x[0])))
+        + np.pad(m, ((1, 2), (2, 1)), mode="symmetric", reflect_type="odd")
+        + np.pad(m, ((1, 2), (2, 1)), constant_values=(x[1], 2.0))
+    )
+    return np.sum(r * _w(r)) + np.sum(np.pad(x, (2, 3), mode="reflect", reflect_type="odd") * _w(np.ones(11)))
+
+
+@case(pt(4))
+def au_linspace_family_axes(x):
+    r = (
+        np.sum(np.linspace(x[:2], x[2:], 3, axis=1) * _w(np.ones((2, 3))))
+        + np.sum(np.linspace(x[:2], 3.0, 4, axis=-1, retstep=True)[1])
+        + np.sum(np.logspace(x[0], x[1], 3, base=2.0) * [1.0, 2.0, 3.0])
+        + np.sum(np.geomspace(1 + x[:2] ** 2, 3.0, 3, axis=1) * _w(np.ones((2, 3))))
+    )
+    return r
+
+
+@case(pt(12))
+def au_gradient_coordinates(x):
+    m = np.reshape(x, (3, 4))
+    g0, g1 = np.gradient(m, np.array([0.0, 1.0, 3.0]), 0.5)
+    g2 = np.gradient(m, np.array([0.0, 1.0, 1.5, 4.0]), axis=1, edge_order=2)
+    g3 = np.gradient(np.array([1.0, 4.0, 2.0, 5.0]), np.cumsum(1 + x[:4] ** 2))
+    return np.sum(g0 * _w(g0)) + np.sum(g1**2) + np.sum(g2 * _w(g2)) + np.sum(g3 * [1.0, -1.0, 2.0, 0.5])
+
+
+@case(pt(6))
+def au_insert_along_axis(x):
+    m = np.reshape(x, (2, 3))
+    r = np.insert(m, [1, 3], x[:2].reshape(2, 1) ** 2, axis=1)
+    r2 = np.insert(m, 1, m * 2, axis=0) + np.sum(np.insert(m, 0, 5.0, axis=0) ** 2)
+    r3 = np.insert(m, 2, [7.0, 8.0], axis=-1)
+    return np.sum(r * _w(r)) + np.sum(r2 * _w(r2)) + np.sum(r3 * _w(r3))
+
+
 # ---------------------------------------------------------------------------- coverage
 @case(pt(lo=0.5, hi=2.0))
 def au_special_0d(x):  # a 0-d point through the special functions

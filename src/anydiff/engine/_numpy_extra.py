@@ -208,15 +208,21 @@ def accumulate_extreme(ufunc: Any, a: Any, axis: int = 0, dtype: Any = None, out
 
 @implements(np.pad)
 def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kw: Any) -> Any:
-    if not isinstance(mode, str) or mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
-        raise no_rule(f"np.pad with mode={mode!r} (constant, edge, reflect, symmetric, wrap)")
+    from . import _numpy_options as O
+
+    extra = (*O.STAT_MODES, "linear_ramp", "empty")
+    if not isinstance(mode, str) or mode not in ("constant", "edge", "reflect", "symmetric", "wrap", *extra):
+        raise no_rule(f"np.pad with mode={mode!r} (a callable)")
     nd = R.ndim_of(array)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
-    const = np.broadcast_to(np.asarray(kw.pop("constant_values", 0)), (nd, 2)) if mode == "constant" else None
-    if kw.pop("reflect_type", "even") != "even":
-        raise no_rule("np.pad with reflect_type='odd'")
+    if mode in extra:
+        return O.pad_extra(array, widths, mode, kw)
+    const = O.pairs(kw.pop("constant_values", 0), nd) if mode == "constant" else None
+    odd = kw.pop("reflect_type", "even") == "odd" and mode in ("reflect", "symmetric")
     if kw:
         raise no_rule(f"np.pad with {sorted(kw)}")
+    if odd:
+        return O.pad_odd(array, widths, mode)
     out = array
     for ax in range(nd):
         before, after = (int(w) for w in widths[ax])
@@ -226,7 +232,7 @@ def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kw: Any) -> Any:
             taken = np.take(out, np.clip(idx, 0, max(n - 1, 0)), axis=ax)
             shape = [1] * nd
             shape[ax] = -1
-            fill = np.where(np.arange(idx.size) < before, const[ax, 0], const[ax, 1]).reshape(shape)
+            fill = np.reshape(np.where(np.arange(idx.size) < before, const[ax][0], const[ax][1]), shape)
             out = np.where((idx >= 0).reshape(shape), taken, fill)
         else:
             idx = np.pad(np.arange(n), (before, after), mode=mode)

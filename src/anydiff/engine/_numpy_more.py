@@ -165,7 +165,9 @@ def _insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
     if axis is None:
         arr = reshape(arr, (-1,))
     elif R.ndim_of(arr) != 1:
-        raise no_rule("np.insert along an axis of an N-D array")
+        from ._numpy_options import insert_axis
+
+        return insert_axis(arr, obj, values, axis)
     n = R.shape_of(arr)[0]
     vshape = R.shape_of(values)
     vsize = int(np.prod(vshape))
@@ -196,7 +198,10 @@ def _linspace(
     **kw: Any,
 ) -> Any:
     if axis != 0:
-        raise no_rule("np.linspace with axis != 0 and traced endpoints")
+        from ._numpy_options import linspace_axis
+
+        y, step = _linspace(start, stop, num, endpoint, True, dtype)
+        return linspace_axis(y, step, axis, retstep)
     div = (num - 1) if endpoint else num
     t = np.arange(num, dtype=float)
     nd = max(R.ndim_of(start), R.ndim_of(stop))
@@ -285,8 +290,10 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> A
         hs = [varargs[0]] * len(axes)
     elif all(np.ndim(v) == 0 for v in varargs) and len(varargs) == len(axes):
         hs = list(varargs)
+    elif len(varargs) == len(axes):  # coordinate arrays (and scalar spacings) per axis
+        hs = list(varargs)
     else:
-        raise no_rule("np.gradient with coordinate arrays")
+        raise TypeError("invalid number of arguments")
     out = []
     for ax, h in zip(axes, hs):
         n = R.shape_of(f)[ax]
@@ -296,6 +303,11 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> A
         def s(sl: slice, ax: int = ax) -> tuple:
             return (slice(None),) * ax + (sl,)
 
+        if R.ndim_of(h):
+            from ._numpy_options import gradient_coords
+
+            out.append(gradient_coords(f, ax, h, edge_order))
+            continue
         mid = (f[s(slice(2, None))] - f[s(slice(None, -2))]) / (2.0 * h)
         if edge_order == 1:
             first = (f[s(slice(1, 2))] - f[s(slice(0, 1))]) / h
@@ -394,4 +406,4 @@ def ufunc_at(ufunc: Any, a: Any, indices: Any, b: Any = None) -> None:
     assign_inplace(a, a + add)
 
 
-from . import _rules_fft, _rules_linalg2  # noqa: E402,F401 - register the np.fft / np.linalg handlers
+from . import _numpy_options, _rules_fft, _rules_linalg2  # noqa: E402,F401 - register their handlers

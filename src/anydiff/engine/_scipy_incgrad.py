@@ -98,32 +98,34 @@ def _stdtr_ddf(df: float, t: float) -> float:
     return -math.copysign(0.5, t) * (0.5 * da + dx * dw)
 
 
-def _elementwise(fn: Callable, n_out: int) -> Callable:
+def _elementwise(fn: Callable) -> Callable:
     def impl(*xs: Any) -> Any:
         arrs = np.broadcast_arrays(*[np.asarray(primal(v), dtype=float) for v in xs])
-        outs = [np.empty(arrs[0].shape) for _ in range(n_out)]
-        for idx in np.ndindex(*arrs[0].shape):
-            r = fn(*[float(v[idx]) for v in arrs])
-            for o, ri in zip(outs, r if n_out > 1 else (r,)):
-                o[idx] = ri
-        return np.stack(outs) if n_out > 1 else outs[0]
+        out = np.empty(arrs[0].shape)
+        for idx in np.ndindex(*out.shape):
+            out[idx] = fn(*[float(v[idx]) for v in arrs])
+        return out
 
     return impl
 
 
-def _first_order(name: str, impl: Callable) -> Prim:
+def _first_order(name: str, fn: Callable) -> Prim:
+    """An elementwise primitive (its name ends in ``_dshape``) without derivative rules."""
+
     def no_second(*_: Any) -> Any:
         raise EngineError(
             f"a second derivative of scipy.special.{name} in its shape parameter has no rule in "
             "anydiff.engine (the first derivative is a quadrature); use backend 'finitediff' for it"
         )
 
-    return Prim(f"d{name}/dshape", impl, no_second, no_second)
+    return Prim(f"{name}_dshape", _elementwise(fn), no_second, no_second)
 
 
-_GAMMAINC_DA = _first_order("gammainc", _elementwise(_gammainc_da, 1))
-_BETAINC_DAB = _first_order("betainc", _elementwise(_betainc_dab, 2))
-_STDTR_DDF = _first_order("stdtr", _elementwise(_stdtr_ddf, 1))
+_GAMMAINC_DA = _first_order("gammainc", _gammainc_da)
+_BETAINC_DA = _first_order("betainc", lambda a, b, x: _betainc_dab(a, b, x)[0])
+_BETAINC_DB = _first_order("betainc", lambda a, b, x: _betainc_dab(a, b, x)[1])
+_BETAINC_DB.name = "betainc_dshape_b"
+_STDTR_DDF = _first_order("stdtr", _stdtr_ddf)
 
 
 def gammainc_da(a: Any, x: Any, z: Any) -> Any:
@@ -135,11 +137,11 @@ def gammaincc_da(a: Any, x: Any, z: Any) -> Any:
 
 
 def betainc_da(a: Any, b: Any, x: Any, z: Any) -> Any:
-    return bind(_BETAINC_DAB, [a, b, x], {})[0]
+    return bind(_BETAINC_DA, [a, b, x], {})
 
 
 def betainc_db(a: Any, b: Any, x: Any, z: Any) -> Any:
-    return bind(_BETAINC_DAB, [a, b, x], {})[1]
+    return bind(_BETAINC_DB, [a, b, x], {})
 
 
 def betaincc_da(a: Any, b: Any, x: Any, z: Any) -> Any:

@@ -145,7 +145,9 @@ UNARY_NONLINEAR = (
     "entr sinc sinc' sinc'' polygamma"
 ).split()
 NARY_NONLINEAR = (
-    "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc betaincc"
+    "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc "
+    # and the shape derivatives of the incomplete gamma / beta functions (quadratures)
+    "betaincc gammainc_dshape betainc_dshape betainc_dshape_b stdtr_dshape"
 ).split()
 
 RULES: dict[str, Callable[[Call], Any]] = {
