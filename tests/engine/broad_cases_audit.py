@@ -123,6 +123,15 @@ def au_insert_along_axis(x):
     return np.sum(r * _w(r)) + np.sum(r2 * _w(r2)) + np.sum(r3 * _w(r3))
 
 
+@case(pt(4, cplx=True))
+def au_logsumexp_complex_weights(x):  # complex a with weights (a constant buffer b included)
+    a = np.reshape(x, (2, 2))
+    r = sps.logsumexp(a, b=np.array([1.0, 2.0]), axis=1) + sps.logsumexp(x[:2], b=np.array([-1.0, 2.0]))
+    mag, sign = sps.logsumexp(x, b=np.array([0.5, -1.0, 2.0, 1.0]), return_sign=True)
+    r2 = sps.logsumexp(x, b=np.array([0.5, 2.0, 1, 1]))
+    return np.sum(np.abs(r) ** 2) + mag + np.real(sign) + np.real(r2)
+
+
 # ---------------------------------------------------------------------------- coverage
 @case(pt(lo=0.5, hi=2.0))
 def au_special_0d(x):  # a 0-d point through the special functions

@@ -185,6 +185,12 @@ def test_shape_parameter_derivatives_by_quadrature(f) -> None:
     check_both_modes(f, x, rtol_fd=1e-7, atol_fd=1e-9)
 
 
+def test_ive_of_complex_raises_naming_it() -> None:  # exp(-|Re z|) is not holomorphic
+    for mode in ("forward", "reverse"):
+        with pytest.raises(E.EngineError, match=r"scipy\.special\.ive of a complex argument"):
+            E.jacobian(lambda z: sp.ive(1.0, z), np.array([0.5 + 0.2j, -0.3 + 1j]), mode=mode)
+
+
 def test_shape_parameter_second_derivative_raises_naming_it() -> None:
     with pytest.raises(E.EngineError, match=r"second derivative of scipy\.special\.gammainc"):
         E.hessian(lambda z: np.sum(sp.gammainc(z, 1.0)), np.array([1.5, 2.0]))

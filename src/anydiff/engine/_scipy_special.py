@@ -25,7 +25,7 @@ import numpy as np
 from . import _rules as R
 from . import _scipy_incgrad as G
 from ._errors import EngineError
-from ._tracer import Prim, Traced, bind, is_traced, primal
+from ._tracer import Prim, bind, is_traced, primal
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -89,6 +89,12 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
         )
 
     def ive_dx(v: Any, x: Any, z: Any) -> Any:
+        if R.dtype_of(x).kind == "c":  # exp(-|Re x|) is not holomorphic: no complex derivative
+            raise EngineError(
+                "scipy.special.ive of a complex argument has no derivative rule in anydiff.engine "
+                "(its scaling exp(-|Re z|) is not holomorphic); write "
+                "scipy.special.iv(v, z) * np.exp(-np.abs(np.real(z))) instead"
+            )
         return 0.5 * (sp.ive(v - 1, x) + sp.ive(v + 1, x)) - np.sign(x) * z
 
     table: dict[Any, Prim] = {
@@ -257,11 +263,9 @@ def _lse_parts(a: Any, axis: Any, b: Any) -> tuple[Any, Any]:
         a = _build(a)
     if b is None:
         return lse(a, axis=axis, keepdims=True), None
-    if not isinstance(b, Traced) and np.all(np.asarray(b) >= 0):
-        return lse(a + np.log(b), axis=axis, keepdims=True), None
+    if not is_traced(b) and np.all(np.asarray(primal(b)) >= 0):  # constant weights (a buffer too)
+        return lse(a + np.log(primal(b)), axis=axis, keepdims=True), None
     # signed weights: shift by a constant (stop-gradient) maximum, as scipy does
-    from ._tracer import primal
-
     m = np.max(np.asarray(primal(a)), axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     s = np.sum(b * np.exp(a - m), axis=axis, keepdims=True)
@@ -284,6 +288,16 @@ def logsumexp(
     Shape: ``a``'s shape reduced over ``axis`` (kept as 1 with ``keepdims``).  With
     ``return_sign`` returns ``(log|s|, sign(s))``; the sign has no derivative.
     """
+    if b is not None and (R.dtype_of(a).kind == "c" or R.dtype_of(b).kind == "c"):
+        # complex with weights, as SciPy: log Σ b·exp(a) (principal log); with return_sign
+        # (log|s|, s/|s|); shifted by the constant maximum real part
+        m = np.max(np.real(np.asarray(primal(a))), axis=axis, keepdims=True)
+        s = np.sum(b * np.exp(a - np.where(np.isfinite(m), m, 0.0)), axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        if return_sign:
+            mag = np.abs(s)
+            return _drop_axes(np.log(mag) + m, axis, keepdims), _drop_axes(s / mag, axis, keepdims)
+        return _drop_axes(np.log(s) + m, axis, keepdims)
     r, sign = _lse_parts(a, axis, b)
     if sign is None:
         sign = np.ones(R.shape_of(r))
