@@ -132,6 +132,16 @@ def au_logsumexp_complex_weights(x):  # complex a with weights (a constant buffe
     return np.sum(np.abs(r) ** 2) + mag + np.real(sign) + np.real(r2)
 
 
+@case(pt(3, lo=0.2, hi=1.0))
+def au_operands_lists_ints(x):  # list / int / bool operands of the composite ufuncs (TypeError before)
+    r = (
+        np.copysign([1.0, 2.0, 3.0], x - 0.5) * x + np.copysign(x, [-1, 1, -1]) + np.copysign(2, x) * x
+        + np.copysign(np.array([True, False, True]), x) * x + np.heaviside([1.0, -1.0, 0.0], x)
+        + np.heaviside(x, 2) + np.polyval(x, [0.5, 1.5, 2.0]) + np.polyval([1, 2, 3], x)
+    )
+    return np.sum(r * _w(r))
+
+
 # ---------------------------------------------------------------------------- coverage
 @case(pt(lo=0.5, hi=2.0))
 def au_special_0d(x):  # a 0-d point through the special functions

@@ -18,7 +18,7 @@ import numpy as np
 from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import implements
-from ._tracer import Traced, primal
+from ._tracer import Traced, is_traced, primal
 
 
 def _np_index(x: Any) -> Any:
@@ -356,8 +356,19 @@ def matrix_norm(x: Any, ord: Any, keepdims: bool) -> Any:
     return np.reshape(r, (1, 1)) if keepdims else r
 
 
+def _float_operands(*args: Any) -> list:
+    """Constant operands as float arrays of the result type (lists, ints, bools, constant
+    buffers), as NumPy's float-only loops of ``copysign`` / ``heaviside`` cast them."""
+    args = tuple(a if is_traced(a) else primal(a) for a in args)
+    vals = [R.dtype_of(a) if is_traced(a) else a if isinstance(a, (int, float)) else np.asarray(a)
+            for a in args]
+    dt = np.result_type(*vals, 1.0)
+    return [a if is_traced(a) else np.asarray(a, dtype=dt) for a in args]
+
+
 def _copysign(x: Any, y: Any) -> Any:
     # |x| with the sign of y: derivative sign(x) * sign(y) in x, 0 in y (piecewise constant)
+    x, y = _float_operands(x, y)
     neg = np.signbit(_np_index(y))
     return np.where(neg, -np.abs(x), np.abs(x))
 
@@ -373,6 +384,7 @@ def _divmod(x: Any, y: Any) -> Any:
 
 def _heaviside(x: Any, h: Any) -> Any:
     # a step: derivative 0 in x (also at 0, the kink convention), the value h where x == 0
+    x, h = _float_operands(x, h)
     return np.where(x > 0, 1.0, np.where(x < 0, 0.0, h))
 
 

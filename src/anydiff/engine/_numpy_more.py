@@ -347,6 +347,7 @@ def _interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, perio
 @implements(np.polyval)
 def _polyval(p: Any, x: Any) -> Any:
     """Horner's scheme: ``p[0] x^(n-1) + ... + p[n-1]``."""
+    p, x = (v if isinstance(v, Traced) else np.asarray(v) for v in (p, x))  # lists, as NumPy
     y: Any = 0.0 * x
     for k in range(R.shape_of(p)[0]):
         y = y * x + p[k]
