@@ -142,6 +142,22 @@ def au_operands_lists_ints(x):  # list / int / bool operands of the composite uf
     return np.sum(r * _w(r))
 
 
+@case(pt(12))
+def au_numpy2_array_api_names(x):  # np.vecdot & co., stacked svdvals / eigvals (EngineError before)
+    m = np.reshape(x, (2, 2, 3))
+    sq = np.reshape(x[:8], (2, 2, 2)) + np.diag([0.0, 3.0])
+    r = (
+        np.sum(np.vecdot(m, x[:3]) * [1.0, 2.0]) + np.sum(np.matvec(m, x[3:6]) ** 2)
+        + np.sum(np.vecmat(x[:2], m[0])) + np.sum(np.linalg.vector_norm(m, axis=(0, 2), ord=3))
+        + np.sum(np.linalg.matrix_norm(m, ord="nuc")) + np.sum(np.linalg.svdvals(m) * [1.0, 0.5])
+        + np.sum(np.sort(np.real(np.linalg.eigvals(sq)), axis=-1) * [1.0, 2.0])
+        + np.sum(np.cumulative_sum(x[:4], include_initial=True) * [1.0, 2.0, 3.0, 4.0, 5.0])
+        + np.sum(np.linalg.trace(sq, offset=1))
+        + np.sum(np.linalg.tensorinv(np.reshape(x[:4], (2, 2)) + 3 * np.eye(2), 1))
+    )
+    return r
+
+
 # ---------------------------------------------------------------------------- coverage
 @case(pt(lo=0.5, hi=2.0))
 def au_special_0d(x):  # a 0-d point through the special functions

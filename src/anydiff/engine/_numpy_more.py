@@ -407,4 +407,4 @@ def ufunc_at(ufunc: Any, a: Any, indices: Any, b: Any = None) -> None:
     assign_inplace(a, a + add)
 
 
-from . import _numpy_options, _rules_fft, _rules_linalg2  # noqa: E402,F401 - register their handlers
+from . import _numpy_array_api, _numpy_options, _rules_fft, _rules_linalg2  # noqa: E402,F401 - their handlers
