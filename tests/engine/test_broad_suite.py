@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import broad_cases  # noqa: E402
 import broad_cases_ag  # noqa: E402, F401  (registers its cases)
 import broad_cases_arrays  # noqa: E402, F401  (registers its cases)
+import broad_cases_audit  # noqa: E402, F401  (registers its cases, own random points)
 import broad_cases_b2  # noqa: E402, F401  (registers its cases)
 import broad_cases_b2_idioms  # noqa: E402, F401  (registers its cases)
 import broad_cases_jx  # noqa: E402, F401  (registers its cases)
@@ -69,7 +70,7 @@ def _fd(f: Callable, x: np.ndarray) -> np.ndarray:
 
 def _engine_grads(f: Callable, x: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
-    x_prep = np.asarray(x + 1e-4 * np.cos(np.arange(x.size)).reshape(x.shape))  # a nearby point, like x
+    x_prep = np.asarray(x + 1e-4 * np.cos(np.arange(x.size)).reshape(x.shape))  # nearby (0-d stays an array)
     for mode in MODES:
         b = ad.AutoEngine(mode)
         out[mode] = np.asarray(ad.gradient(f, b, x))

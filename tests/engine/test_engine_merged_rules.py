@@ -70,3 +70,35 @@ def test_histogram_and_ldexp_refuse_traced_choices():
         E.grad(lambda x: np.sum(np.histogram(x, bins=np.sort(x), weights=x)[0]), x0)
     with pytest.raises(E.EngineError, match="ldexp with a traced exponent"):
         E.grad(lambda x: np.sum(np.ldexp(2.0, x)), x0)
+
+
+X24 = np.random.default_rng(7).normal(size=24)
+
+
+def _s(z):
+    return np.reshape(z, (2, 3, 4))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        # a tuple of axes is one flattened vector per remaining index (a matrix 2-norm over
+        # (0, 1) was the old value: silently wrong)
+        lambda z: np.sum(np.linalg.vector_norm(_s(z), axis=(0, 1)) * [1.0, 2.0, 3.0, 4.0]),
+        lambda z: np.sum(np.linalg.vector_norm(_s(z), axis=(2, 0), ord=1, keepdims=True)),
+        # max/min abs row or column sums over an axis pair of a stack (raised before)
+        lambda z: np.sum(np.linalg.norm(_s(z), ord=1, axis=(2, 1), keepdims=True) * [1.0, 2.0]),
+        lambda z: np.sum(np.linalg.norm(_s(z), ord=-np.inf, axis=(0, 2)) * [1.0, 2.0, 3.0]),
+        # the rank is an integer: no derivative, and the rest of f still differentiates
+        lambda z: np.linalg.matrix_rank(np.reshape(z[:9], (3, 3))) * np.sum(z**2),
+    ],
+)
+def test_array_api_norms_and_rank_match_numpy_and_fd(f):
+    for mode in ("forward", "reverse"):
+        np.testing.assert_allclose(E.jacobian(f, X24, mode=mode), _fd(f, X24), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(E.value_and_grad(f, X24)[0], f(X24), rtol=1e-14)
+
+
+def test_gradient_coordinates_of_the_wrong_length_raise_numpys_error():
+    with pytest.raises(ValueError, match="distances must match the length"):
+        E.grad(lambda z: np.sum(np.gradient(z[:6], [0.0, 1.0, 2.0])), X24)

@@ -30,7 +30,7 @@ from ._tracer import Traced
 NAMES = (
     "sum mean max min amax amin prod std var median average ptp cumsum cumprod nansum nanmean "
     "nanmax nanmin quantile percentile argmax argmin sort diff dot vdot inner outer where clip "
-    "ravel atleast_1d atleast_2d diag polyval trapezoid cov linalg.norm linalg.det"
+    "ravel atleast_1d atleast_2d diag polyval trapezoid cov linalg.norm linalg.det select"
 ).split()
 
 
@@ -61,6 +61,19 @@ def _wrap(orig: Callable) -> Callable:
     return wrapper
 
 
+def _wrap_select(orig: Callable) -> Callable:
+    """``np.select``: NumPy dispatches on the conditions and choices only, not on ``default``;
+    a traced default becomes the choice of a last condition that always holds (same result)."""
+
+    @functools.wraps(orig)
+    def wrapper(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
+        if type(default) is Traced:
+            return orig([*condlist, True], [*choicelist, default])
+        return orig(condlist, choicelist, default)
+
+    return wrapper
+
+
 def _named(name: str, w: Callable) -> Callable:
     w.__anydiff_list_wrapper__ = name  # type: ignore[attr-defined]
     return w
@@ -78,7 +91,7 @@ for _n in NAMES:
     _f = getattr(_ns, _a, None)
     if _f is not None and not isinstance(_f, np.ufunc):
         ORIGINAL[_n] = _f
-        WRAPPERS[_n] = _named(_n, _wrap(_f))
+        WRAPPERS[_n] = _named(_n, (_wrap_select if _n == "select" else _wrap)(_f))
 
 
 def original(func: Any) -> Any:

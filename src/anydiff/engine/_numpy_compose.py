@@ -171,10 +171,21 @@ def _tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
 
 
 def _linalg_vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
-    if axis is None:  # all entries, as one vector
-        r = np.linalg.norm(np.ravel(x), ord=ord)
-        return np.reshape(r, (1,) * R.ndim_of(x)) if keepdims else r
-    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    """The norm of the vectors over ``axis`` (an int or any tuple of axes, all if None: those
+    entries flattened into one vector, never a matrix norm)."""
+    nd = R.ndim_of(x)
+    axes = tuple(range(nd)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(sorted(a % nd for a in axes))
+    rest = [a for a in range(nd) if a not in axes]
+    flat = np.reshape(np.transpose(x, rest + list(axes)), tuple(R.shape_of(x)[a] for a in rest) + (-1,))
+    r = np.linalg.norm(flat, ord=ord, axis=-1)
+    return np.expand_dims(r, axes) if keepdims else r
+
+
+def _matrix_rank(A: Any, *args: Any, **kw: Any) -> Any:
+    """An integer read on the values (no derivative; a tape that sees it re-traces)."""
+    a = _concrete(A, "np.linalg.matrix_rank(traced) (an integer, read on the values)")
+    return np.linalg.matrix_rank(a, *args, **{k: primal(v) for k, v in kw.items()})
 
 
 #: numpy.linalg's Array API names: the same functions on the last axes
@@ -184,9 +195,10 @@ _LINALG_ALIASES = {
     "outer": lambda a, b, /: np.outer(a, b),
     "cross": lambda a, b, /, *, axis=-1: np.cross(a, b, axis=axis),
     "diagonal": lambda x, /, *, offset=0: np.diagonal(x, offset, axis1=-2, axis2=-1),
-    "trace": lambda x, /, *, offset=0, dtype=None: np.trace(x, offset, axis1=-2, axis2=-1),
+    "trace": lambda x, /, *, offset=0, dtype=None: np.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype),
     "tensordot": lambda a, b, /, *, axes=2: np.tensordot(a, b, axes),
     "vector_norm": _linalg_vector_norm,
+    "matrix_rank": _matrix_rank,
     "matrix_norm": lambda x, /, *, keepdims=False, ord="fro": np.linalg.norm(x, ord, (-2, -1), keepdims),
 }
 for _name, _impl in _LINALG_ALIASES.items():

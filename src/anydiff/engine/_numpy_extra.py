@@ -20,7 +20,7 @@ from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import implements
 from ._numpy_elementwise import _concrete
-from ._tracer import Traced, primal
+from ._tracer import Traced, is_traced, primal
 
 
 def _np_index(x: Any) -> Any:
@@ -231,15 +231,21 @@ def accumulate_extreme(ufunc: Any, a: Any, axis: int = 0, dtype: Any = None, out
 
 @implements(np.pad)
 def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kw: Any) -> Any:
-    if not isinstance(mode, str) or mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
-        raise no_rule(f"np.pad with mode={mode!r} (constant, edge, reflect, symmetric, wrap)")
+    from . import _numpy_options as O
+
+    extra = (*O.STAT_MODES, "linear_ramp", "empty")
+    if not isinstance(mode, str) or mode not in ("constant", "edge", "reflect", "symmetric", "wrap", *extra):
+        raise no_rule(f"np.pad with mode={mode!r} (a callable)")
     nd = R.ndim_of(array)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
-    const = np.broadcast_to(np.asarray(kw.pop("constant_values", 0)), (nd, 2)) if mode == "constant" else None
-    if kw.pop("reflect_type", "even") != "even":
-        raise no_rule("np.pad with reflect_type='odd'")
+    if mode in extra:
+        return O.pad_extra(array, widths, mode, kw)
+    const = O.pairs(kw.pop("constant_values", 0), nd) if mode == "constant" else None
+    odd = kw.pop("reflect_type", "even") == "odd" and mode in ("reflect", "symmetric")
     if kw:
         raise no_rule(f"np.pad with {sorted(kw)}")
+    if odd:
+        return O.pad_odd(array, widths, mode)
     out = array
     for ax in range(nd):
         before, after = (int(w) for w in widths[ax])
@@ -249,7 +255,7 @@ def _pad(array: Any, pad_width: Any, mode: Any = "constant", **kw: Any) -> Any:
             taken = np.take(out, np.clip(idx, 0, max(n - 1, 0)), axis=ax)
             shape = [1] * nd
             shape[ax] = -1
-            fill = np.where(np.arange(idx.size) < before, const[ax, 0], const[ax, 1]).reshape(shape)
+            fill = np.reshape(np.where(np.arange(idx.size) < before, const[ax][0], const[ax][1]), shape)
             out = np.where((idx >= 0).reshape(shape), taken, fill)
         else:
             idx = np.pad(np.arange(n), (before, after), mode=mode)
@@ -362,19 +368,30 @@ def _cond(x: Any, p: Any = None) -> Any:
     return np.linalg.norm(x, p) * np.linalg.norm(np.linalg.inv(x), p)
 
 
-def matrix_norm(x: Any, ord: Any, keepdims: bool) -> Any:
-    """``norm(x, ord)`` of a 2-D ``x`` for ``ord`` in 1, -1, inf, -inf (max/min abs sums)."""
-    a = np.abs(x)
-    if ord in (1, -1):
-        sums = np.sum(a, axis=0)
-    else:
-        sums = np.sum(a, axis=1)
-    r = np.max(sums) if ord in (1, np.inf) else np.min(sums)
-    return np.reshape(r, (1, 1)) if keepdims else r
+def matrix_norm(x: Any, ord: Any, axis: tuple, keepdims: bool) -> Any:
+    """``norm(x, ord, axis)`` over the axis pair ``axis`` (rows, columns) for ``ord`` in 1, -1,
+    inf, -inf: the max/min of the absolute column (1) or row (inf) sums, per stacked matrix."""
+    nd = R.ndim_of(x)
+    rows, cols = axis[0] % nd, axis[1] % nd
+    summed, picked = (rows, cols) if ord in (1, -1) else (cols, rows)
+    sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+    r = (np.max if ord in (1, np.inf) else np.min)(sums, axis=picked, keepdims=True)
+    return r if keepdims else np.squeeze(r, axis=(rows, cols))
+
+
+def _float_operands(*args: Any) -> list:
+    """Constant operands as float arrays of the result type (lists, ints, bools, constant
+    buffers), as NumPy's float-only loops of ``copysign`` / ``heaviside`` cast them."""
+    args = tuple(a if is_traced(a) else primal(a) for a in args)
+    vals = [R.dtype_of(a) if is_traced(a) else a if isinstance(a, (int, float)) else np.asarray(a)
+            for a in args]
+    dt = np.result_type(*vals, 1.0)
+    return [a if is_traced(a) else np.asarray(a, dtype=dt) for a in args]
 
 
 def _copysign(x: Any, y: Any) -> Any:
     # |x| with the sign of y: derivative sign(x) * sign(y) in x, 0 in y (piecewise constant)
+    x, y = _float_operands(x, y)
     neg = np.signbit(y)  # recorded on traced y: a replay recomputes the signs
     return np.where(neg, -np.abs(x), np.abs(x))
 
@@ -390,6 +407,7 @@ def _divmod(x: Any, y: Any) -> Any:
 
 def _heaviside(x: Any, h: Any) -> Any:
     # a step: derivative 0 in x (also at 0, the kink convention), the value h where x == 0
+    x, h = _float_operands(x, h)
     return np.where(x > 0, 1.0, np.where(x < 0, 0.0, h))
 
 

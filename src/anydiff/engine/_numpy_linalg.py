@@ -37,11 +37,11 @@ def _per_matrix(fn: Callable, *arrays: Any) -> Any:
 
 @implements(np.linalg.solve)
 def _solve(a: Any, b: Any) -> Any:
-    if R.ndim_of(a) > 2:  # stacked: b is (..., n, k), or (n,) / (..., n) as NumPy 2 reads it
-        nb = R.ndim_of(b)
+    nb = R.ndim_of(b)
+    if R.ndim_of(a) > 2 or nb > 2:  # stacked, as NumPy 2 reads b: (n,) a vector, else (..., n, k)
         if nb == 1:
             return _per_matrix(lambda m: _solve(m, b), a)
-        if nb == R.ndim_of(a) - 1:
+        if nb == R.ndim_of(a) - 1 and _NUMPY1:  # NumPy 1: a stack of vectors
             return _per_matrix(
                 lambda m, v: _solve(m, v[:, None])[:, 0], a, _broadcast_to(b, R.shape_of(a)[:-1])
             )
@@ -50,9 +50,10 @@ def _solve(a: Any, b: Any) -> Any:
             _solve, _broadcast_to(a, shp + R.shape_of(a)[-2:]), _broadcast_to(b, shp + R.shape_of(b)[-2:])
         )
     _square2d(a, "solve")
-    if R.ndim_of(b) > 2:
-        raise no_rule("np.linalg.solve with stacked right-hand sides")
     return bind(R.SOLVE, [a, b], {})
+
+
+_NUMPY1 = int(np.__version__.split(".")[0]) < 2
 
 
 @implements(np.linalg.inv)
@@ -141,8 +142,8 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> 
         s = svdvals(m) if nd == 2 else np.linalg.svd(m, compute_uv=False)
         r = np.sum(s, axis=-1) if ord == "nuc" else np.max(s, axis=-1) if ord == 2 else np.min(s, axis=-1)
         return np.expand_dims(r, tuple(sorted(a % nd for a in rc))) if keepdims else r
-    if not vector and ord in (1, -1, np.inf, -np.inf) and axis is None and nd == 2:
+    if not vector and ord in (1, -1, np.inf, -np.inf) and ((axis is None and nd == 2) or pair):
         from ._numpy_extra import matrix_norm
 
-        return matrix_norm(x, ord, keepdims)
+        return matrix_norm(x, ord, (0, 1) if axis is None else axis, keepdims)
     raise no_rule(f"np.linalg.norm with ord={ord!r} on a matrix")

@@ -166,7 +166,9 @@ def _insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
     if axis is None:
         arr = reshape(arr, (-1,))
     elif R.ndim_of(arr) != 1:
-        raise no_rule("np.insert along an axis of an N-D array")
+        from ._numpy_options import insert_axis
+
+        return insert_axis(arr, obj, values, axis)
     n = R.shape_of(arr)[0]
     vshape = R.shape_of(values)
     vsize = int(np.prod(vshape))
@@ -197,7 +199,10 @@ def _linspace(
     **kw: Any,
 ) -> Any:
     if axis != 0:
-        raise no_rule("np.linspace with axis != 0 and traced endpoints")
+        from ._numpy_options import linspace_axis
+
+        y, step = _linspace(start, stop, num, endpoint, True, dtype)
+        return linspace_axis(y, step, axis, retstep)
     div = (num - 1) if endpoint else num
     t = np.arange(num, dtype=float)
     nd = max(R.ndim_of(start), R.ndim_of(stop))
@@ -300,6 +305,8 @@ def _gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> A
         if np.ndim(h) == 0:
             parts = _gradient_uniform(f, s, h, edge_order)
         else:
+            if tuple(R.shape_of(h)) != (n,):
+                raise ValueError("when 1d, distances must match the length of the corresponding dimension")
             parts = _gradient_coords(f, s, np.diff(h), ax, nd, edge_order)
         out.append(concatenate(parts, axis=ax))
     return out[0] if len(out) == 1 else tuple(out)
@@ -374,6 +381,7 @@ def _interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, perio
 @implements(np.polyval)
 def _polyval(p: Any, x: Any) -> Any:
     """Horner's scheme: ``p[0] x^(n-1) + ... + p[n-1]``."""
+    p, x = (v if isinstance(v, Traced) else np.asarray(v) for v in (p, x))  # lists, as NumPy
     y: Any = 0.0 * x
     for k in range(R.shape_of(p)[0]):
         y = y * x + p[k]
@@ -440,4 +448,4 @@ def ufunc_at(ufunc: Any, a: Any, indices: Any, b: Any = None) -> None:
     assign_inplace(a, a + add)
 
 
-from . import _rules_fft, _rules_linalg2  # noqa: E402,F401 - register the np.fft / np.linalg handlers
+from . import _numpy_options, _rules_fft, _rules_linalg2  # noqa: E402,F401 - their handlers

@@ -135,16 +135,16 @@ def _nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) ->
     return r if out is None else _write_out(out, r)
 
 
-def _cumulative(acc: Any, first: float, x: Any, axis: Any, include_initial: bool) -> Any:
+def _cumulative(acc: Any, first: float, x: Any, axis: Any, include_initial: bool, dtype: Any) -> Any:
     if axis is None:
         if R.ndim_of(x) != 1:
             raise ValueError("For arrays which have more than one dimension ``axis`` argument is required.")
         axis = 0
-    r = acc(x, axis=axis)
+    r = acc(x, axis=axis, dtype=dtype)
     if include_initial:
         shp = list(R.shape_of(x))
         shp[axis] = 1
-        r = np.concatenate([np.full(shp, first), r], axis=axis)
+        r = np.concatenate([np.full(shp, first, dtype=R.dtype_of(r)), r], axis=axis)
     return r
 
 
@@ -154,12 +154,12 @@ if hasattr(np, "cumulative_sum"):  # NumPy >= 2.1
     def _cumulative_sum(
         x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None, include_initial: bool = False
     ) -> Any:
-        r = _cumulative(np.cumsum, 0.0, x, axis, include_initial)
+        r = _cumulative(np.cumsum, 0.0, x, axis, include_initial, dtype)
         return r if out is None else _write_out(out, r)
 
     @implements(np.cumulative_prod)
     def _cumulative_prod(
         x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None, include_initial: bool = False
     ) -> Any:
-        r = _cumulative(np.cumprod, 1.0, x, axis, include_initial)
+        r = _cumulative(np.cumprod, 1.0, x, axis, include_initial, dtype)
         return r if out is None else _write_out(out, r)

@@ -197,8 +197,10 @@ def qr(a: Any, mode: str = "reduced", scipy: bool = False) -> Any:
     m, n = R.shape_of(a)
     if m < n:
         raise no_rule("np.linalg.qr of a wide matrix (m < n: Q R is not unique in its last columns)")
-    if mode not in ("reduced", "r") and not (mode == "complete" and m == n):
-        raise no_rule(f"np.linalg.qr with mode={mode!r} (only 'reduced' and 'r')")
+    if mode == "complete" and m > n:
+        raise no_rule("np.linalg.qr with mode='complete' of a tall matrix (Q's extra columns are not unique)")
+    if mode not in ("reduced", "r", "complete"):
+        raise no_rule(f"np.linalg.qr with mode={mode!r} (only 'reduced', 'r' and square 'complete')")
     d = np.abs(np.diagonal(np.linalg.qr(primal(a), mode="r")))
     if n and not d.min() > n * np.finfo(float).eps * max(d.max(), np.finfo(float).tiny):
         raise EngineError(

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from . import _rules as R
-from ._errors import no_rule
 from ._numpy_api import HANDLERS, implements
 from ._numpy_elementwise import _concrete
 from ._tracer import Prim, Traced, bind
@@ -60,8 +59,10 @@ SVDVALS = Prim("linalg.svdvals", lambda a: np.linalg.svd(a, compute_uv=False), _
 
 def svdvals(a: Any) -> Any:
     """Singular values of ``a`` (``(m, n)`` -> ``(min(m, n),)``, descending)."""
-    if R.ndim_of(a) != 2:
-        raise no_rule("singular values of stacked (>2-D) matrices")
+    if R.ndim_of(a) > 2:  # stacked: one 2-D rule per matrix
+        from ._numpy_linalg import _per_matrix
+
+        return _per_matrix(svdvals, a)
     return bind(SVDVALS, [a], {})
 
 
@@ -90,8 +91,10 @@ EIGVALS = Prim("linalg.eigvals", _eigvals_impl, _eigvals_jvp, _eigvals_vjp)
 
 @implements(np.linalg.eigvals)
 def _eigvals(a: Any) -> Any:
-    if R.ndim_of(a) != 2:
-        raise no_rule("np.linalg.eigvals of stacked (>2-D) matrices")
+    if R.ndim_of(a) > 2:  # stacked: one 2-D rule per matrix
+        from ._numpy_linalg import _per_matrix
+
+        return _per_matrix(_eigvals, a)
     if not R.is_complex(a):  # real or complex eigenvalues, by the values: a tape re-traces
         _concrete(a, "np.linalg.eigvals(real matrix): real or complex eigenvalues, by the values")
     return bind(EIGVALS, [a], {})

@@ -147,8 +147,8 @@ def _lse_compile(p: dict, xs: list) -> Any:
     """Replay of ``_lse_impl`` on a real array (the same operations, so the same bits) with
     its ``exp(x - m)`` temporary in a buffer reused across calls."""
     x = xs[0]
-    if type(x) is not np.ndarray or x.dtype.kind != "f" or not x.size:
-        return None
+    if type(x) is not np.ndarray or x.dtype.kind != "f" or not x.size or not x.ndim:
+        return None  # (a 0-d x: NumPy's ufuncs return scalars, no buffer to reuse)
     axis, keepdims = p["axis"], p["keepdims"]
     amax, total, isfinite = np.maximum.reduce, np.add.reduce, np.isfinite
     sub, exp, log = np.subtract, np.exp, np.log
@@ -171,8 +171,8 @@ def _lse_compile(p: dict, xs: list) -> Any:
 
 
 def _fast_lse(p: dict, xs: list, need: tuple, ins: tuple, out: int) -> Any:
-    """``g * exp(x - y)`` in one reused buffer (real operand)."""
-    if dtype_of(xs[0]).kind != "f":
+    """``g * exp(x - y)`` in one reused buffer (real operand of at least one dimension)."""
+    if dtype_of(xs[0]).kind != "f" or not ndim_of(xs[0]):
         return None
     a = ins[0]
     kshape = _kshape(shape_of(xs[0]), _norm_axes(p["axis"], ndim_of(xs[0])))

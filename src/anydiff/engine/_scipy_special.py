@@ -7,8 +7,9 @@ input with ``np.asarray``; :mod:`._intercept` routes calls with traced arguments
 implementations here.  Each rule's derivative is itself written with SciPy/NumPy calls on
 (possibly traced) arrays, so rules nest (``hessian`` of ``gammaln`` works).
 
-Arguments without a closed-form derivative (the order ``v`` of ``iv``/``jv``, the shape
-parameters of ``gammainc``/``betainc``, the order of ``zeta``'s first argument) raise
+The shape parameters of ``gammainc``/``betainc`` and ``stdtr``'s degrees of freedom are
+differentiated by quadrature (:mod:`._scipy_incgrad`).  Arguments without a derivative rule
+(the order ``v`` of ``iv``/``jv``, the order of ``zeta``'s first argument) raise
 :class:`EngineError` naming the function and the argument, never a silent zero; integer
 orders (``yn``'s ``n``, ``polygamma``'s ``n``) are not differentiable and take no derivative.
 """
@@ -22,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from . import _rules as R
+from . import _scipy_incgrad as G
 from ._errors import EngineError
-from ._tracer import Prim, Traced, bind
+from ._tracer import Prim, bind, is_traced, primal
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -87,6 +89,12 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
         )
 
     def ive_dx(v: Any, x: Any, z: Any) -> Any:
+        if R.dtype_of(x).kind == "c":  # exp(-|Re x|) is not holomorphic: no complex derivative
+            raise EngineError(
+                "scipy.special.ive of a complex argument has no derivative rule in anydiff.engine "
+                "(its scaling exp(-|Re z|) is not holomorphic); write "
+                "scipy.special.iv(v, z) * np.exp(-np.abs(np.real(z))) instead"
+            )
         return 0.5 * (sp.ive(v - 1, x) + sp.ive(v + 1, x)) - np.sign(x) * z
 
     table: dict[Any, Prim] = {
@@ -164,14 +172,14 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             no_closed_form("yn", "the integer order n"),
             lambda n, x, z: 0.5 * (sp.yn(n - 1, x) - sp.yn(n + 1, x)),
         ),
-        sp.gammainc: b("gammainc", sp.gammainc, no_closed_form("gammainc", "the shape a"), dgammainc_x),
+        sp.gammainc: b("gammainc", sp.gammainc, G.gammainc_da, dgammainc_x),
         sp.gammaincc: b(
             "gammaincc",
             sp.gammaincc,
-            no_closed_form("gammaincc", "the shape a"),
+            G.gammaincc_da,
             lambda a, x, z: -dgammainc_x(a, x, z),
         ),
-        sp.stdtr: b("stdtr", sp.stdtr, no_closed_form("stdtr", "the degrees of freedom df"), t_pdf),
+        sp.stdtr: b("stdtr", sp.stdtr, G.stdtr_ddf, t_pdf),
         sp._ufuncs._zeta: b(
             "zeta", sp.zeta, no_closed_form("zeta", "the exponent x"), lambda s, q, z: -s * sp.zeta(s + 1, q)
         ),
@@ -179,8 +187,8 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             "betainc",
             sp.betainc,
             [
-                no_closed_form("betainc", "the shape a"),
-                no_closed_form("betainc", "the shape b"),
+                G.betainc_da,
+                G.betainc_db,
                 dbetainc_x,
             ],
         ),
@@ -188,8 +196,8 @@ def ufunc_rules(sp: Any) -> dict[Any, Prim]:
             "betaincc",
             sp.betaincc,
             [
-                no_closed_form("betaincc", "the shape a"),
-                no_closed_form("betaincc", "the shape b"),
+                G.betaincc_da,
+                G.betaincc_db,
                 lambda a, bb, x, z: -dbetainc_x(a, bb, x, z),
             ],
         ),
@@ -217,9 +225,9 @@ _POLYGAMMA: dict[int, Prim] = {}
 
 def polygamma(n: Any, x: Any) -> Any:
     """``scipy.special.polygamma(n, x)`` for traced ``x`` (integer order ``n``, not traced)."""
-    if isinstance(n, Traced):
+    if is_traced(n):
         raise EngineError("scipy.special.polygamma is not differentiable in its integer order n")
-    ns = np.asarray(n)
+    ns = np.asarray(primal(n))  # a constant buffer (np.array([1, 2]) inside f) is data
     if ns.ndim:  # an array of orders: elementwise, one primitive per distinct order
         out: Any = 0.0
         for k in np.unique(ns).tolist():
@@ -256,11 +264,9 @@ def _lse_parts(a: Any, axis: Any, b: Any) -> tuple[Any, Any]:
         a = _build(a)
     if b is None:
         return lse(a, axis=axis, keepdims=True), None
-    if not isinstance(b, Traced) and np.all(np.asarray(b) >= 0):
-        return lse(a + np.log(b), axis=axis, keepdims=True), None
+    if not is_traced(b) and np.all(np.asarray(primal(b)) >= 0):  # constant weights (a buffer too)
+        return lse(a + np.log(primal(b)), axis=axis, keepdims=True), None
     # signed weights: shift by a constant (stop-gradient) maximum, as scipy does
-    from ._tracer import primal
-
     m = np.max(np.asarray(primal(a)), axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     s = np.sum(b * np.exp(a - m), axis=axis, keepdims=True)
@@ -283,6 +289,16 @@ def logsumexp(
     Shape: ``a``'s shape reduced over ``axis`` (kept as 1 with ``keepdims``).  With
     ``return_sign`` returns ``(log|s|, sign(s))``; the sign has no derivative.
     """
+    if b is not None and (R.dtype_of(a).kind == "c" or R.dtype_of(b).kind == "c"):
+        # complex with weights, as SciPy: log Σ b·exp(a) (principal log); with return_sign
+        # (log|s|, s/|s|); shifted by the constant maximum real part
+        m = np.max(np.real(np.asarray(primal(a))), axis=axis, keepdims=True)
+        s = np.sum(b * np.exp(a - np.where(np.isfinite(m), m, 0.0)), axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        if return_sign:
+            mag = np.abs(s)
+            return _drop_axes(np.log(mag) + m, axis, keepdims), _drop_axes(s / mag, axis, keepdims)
+        return _drop_axes(np.log(s) + m, axis, keepdims)
     r, sign = _lse_parts(a, axis, b)
     if sign is None:
         sign = np.ones(R.shape_of(r))

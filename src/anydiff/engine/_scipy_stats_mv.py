@@ -1,7 +1,8 @@
 """Multivariate ``scipy.stats`` densities for traced arguments: ``dirichlet`` (``logpdf``,
 ``pdf`` in ``x`` and ``alpha``), ``multinomial`` (``logpmf``, ``pmf``), ``multivariate_normal``
 with ``allow_singular=True`` and a constant singular covariance (in ``x`` and ``mean``), and
-``gaussian_kde`` evaluated at traced points; :func:`multivariate_methods` lists the methods
+``gaussian_kde`` evaluated at traced points, and ``multivariate_normal(mean, cov)`` frozen
+with a traced mean or cov (:class:`MVNFrozen`); :func:`multivariate_methods` lists the methods
 routed here (also of the frozen distributions).
 
 SciPy's methods convert their input with ``np.asarray``; :mod:`._intercept` routes calls with
@@ -166,6 +167,34 @@ def _multinomial_frozen(self: Any) -> tuple:
     return (self.n, self.p)
 
 
+class MVNFrozen:
+    """``multivariate_normal(mean, cov)`` with a traced mean or cov: ``logpdf``, ``pdf``, ``entropy``."""
+
+    def __init__(self, mean: Any = None, cov: Any = 1, allow_singular: bool = False, seed: Any = None):
+        self.mean, self.cov, self.allow_singular = mean, cov, allow_singular
+
+    def logpdf(self, x: Any) -> Any:
+        from . import _scipy_stats as S
+
+        return S.mvn_logpdf(x, self.mean, self.cov, self.allow_singular)
+
+    def pdf(self, x: Any) -> Any:
+        from . import _scipy_stats as S
+
+        return S.mvn_pdf(x, self.mean, self.cov, self.allow_singular)
+
+    def entropy(self) -> Any:
+        from . import _scipy_stats as S
+
+        return S.mvn_entropy(self.mean, self.cov)
+
+    def __getattr__(self, name: str) -> Any:
+        raise EngineError(
+            f"scipy.stats.multivariate_normal(...).{name} with a traced mean or cov has no derivative "
+            "rule in anydiff.engine (supported: logpdf, pdf, entropy); use backend 'finitediff'"
+        )
+
+
 def multivariate_methods() -> list[tuple[str, str, Callable, Callable | None]]:
     """``(class name in scipy.stats._multivariate, or gaussian_kde, method, rule, frozen
     parameters)``: the frozen classes (and fitted kernel density estimates) pass their own
@@ -196,6 +225,7 @@ def multivariate_methods() -> list[tuple[str, str, Callable, Callable | None]]:
         for m, impl in methods:
             out.append((f"{gen}_gen", m, impl, None))
             out.append((frozen, m, impl, _mvn_frozen_entropy if m == "entropy" else pars))
+    out.append(("multivariate_normal_gen", "__call__", MVNFrozen, None))  # multivariate_normal(mean=traced)
     for m, impl in (("evaluate", kde_pdf), ("__call__", kde_pdf), ("pdf", kde_pdf), ("logpdf", kde_logpdf)):
         out.append(("gaussian_kde", m, impl, _kde_self))
     return out

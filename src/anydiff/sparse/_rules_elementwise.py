@@ -148,7 +148,9 @@ UNARY_NONLINEAR = (
 NARY_NONLINEAR = (
     "logaddexp2 beta betaln rel_entr kl_div iv ive jv kv yv yn zeta gammainc gammaincc stdtr betainc "
     "betaincc expn boxcox boxcox1p inv_boxcox poch binom owens_t huber pseudo_huber gammaincinv hyp1f1 "
-    "hyp2f1 lambertw"
+    "hyp2f1 lambertw "
+    # and the shape derivatives of the incomplete gamma / beta functions (quadratures)
+    "gammainc_dshape betainc_dshape betainc_dshape_b stdtr_dshape"
 ).split()
 
 RULES: dict[str, Callable[[Call], Any]] = {
