@@ -83,6 +83,15 @@ def _nanquantile(a: Any, q: Any, axis: Any, keepdims: bool, method: str, name: s
     return np.expand_dims(r, np.ndim(q) + ax) if keepdims else r
 
 
+def _nanquantile_call(
+    a: Any, q: Any, axis: Any, out: Any, keepdims: bool, method: str, kw: dict, name: str
+) -> Any:
+    """np.nanquantile / np.nanpercentile (q as a fraction) after checking their options."""
+    _nan_options(kw, name)
+    r = _nanquantile(a, q, axis, keepdims, method, name)
+    return r if out is None else _write_out(out, r)
+
+
 @implements(np.nanquantile)
 def _np_nanquantile(
     a: Any,
@@ -94,9 +103,7 @@ def _np_nanquantile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    _nan_options(kw, "nanquantile")
-    r = _nanquantile(a, np.asarray(q), axis, keepdims, method, "nanquantile")
-    return r if out is None else _write_out(out, r)
+    return _nanquantile_call(a, np.asarray(q), axis, out, keepdims, method, kw, "nanquantile")
 
 
 @implements(np.nanpercentile)
@@ -110,9 +117,7 @@ def _np_nanpercentile(
     keepdims: bool = False,
     **kw: Any,
 ) -> Any:
-    _nan_options(kw, "nanpercentile")
-    r = _nanquantile(a, np.asarray(q) / 100.0, axis, keepdims, method, "nanpercentile")
-    return r if out is None else _write_out(out, r)
+    return _nanquantile_call(a, np.asarray(q) / 100.0, axis, out, keepdims, method, kw, "nanpercentile")
 
 
 @implements(np.nanmedian)
