@@ -97,7 +97,7 @@ RUNS = [
     (backend, kind, case)
     for backend, kind in [
         ("torch", "numpy"), ("torch", "torch"), ("autograd", "numpy"), ("autograd", "torch"),
-        ("jax", "torch"), ("finitediff", "numpy"),
+        ("jax", "torch"), ("finitediff", "numpy"), ("engine", "numpy"),
     ]
     for case in CASES
     if backend != "jax" or case[4]

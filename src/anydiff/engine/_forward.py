@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._rules import dispatch_operands, dtype_of, fit_tangent, shape_of
-from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
+from ._tracer import Prim, Trace, Traced, as_output, bind, new_level, owned
 
 
 class ForwardTrace(Trace):
@@ -65,8 +65,8 @@ def jvp_batched(f: Any, x: Any, T: Any, args: tuple) -> tuple[Any, Any]:
     trace.check_dropped()
     if type(y) is Traced and y._trace is trace:
         if y._aux is not None:
-            return y._value, y._aux
+            return owned(y._value, x), y._aux
         y = y._value
     elif type(y) is Traced and y._trace is None:
         y = y._value
-    return y, np.zeros((B,) + shape_of(y), dtype=dtype_of(y))
+    return owned(y, x), np.zeros((B,) + shape_of(y), dtype=dtype_of(y))

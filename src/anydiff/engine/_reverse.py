@@ -9,7 +9,7 @@ import numpy as np
 from ._rules import SETITEM, Lazy, dispatch_operands, dtype_of, fit, shape_of
 from ._rules_shape import SETITEM_STEAL
 from ._slices import Partition, dest_specs
-from ._tracer import Prim, Trace, Traced, as_output, bind, new_level
+from ._tracer import Prim, Trace, Traced, as_output, bind, new_level, owned
 
 
 class Node:
@@ -329,7 +329,8 @@ def trace_reverse(f: Any, x: Any, args: tuple) -> tuple[ReverseTrace, int, Any, 
     xs = trace.slot(x, dtype_of(x).kind in "fc")
     y = as_output(f(Traced(trace, x, xs), *args))
     trace.check_dropped()
-    return (trace, xs, *_unwrap_output(y, trace))
+    y, y_slot = _unwrap_output(y, trace)
+    return trace, xs, owned(y, x), y_slot
 
 
 def _unwrap_output(y: Any, trace: ReverseTrace) -> tuple[Any, int | None]:

@@ -160,6 +160,7 @@ class Tape:
         self.replayable = trace.replayable
         self.reason = trace.reason
         self._plan = self._make_plan(trace, y_slot)
+        self._made = {out for _, _, out in self._plan}
         # decided once per tape; a tape that re-traces on every call would pay it every call
         self._part = slice_partition(trace.nodes, x_slot, x) if trace.replayable else None
         self._bplan = backward_plan(trace.nodes, self._part)
@@ -221,8 +222,10 @@ class Tape:
 
     def _y_of(self, vals: list[Any]) -> Any:
         y = self._y if self._y_slot is None else vals[self._y_slot]
-        if type(y) is np.ndarray and y.base is not None:
-            y = y.copy()  # a view may alias a buffer the next replay overwrites
+        if type(y) is np.ndarray and (y.base is not None or self._y_slot not in self._made):
+            # a view may alias a buffer the next replay overwrites; an output no replayed
+            # operation makes (a constant, x itself, an argument) is the tape's or the caller's
+            y = y.copy()
         return y
 
     def value(self, x: np.ndarray, *args: Any) -> Any:
@@ -240,8 +243,8 @@ class Tape:
             y = self._y
             if np.size(y) != 1:
                 raise ValueError(f"value_and_grad needs a scalar output, got shape {np.shape(y)}")
-            return y, np.zeros_like(vals[self._x_slot])
-        y = vals[ys]
+            return self._y_of(vals), np.zeros_like(vals[self._x_slot])
+        y = self._y_of(vals)
         shp = shape_of(y)
         if shp and int(np.prod(shp)) != 1:
             raise ValueError(f"value_and_grad needs a scalar output, got shape {shp}")

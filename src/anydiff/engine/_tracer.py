@@ -488,6 +488,20 @@ def as_output(y: Any) -> Any:
     return y
 
 
+def owned(y: Any, *inputs: Any) -> Any:
+    """``y``, copied when it is an ndarray sharing memory with one of ``inputs``.
+
+    ``f`` may return its argument or a view of it (``x``, ``x.reshape(-1)``, ``x[1:]``): the
+    result then belongs to the caller, not to the caller's ``x`` (writing into one must not
+    change the other).
+    """
+    if type(y) is np.ndarray and any(
+        type(a) is np.ndarray and np.may_share_memory(y, a) for a in inputs
+    ):
+        return y.copy()
+    return y
+
+
 def empty_buffer(shape: int | tuple[int, ...], dtype: Any = float) -> Traced:
     """A writable zero-filled array that accepts traced values written into it.
 

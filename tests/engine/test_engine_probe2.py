@@ -1,0 +1,68 @@
+"""Results belong to the caller on the engine (probe of silent wrong numbers through the interface).
+
+An ``f`` that returns its argument, a view of it, or an array that does not depend on x gave a
+value that aliased the caller's ``x`` (writing into ``x`` afterwards changed the returned value)
+or the tape's stored output (writing into one result changed every later prepared result).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import anydiff as ad
+
+BACKENDS = [ad.AutoEngine("reverse"), ad.AutoEngine("forward")]
+IDS = ["reverse", "forward"]
+X = np.array([0.3, -0.7, 1.1])
+
+
+def f_identity(v):
+    return v
+
+
+def f_view(v):
+    return v[1:]
+
+
+def f_const(v):
+    return np.array([1.0, 2.0, 3.0])
+
+
+def _value(op, f, be, x, prepared):
+    w = np.ones_like(f(X))
+    args = {"jacobian": (), "pushforward": (np.ones(3),), "pullback": (w,)}[op]
+    if prepared:
+        prep = getattr(ad, f"prepare_{op}")(f, be, x, *args)
+        return lambda: getattr(prep, f"value_and_{op}")(x, *args)[0]
+    return lambda: getattr(ad, f"value_and_{op}")(f, be, x, *args)[0]
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("op", ["jacobian", "pushforward", "pullback"])
+@pytest.mark.parametrize("prepared", [False, True])
+@pytest.mark.parametrize("f", [f_identity, f_view])
+def test_value_does_not_alias_the_callers_x(be, op, prepared, f):
+    x = X.copy()
+    y = _value(op, f, be, x, prepared)()
+    expected = f(X).copy()
+    x[:] = 99.0  # an optimizer updating x in place
+    np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("op", ["jacobian", "pullback"])
+def test_constant_output_of_a_prep_is_not_shared_between_calls(be, op):
+    call = _value(op, f_const, be, X.copy(), True)
+    first = call()
+    first[:] = 777.0
+    np.testing.assert_array_equal(call(), [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+def test_zero_dimensional_identity_value_is_the_callers(be):
+    x = np.array(2.0)
+    prep = ad.prepare_gradient(f_identity, be, x)
+    y, g = prep.value_and_gradient(x)
+    x[...] = 5.0
+    assert float(y) == 2.0 and float(g) == 1.0
