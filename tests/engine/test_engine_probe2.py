@@ -66,3 +66,28 @@ def test_zero_dimensional_identity_value_is_the_callers(be):
     y, g = prep.value_and_gradient(x)
     x[...] = 5.0
     assert float(y) == 2.0 and float(g) == 1.0
+
+
+# ---- a mutable Constant changed in place between prepared calls ----------------------------
+
+
+class Params:
+    def __init__(self) -> None:
+        self.w = np.array([1.0, 2.0, 3.0])
+        self.k = 2.0
+
+
+def f_params(v, p):
+    return np.sum(v**2 * p.w) * p.k
+
+
+@pytest.mark.parametrize("op", ["gradient", "jacobian"])
+def test_object_constant_mutated_between_prepared_calls_is_used(op):
+    # The tape compared the object by identity and replayed with the recorded p.k baked in.
+    be = ad.AutoEngine("reverse")
+    p = Params()
+    prep = getattr(ad, f"prepare_{op}")(f_params, be, X, ad.Constant(p))
+    p.w = np.array([5.0, 5.0, 5.0])
+    p.k = 3.0
+    got = getattr(ad, op)(f_params, be, X, ad.Constant(p), prep=prep)
+    np.testing.assert_allclose(np.ravel(got), 2 * X * 5.0 * 3.0, rtol=1e-13)

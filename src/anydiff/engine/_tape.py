@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,22 @@ def _is_dynamic(a: Any) -> bool:
     # float/complex arrays are tape inputs; integer/boolean arrays and Python objects are
     # compared on replay instead, because they may decide shapes or indices
     return isinstance(a, np.ndarray) and a.dtype.kind in "fc"
+
+
+_VALUE_TYPES = (type(None), bool, int, float, complex, str, bytes, np.generic, np.dtype, type)
+_CALLABLE_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
+_VOLATILE = object()  # marks a mutable argument: a replay cannot see its changes, so re-trace
+
+
+def _by_value(a: Any) -> bool:
+    """Whether a non-array argument can be compared on replay: an immutable value (or a
+    tuple / frozenset of them), or a function, compared by identity as closures are (frozen).
+
+    Anything else (an object whose attributes ``f`` reads, a list) may change in place
+    between calls while staying the same object, which a comparison cannot see."""
+    if isinstance(a, (tuple, frozenset)):
+        return all(_by_value(b) for b in a)
+    return isinstance(a, _VALUE_TYPES + _CALLABLE_TYPES) or a is Ellipsis
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -105,8 +122,9 @@ class Tape:
     recording (no value-dependent control flow); then :meth:`value_and_grad`, :meth:`vjp` and
     :meth:`value` re-evaluate the recorded primitive operations at the new ``x`` and ``args``
     as a flat loop (no Python from ``f`` runs).  Otherwise each call re-traces ``f``.  Float
-    and complex array arguments in ``args`` are tape inputs; any other argument must be equal
-    to the recorded one for a replay (if not, the call re-traces).
+    and complex array arguments in ``args`` are tape inputs; other arrays and immutable values
+    must be equal to the recorded ones for a replay (if not, the call re-traces), and a
+    mutable object (an instance whose attributes ``f`` reads, a list) re-traces every call.
 
     Contract (as for any tracing JIT): arrays that ``f`` reads from globals or closures, and
     random numbers drawn inside ``f``, are constants of the tape; pass anything that changes
@@ -142,7 +160,10 @@ class Tape:
             else:
                 wrapped.append(a)
                 arg_slots.append(None)
-                sig.append(a.copy() if isinstance(a, np.ndarray) else a)
+                if isinstance(a, np.ndarray):
+                    sig.append(a.copy())
+                else:
+                    sig.append(a if _by_value(a) else _VOLATILE)
         y = as_output(traced_call(self.f, Traced(trace, x, x_slot), tuple(wrapped)))
         trace.check_dropped()
         from ._reverse import _unwrap_output
@@ -201,7 +222,7 @@ class Tape:
             if isinstance(s, tuple) and len(s) == 3 and s[0] is _DYNAMIC:
                 if not (isinstance(a, np.ndarray) and a.shape == s[1] and a.dtype == s[2]):
                     return False
-            elif not _same(a, s):
+            elif s is _VOLATILE or not _same(a, s):
                 return False
         return True
 
