@@ -91,3 +91,67 @@ def test_object_constant_mutated_between_prepared_calls_is_used(op):
     p.k = 3.0
     got = getattr(ad, op)(f_params, be, X, ad.Constant(p), prep=prep)
     np.testing.assert_allclose(np.ravel(got), 2 * X * 5.0 * 3.0, rtol=1e-13)
+
+
+# ---- views that must see later writes into their base (NumPy semantics) -----------------------
+
+VIEWS = {
+    "diagonal": np.diagonal,
+    "diag": np.diag,
+    "broadcast_to": lambda A: np.broadcast_to(A, (2, 3, 3)),
+    "squeeze of a view": lambda A: np.squeeze(A[None]),
+    "rot90": np.rot90,
+    "real": lambda A: A.real,
+}
+
+
+def _writes_after_view(view):
+    def f(v):
+        A = np.outer(v, v) + 0.0
+        d = view(A)
+        A[0, 0] = 0.0
+        A[1, :] *= v[2]
+        w = np.arange(1.0, np.size(d) + 1).reshape(np.shape(d))
+        return np.sum(d * w) + np.sum(A)
+
+    return f
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_view_sees_later_writes_into_its_base(be, name):
+    # The engine's result was a copy taken when the view was made (a silently stale value
+    # and gradient); chained views (a view of a view) did not see writes into the root either.
+    f = _writes_after_view(VIEWS[name])
+    y, g = ad.value_and_gradient(f, be, X)
+    np.testing.assert_allclose(y, f(X.copy()), rtol=1e-13)
+    np.testing.assert_allclose(g, ad.gradient(f, "finitediff", X), rtol=1e-6, atol=1e-8)
+
+
+def test_writing_into_a_diagonal_raises_as_numpy():
+    def f(v):
+        d = np.diagonal(np.outer(v, v))
+        d[0] = 1.0
+        return np.sum(d)
+
+    with pytest.raises(ValueError, match="read-only"):
+        f(X.copy())
+    with pytest.raises(ValueError, match="read-only"):
+        ad.gradient(f, "engine", X)
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+def test_writes_through_real_and_imag_change_the_complex_array(be):
+    # z.real[0] = ... was dropped (z unchanged), a silently wrong value and gradient.
+    def f(v):
+        z = v * (1 + 2j)
+        r = z.real
+        r[0] = 5.0 * v[1]
+        i = z.imag
+        i[1] = v[2] ** 2
+        z[2] *= v[0]
+        return np.sum(np.abs(z) ** 2) + np.sum(r * v) + np.sum(i**2)
+
+    y, g = ad.value_and_gradient(f, be, X)
+    np.testing.assert_allclose(y, f(X.copy()), rtol=1e-13)
+    np.testing.assert_allclose(g, ad.gradient(f, "finitediff", X), rtol=1e-6, atol=1e-8)

@@ -282,6 +282,9 @@ def assign_inplace(t: Traced, new: Any) -> None:
     base, index, _ = view
     t._view = None
     if type(index) is ViewMap:  # reshape/transpose view: the write replaces the whole base
+        if index.inv is None:
+            t._view = view
+            raise ValueError("assignment destination is read-only")
         assign_inplace(base, index.inv(new))
     else:
         setitem(base, index, new)
@@ -289,8 +292,9 @@ def assign_inplace(t: Traced, new: Any) -> None:
     t._view = (base, index, base._ver)
 
 
-def _as_view(base: Any, r: Any, fwd: Callable, inv: Callable) -> Any:
-    """Mark ``r`` (computed as ``fwd(base)``) as a numpy-style view of ``base``."""
+def _as_view(base: Any, r: Any, fwd: Callable, inv: Callable | None = None) -> Any:
+    """Mark ``r`` (computed as ``fwd(base)``) as a numpy-style view of ``base``; without
+    ``inv`` a read-only one (``np.diagonal``, ``np.broadcast_to``): writing into it raises."""
     if isinstance(base, Traced):
         if not isinstance(r, Traced):
             r = Traced(None, r)
@@ -528,7 +532,8 @@ def _broadcast_to(a: Any, shape: Any, subok: bool = False) -> Any:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if R.shape_of(a) == shape:
         return a
-    return bind(R.BROADCAST, [a], {"shape": shape})
+    r = bind(R.BROADCAST, [a], {"shape": shape})
+    return _as_view(a, r, lambda b: _broadcast_to(b, shape))
 
 
 @implements(np.atleast_1d)

@@ -10,6 +10,7 @@ import numpy as np
 from . import _rules as R
 from ._numpy_api import (
     HANDLERS,
+    _as_view,
     _mean,
     _stack,
     _write_out,
@@ -59,12 +60,20 @@ def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kw: A
 
 @implements(np.real)
 def _real(val: Any) -> Any:
-    return bind(R.REAL, [val], {})
+    # ``z.real`` is a view in NumPy (of a real array: the array's own data): it sees later
+    # writes into ``z``, and writes into it change ``z``
+    if type(val) is Traced and not R.is_complex(val):
+        return val
+    r = bind(R.REAL, [val], {})
+    return _as_view(val, r, _real, lambda v: v + 1j * bind(R.IMAG, [val], {}))
 
 
 @implements(np.imag)
 def _imag(val: Any) -> Any:
-    return bind(R.IMAG, [val], {})
+    r = bind(R.IMAG, [val], {})
+    if not R.is_complex(val):
+        return r  # a new read-only array of zeros in NumPy
+    return _as_view(val, r, _imag, lambda v: bind(R.REAL, [val], {}) + 1j * v)
 
 
 @implements(np.around, np.round)

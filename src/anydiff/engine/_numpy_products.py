@@ -11,6 +11,7 @@ import numpy as np
 from . import _rules as R
 from ._errors import no_rule
 from ._numpy_api import (
+    _as_view,
     _moveaxis,
     _write_out,
     astype,
@@ -120,10 +121,11 @@ def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -
 @implements(np.diagonal)
 def _diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     nd = R.ndim_of(a)
-    a = _moveaxis(a, [axis1 % nd, axis2 % nd], [nd - 2, nd - 1])
-    n, m = R.shape_of(a)[-2:]
+    b = _moveaxis(a, [axis1 % nd, axis2 % nd], [nd - 2, nd - 1])
+    n, m = R.shape_of(b)[-2:]
     i = np.arange(max(0, -offset), min(n, m - offset)) if m - offset > 0 else np.arange(0)
-    return a[..., i, i + offset]
+    # a read-only view in NumPy: later writes into ``a`` show through
+    return _as_view(a, b[..., i, i + offset], lambda c: _diagonal(c, offset, axis1, axis2))
 
 
 @implements(np.diag)

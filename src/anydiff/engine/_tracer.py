@@ -202,6 +202,8 @@ class Traced(NdarrayMethods):
 
     def _refresh(self) -> None:
         base, index, ver = self._view
+        if base._view is not None:  # a view of a view: its base may itself be stale
+            base._refresh()
         if base._ver != ver:  # the base was written after this view was taken: re-read it
             from ._numpy_api import getitem
 
