@@ -155,3 +155,45 @@ def test_writes_through_real_and_imag_change_the_complex_array(be):
     y, g = ad.value_and_gradient(f, be, X)
     np.testing.assert_allclose(y, f(X.copy()), rtol=1e-13)
     np.testing.assert_allclose(g, ad.gradient(f, "finitediff", X), rtol=1e-6, atol=1e-8)
+
+
+VIEWS_OF_VIEWS = {
+    "A.T.T": lambda A: A.T.T,
+    "A.T[1]": lambda A: A.T[1],
+    "A[:, 0].reshape": lambda A: A[:, 0].reshape(3, 1),
+    "np.diagonal(A.T)": lambda A: np.diagonal(A.T),
+    "expand_dims(A.T)": lambda A: np.expand_dims(A.T, 0),
+}
+# NumPy copies here (the layout does not allow a view): later writes into A must not show
+COPIES = {
+    "A.T.reshape(-1)": lambda A: A.T.reshape(-1),
+    "A.T.ravel()": lambda A: A.T.ravel(),
+    "A.ravel(order=F)": lambda A: A.ravel(order="F"),
+    "A[::2].reshape(-1)": lambda A: A[::2].reshape(-1),
+    "np.moveaxis(A, 0, -1).ravel()": lambda A: np.moveaxis(A, 0, -1).ravel(),
+    "np.ascontiguousarray(A.T)": lambda A: np.ascontiguousarray(A.T),
+}
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("name", list(VIEWS_OF_VIEWS) + list(COPIES))
+def test_views_of_views_and_copies_follow_numpy(be, name):
+    f = _writes_after_view({**VIEWS_OF_VIEWS, **COPIES}[name])
+    y, g = ad.value_and_gradient(f, be, X)
+    np.testing.assert_allclose(y, f(X.copy()), rtol=1e-13)
+    np.testing.assert_allclose(g, ad.gradient(f, "finitediff", X), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+@pytest.mark.parametrize("name", list(COPIES))
+def test_writing_into_a_reshaped_copy_leaves_the_base(be, name):
+    # A.T.reshape(-1) was treated as a view: writing into it changed A (NumPy: a copy).
+    def f(v):
+        A = np.outer(v, v) + 0.0
+        d = COPIES[name](A)
+        d[...] = d * v[0] + 1.0
+        return np.sum(A * np.arange(9.0).reshape(3, 3)) + np.sum(d)
+
+    y, g = ad.value_and_gradient(f, be, X)
+    np.testing.assert_allclose(y, f(X.copy()), rtol=1e-13)
+    np.testing.assert_allclose(g, ad.gradient(f, "finitediff", X), rtol=1e-6, atol=1e-8)

@@ -337,6 +337,9 @@ def _array(orig: Callable, obj: Any, *args: Any, **kw: Any) -> Any:
 
     dtype = args[0] if args else kw.get("dtype")
     copy = kw.get("copy", orig is ORIGINAL["array"])
+    if orig is ORIGINAL["ascontiguousarray"] and isinstance(obj, Traced):
+        v = obj._value  # NumPy copies a non-contiguous array (``A.T``): no view of ``obj``
+        copy = copy or (isinstance(v, np.ndarray) and not v.flags.c_contiguous)
     if isinstance(obj, Traced):
         r = bind(COPY, [obj], {}) if copy else obj
     else:

@@ -452,6 +452,8 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kw: Any) -> Any:
     if shape == old:
         return a
     r = bind(R.RESHAPE, [a], {"shape": shape})
+    if not np.may_share_memory(primal(r), primal(a)):
+        return r  # NumPy copies here (``A.T.reshape(-1)``): not a view of ``a``
     return _as_view(a, r, lambda b: reshape(b, shape), lambda v: reshape(v, old))
 
 
