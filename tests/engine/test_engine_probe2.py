@@ -197,3 +197,13 @@ def test_writing_into_a_reshaped_copy_leaves_the_base(be, name):
     y, g = ad.value_and_gradient(f, be, X)
     np.testing.assert_allclose(y, f(X.copy()), rtol=1e-13)
     np.testing.assert_allclose(g, ad.gradient(f, "finitediff", X), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "name", ["np.ascontiguousarray(A.T)", "A.T.reshape(-1)", "A.T[1]", "diagonal", "real"]
+)
+def test_hessian_of_views_and_copies(name):
+    # forward over reverse: np.ascontiguousarray(A.T) was still a view one level down
+    f = _writes_after_view({**VIEWS, **VIEWS_OF_VIEWS, **COPIES}[name])
+    H = ad.hessian(f, "engine", X)
+    np.testing.assert_allclose(H, ad.hessian(f, "finitediff", X), atol=1e-5)

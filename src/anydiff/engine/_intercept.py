@@ -333,12 +333,12 @@ def _array(orig: Callable, obj: Any, *args: Any, **kw: Any) -> Any:
         return r if r is obj or not isinstance(r, np.ndarray) else buffer(r)
     from ._numpy_api import _build, astype, reshape
     from ._rules import COPY, dtype_of, ndim_of, shape_of
-    from ._tracer import bind
+    from ._tracer import bind, primal
 
     dtype = args[0] if args else kw.get("dtype")
     copy = kw.get("copy", orig is ORIGINAL["array"])
     if orig is ORIGINAL["ascontiguousarray"] and isinstance(obj, Traced):
-        v = obj._value  # NumPy copies a non-contiguous array (``A.T``): no view of ``obj``
+        v = primal(obj)  # NumPy copies a non-contiguous array (``A.T``): no view of ``obj``
         copy = copy or (isinstance(v, np.ndarray) and not v.flags.c_contiguous)
     if isinstance(obj, Traced):
         r = bind(COPY, [obj], {}) if copy else obj
