@@ -207,3 +207,23 @@ def test_hessian_of_views_and_copies(name):
     f = _writes_after_view({**VIEWS, **VIEWS_OF_VIEWS, **COPIES}[name])
     H = ad.hessian(f, "engine", X)
     np.testing.assert_allclose(H, ad.hessian(f, "finitediff", X), atol=1e-5)
+
+
+# ---- Python builtins on traced scalars ----------------------------------------------------
+
+
+def f_builtins(v):
+    q, r = divmod(v[1], 0.5)
+    k = round(v[2])  # an index computed from x: the prep must re-trace where it changes
+    return r * v[0] + q + v[int(k) % 3] ** 2 + round(v[0], 1) * v[2]
+
+
+@pytest.mark.parametrize("be", BACKENDS, ids=IDS)
+def test_divmod_and_round_of_traced_scalars(be):
+    # both raised a bare TypeError ("unsupported operand type(s) for divmod()", "type Traced
+    # doesn't define __round__")
+    x0, x1 = np.array([0.37, 1.3, 0.2]), np.array([0.71, 1.6, 1.2])
+    prep = ad.prepare_gradient(f_builtins, be, x0)
+    for x in (x1, x0):
+        g = ad.gradient(f_builtins, be, x, prep=prep)
+        np.testing.assert_allclose(g, ad.gradient(f_builtins, "finitediff", x), rtol=1e-6)

@@ -375,6 +375,16 @@ class Traced(NdarrayMethods):
     def __mod__(self, o: Any) -> Any:
         return np.remainder(self, o)
 
+    def __divmod__(self, o: Any) -> Any:
+        return np.floor_divide(self, o), np.remainder(self, o)
+
+    def __rdivmod__(self, o: Any) -> Any:
+        return np.floor_divide(o, self), np.remainder(o, self)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        # derivative 0 as np.round; used as an index or int it re-traces like any int(traced)
+        return np.round(self, ndigits or 0)
+
     def __rmod__(self, o: Any) -> Any:
         return np.remainder(o, self)
 
