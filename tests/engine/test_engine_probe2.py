@@ -227,3 +227,12 @@ def test_divmod_and_round_of_traced_scalars(be):
     for x in (x1, x0):
         g = ad.gradient(f_builtins, be, x, prep=prep)
         np.testing.assert_allclose(g, ad.gradient(f_builtins, "finitediff", x), rtol=1e-6)
+
+
+def test_view_of_x_edge_scenarios_pass_on_the_engine():
+    from anydiff.testing import edge_scenarios, run_differentiation
+
+    scen = [s for s in edge_scenarios() if s.name.endswith("view-of-x")]
+    assert len(scen) == 3
+    report = run_differentiation(BACKENDS, scen)
+    assert not report.failed, report.failure_text()

@@ -9,7 +9,8 @@ backend runs them) with analytic references:
   a NumPy array, and the harness changes that data between calls.
 - :func:`error_scenarios`: calls that must raise ``TypeError``: complex tangents or cotangents
   for real x / y (and real ones for complex y), gradients of complex or boolean outputs.
-- :func:`edge_scenarios`: 0-d inputs (float32 too) and inputs of size 0.
+- :func:`edge_scenarios`: 0-d inputs (float32 too), inputs of size 0, and an ``f`` returning a
+  view of its argument.
 - :func:`raising_scenarios`: ``f`` raises inside unprepared and prepared calls
   (:class:`~anydiff.testing.FailingFunction`): one evaluation, the exception unchanged.
 
@@ -254,6 +255,11 @@ def closure_scenarios() -> list[Scenario]:
 # ---- calls that must raise TypeError ---------------------------------------------------------
 
 
+def tail(x: Any) -> Any:
+    """``x[1:]``: a view of the argument; the value returned must not be the caller's x."""
+    return x[1:]
+
+
 def sines(x: Any) -> Any:
     """sin(x), elementwise."""
     return array_namespace(x).sin(x)
@@ -351,8 +357,9 @@ def powers(x: Any) -> Any:
 
 
 def edge_scenarios() -> list[Scenario]:
-    """0-d inputs (float64 and float32; results stay 0-d) and inputs of size 0 (results are
-    empty arrays of the right shape.
+    """0-d inputs (float64 and float32; results stay 0-d), inputs of size 0 (results are
+    empty arrays of the right shape), and ``x[1:]`` (a view of x: results written into must
+    leave the caller's x intact).
 
     Example:
         >>> from anydiff.testing import edge_scenarios
@@ -384,6 +391,8 @@ def edge_scenarios() -> list[Scenario]:
     out += scenarios_of(
         Problem("size0-matrix", sum_of_sines, np.zeros((2, 0)), jac=lambda x: np.zeros((1, 0))),
         ("gradient",), tags=tags)
+    out += scenarios_of(
+        Problem("view-of-x", tail, _x(3), jac=lambda x: np.eye(3)[1:]), ARRAY_OPS, tags=tags)
     return out
 
 
