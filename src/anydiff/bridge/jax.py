@@ -108,7 +108,7 @@ def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any
         ins = [_decode_np(v, s, d) if w else _ndarray(v) for v, (s, d), w in zip(vs, specs, wide_in)]
         with compiled_callback():  # no kept values: XLA may run the value call later, or never
             out = body(*ins)
-        return _encode_np(out, dtype) if wide_out else out
+        return _encode_np(out, dtype) if wide_out else np.asarray(out, dtype)
 
     wired = [_encode(a) if w else a for a, w in zip(args, wide_in)]
     out_sds = _sds(_wire_shape(shape, dtype), np.uint32) if wide_out else _sds(shape, dtype)
@@ -342,7 +342,18 @@ batching.primitive_batchers[hw_p] = _stacked_batch(hw_p, 1)
 
 # --------------------------------------------------------------------------- entry point
 def _np_dtype(a: Any) -> np.dtype:
-    return np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+    """The dtype JAX computes ``a`` in: with x64 off, a float64 array (made under
+    ``jax.enable_x64()``) keeps a float64 aval, but every ``astype`` / operation on it gives
+    float32, so the flat vector (and the callbacks' buffers) are float32 too."""
+    d = np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+    return np.dtype(jax.dtypes.canonicalize_dtype(d))
+
+
+def _canonical(osig: Signature) -> Signature:
+    """``osig`` with the dtypes JAX holds f's outputs in: with x64 off, an ``f`` (NumPy, torch)
+    returning float64 gives float32 traced values, so the callbacks return float32 buffers."""
+    dts = tuple(str(_np_dtype(np.empty(0, d))) for d in osig.dtypes)
+    return osig if dts == osig.dtypes else Signature(osig.treedef, osig.shapes, dts)
 
 
 def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
@@ -355,7 +366,7 @@ def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
         if leaves else jnp.zeros(0, sig.dtype)
     # the probe (inside jit) must run eagerly, not be staged into the caller's trace
     with jax.ensure_compile_time_eval():
-        osig = rule.out_signature(sig, concrete)
+        osig = _canonical(rule.out_signature(sig, concrete))
     y = value_p.bind(flat, rule=rule, sig=sig, osig=osig)
     out, start = [], 0
     for shape, dt, size in zip(osig.shapes, osig.dtypes, osig.sizes):
