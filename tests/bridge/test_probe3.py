@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 import jax.numpy as jnp  # noqa: E402
 from torch.func import jacfwd, jacrev  # noqa: E402
 
+
 @pytest.fixture
 def x64_off():
     prev = jax.config.jax_enable_x64
@@ -69,3 +70,50 @@ def test_forward_ad_through_torch_backed_function():
     with fwAD.dual_level():
         got = fwAD.unpack_dual(g(fwAD.make_dual(x, t))).tangent
     torch.testing.assert_close(got, torch.func.jvp(_torch_f, (x,), (t,))[1])
+
+
+Z = np.array([1 + 2j, 0.5 - 1j])
+
+
+def _abs2(z):
+    return np.sum(np.abs(z) ** 2)
+
+
+def test_jax_grad_of_real_function_of_complex_input():
+    # JAX's transpose of a real-valued f of complex x is conj(Jᴴ c): the conj was applied only
+    # for a complex cotangent, so jax.grad gave 2z instead of JAX's 2 conj(z)
+    g = ad.differentiate_with(_abs2, "engine")
+    with jax.enable_x64(True):
+        z = jnp.asarray(Z)
+        want = jax.grad(lambda v: jnp.sum(jnp.abs(v) ** 2))(z)
+        np.testing.assert_allclose(jax.grad(g)(z), want, rtol=1e-14)
+        np.testing.assert_allclose(jax.jit(jax.grad(g))(z), want, rtol=1e-14)
+
+
+def test_autograd_host_uses_the_transpose_convention():
+    # HIPS autograd's vjp is the transpose (like JAX); the host returned the adjoint, so
+    # autograd.make_vjp was conjugated and ad.pullback(g, "autograd") too (adapter conj twice)
+    import autograd
+
+    t = np.array([1 + 0j, 1j])
+    g = ad.differentiate_with(lambda z: z ** 2, "engine")
+    np.testing.assert_allclose(autograd.make_vjp(g)(Z)[0](t), 2 * Z * t, rtol=1e-15)
+    np.testing.assert_allclose(ad.pullback(g, "autograd", Z, t), np.conj(2 * Z) * t, rtol=1e-15)
+    ga = ad.differentiate_with(_abs2, "engine")
+    np.testing.assert_allclose(autograd.grad(ga)(Z), 2 * np.conj(Z), rtol=1e-15)
+
+
+def test_custom_derivative_materialises_a_non_holomorphic_jacobian():
+    # a real f of complex z with one rule: J is only R-linear, so the other mode needs the
+    # imaginary unit directions too; from the pushforward alone the gradient was 2 Re(z)
+    pf = ad.custom_derivative(_abs2, pushforward=lambda z, t: np.sum(2 * np.real(np.conj(z) * t)))
+    pb = ad.custom_derivative(_abs2, pullback=lambda z, w: 2 * z * w)
+    for g in (pf, pb):
+        np.testing.assert_allclose(ad.gradient(g, "engine", Z), 2 * Z, rtol=1e-15)
+        np.testing.assert_allclose(ad.gradient(g, ad.AutoEngine(mode="forward"), Z), 2 * Z,
+                                   rtol=1e-15)
+    # complex y of complex z, not holomorphic: conj(z) * c, from its pullback only
+    c = np.array([1 + 1j, 2.0])
+    gc = ad.custom_derivative(lambda z: np.conj(z) * c, pullback=lambda z, w: np.conj(np.conj(c) * w))
+    t = np.array([0.5 - 1j, 2 + 1j])
+    np.testing.assert_allclose(ad.pushforward(gc, "engine", Z, t), np.conj(t) * c, rtol=1e-15)

@@ -248,6 +248,11 @@ def _undefined(a: Any) -> bool:
     return ad.is_undefined_primal(a)
 
 
+def _complex(p: dict) -> bool:
+    """Whether x or y is complex: then Jᵀ c = conj(Jᴴ conj(c)) (for any R-linear J)."""
+    return p["sig"].dtype.kind == "c" or p["osig"].dtype.kind == "c"
+
+
 def _pf_transpose(ct: Any, x: Any, y: Any, T: Any, **p: Any) -> Any:
     if _undefined(x) or _undefined(y):
         raise UnsupportedError("transposing a bridged pushforward with respect to x")
@@ -255,7 +260,7 @@ def _pf_transpose(ct: Any, x: Any, y: Any, T: Any, **p: Any) -> Any:
     ct = jnp.zeros((T.aval.shape[0], p["osig"].size), p["osig"].dtype) if _is_zero(ct) else ct
     # JAX transposes (Jᵀ); the rule gives the adjoint Jᴴ: Jᵀ c = conj(Jᴴ conj(c))
     p["rule"].check_mode("pullback", p["sig"], p["osig"])
-    if jnp.iscomplexobj(ct):
+    if _complex(p):  # also for a real ct: a real f of complex x needs the outer conj
         return None, None, jnp.conj(pb_p.bind(x, y, jnp.conj(ct), **p))
     return None, None, pb_p.bind(x, y, ct, **p)
 
@@ -266,7 +271,7 @@ def _pb_transpose(ct: Any, x: Any, y: Any, W: Any, **p: Any) -> Any:
     if _is_zero(ct):
         return None, None, ad.Zero(W.aval)
     p["rule"].check_mode("pushforward", p["sig"], p["osig"])
-    if jnp.iscomplexobj(ct):
+    if _complex(p):
         return None, None, jnp.conj(pf_p.bind(x, y, jnp.conj(ct), **p))
     return None, None, pf_p.bind(x, y, ct, **p)
 
