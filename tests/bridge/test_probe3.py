@@ -117,3 +117,12 @@ def test_custom_derivative_materialises_a_non_holomorphic_jacobian():
     gc = ad.custom_derivative(lambda z: np.conj(z) * c, pullback=lambda z, w: np.conj(np.conj(c) * w))
     t = np.array([0.5 - 1j, 2 + 1j])
     np.testing.assert_allclose(ad.pushforward(gc, "engine", Z, t), np.conj(t) * c, rtol=1e-15)
+
+
+def test_bfloat16_leaves_are_refused_with_the_fix():
+    # the message said "needs floating-point leaves; got bfloat16" (bfloat16 is floating point)
+    g = ad.differentiate_with(lambda v: np.sin(v), "engine")
+    with pytest.raises(ad.AnydiffTypeError, match=r"bfloat16 is not a NumPy floating-point type: cast"):
+        g(torch.tensor([0.5], dtype=torch.bfloat16, requires_grad=True))
+    with pytest.raises(ad.AnydiffTypeError, match=r"bfloat16 is not a NumPy floating-point type: cast"):
+        jax.grad(lambda v: jnp.sum(g(v)))(jnp.array([0.5], jnp.bfloat16))

@@ -106,9 +106,14 @@ def leaf_signature(rule_name: str, leaves: list[Any], treedef: TreeDef, dtype_of
     """:func:`signature_of` for the leaves a host passes to a bridged function, which must be
     floating point (``dtype_of``: the host's leaf -> NumPy dtype)."""
     for v in leaves:
-        if dtype_of(v).kind not in "fc":
+        d = dtype_of(v)
+        if d.kind not in "fc":
+            # bfloat16 / float8 (ml_dtypes) are floating point, but not NumPy floats: rules and
+            # backends compute in NumPy, so they are refused by name, with the fix
+            extra = (f"; {d} is not a NumPy floating-point type: cast it (e.g. to float32) "
+                     "before the call" if "float" in str(d) else "")
             raise AnydiffTypeError(
-                f"{rule_name} (bridged by anydiff) needs floating-point leaves; got {dtype_of(v)}"
+                f"{rule_name} (bridged by anydiff) needs floating-point leaves; got {d}{extra}"
             )
     return signature_of(leaves, treedef, dtype_of)
 
