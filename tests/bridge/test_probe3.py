@@ -152,3 +152,12 @@ def test_autograd_grad_over_a_dict_or_tuple_argument():
     got = autograd.grad(lambda d: anp.sum(gi(d)))({"a": np.array([4.0]), "s": np.array(2.0)})
     np.testing.assert_allclose(got["a"], [0.5 * np.sqrt(2.0 / 4.0)], rtol=1e-12)
     np.testing.assert_allclose(got["s"], 0.5 * np.sqrt(4.0 / 2.0), rtol=1e-12)
+
+
+def test_integer_output_beyond_float64_precision_is_an_error_not_a_rounded_value():
+    # outputs cross the bridge as one float vector: 2**60 + 1 came back as 2**60, silently
+    g = ad.differentiate_with(lambda v: {"y": np.sin(v), "n": np.array(2 ** 60 + 1)}, "engine")
+    with pytest.raises(ad.AnydiffValueError, match=r"integers \(int64.*cannot hold exactly"):
+        g(torch.tensor([0.3], dtype=torch.float64))
+    ok = ad.differentiate_with(lambda v: {"y": np.sin(v), "n": np.array(2 ** 40 + 1)}, "engine")
+    assert int(ok(torch.tensor([0.3], dtype=torch.float32))["n"]) == 2 ** 40 + 1

@@ -87,7 +87,17 @@ class Signature:
                     f"the {rule} returned dtype {a.dtype} for a leaf of shape {shape}; expected "
                     f"{want} ({self.describe()})"
                 )
-            flat.append(a.reshape(-1).astype(self.dtype, copy=False))
+            v = a.reshape(-1).astype(self.dtype, copy=False)
+            if a.dtype.kind in "iu" and a.size and not np.array_equal(v.astype(a.dtype), a.reshape(-1)):
+                # the flat vector is floating point: an integer above 2**53 (float64) would
+                # come back rounded, a silently wrong value
+                raise AnydiffValueError(
+                    f"the {rule} returned integers ({a.dtype}, shape {shape}) that {self.dtype} "
+                    "cannot hold exactly (magnitude above 2**53 for float64); a bridged function "
+                    "passes its outputs as one floating-point vector. Return such values from "
+                    "outside the bridged function."
+                )
+            flat.append(v)
         if not flat:
             return np.zeros(0, dtype=self.dtype)
         return np.concatenate(flat) if len(flat) > 1 else flat[0]
