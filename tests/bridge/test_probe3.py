@@ -161,3 +161,13 @@ def test_integer_output_beyond_float64_precision_is_an_error_not_a_rounded_value
         g(torch.tensor([0.3], dtype=torch.float64))
     ok = ad.differentiate_with(lambda v: {"y": np.sin(v), "n": np.array(2 ** 40 + 1)}, "engine")
     assert int(ok(torch.tensor([0.3], dtype=torch.float32))["n"]) == 2 ** 40 + 1
+
+
+@pytest.mark.parametrize("inner", ["engine", "jax"])
+def test_forward_mode_gradient_of_real_function_of_complex_input(inner):
+    # the engine's forward gradient seeds complex tangents; anydiff's pushforward of the real
+    # f returns J t as complex with zero imaginary part, which the bridge refused as a wrong
+    # dtype ("returned dtype complex128 ... expected float64")
+    f = _abs2 if inner == "engine" else (lambda v: jnp.sum(jnp.abs(v) ** 2))
+    g = ad.differentiate_with(f, inner)
+    np.testing.assert_allclose(ad.gradient(g, ad.AutoEngine(mode="forward"), Z), 2 * Z, rtol=1e-14)

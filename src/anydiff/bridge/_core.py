@@ -64,8 +64,10 @@ class Signature:
             start += size
         return tree_unflatten(self.treedef, leaves)
 
-    def flatten_np(self, tree: Any, rule: str) -> np.ndarray:
-        """Pytree result of ``rule`` -> flat vector, after checking structure, shapes, dtypes."""
+    def flatten_np(self, tree: Any, rule: str, zero_imag_ok: bool = False) -> np.ndarray:
+        """Pytree result of ``rule`` -> flat vector, after checking structure, shapes, dtypes
+        (``zero_imag_ok``: a complex result with zero imaginary part for a real leaf is taken
+        as its real part)."""
         leaves, td = tree_flatten(tree)
         if td != self.treedef:
             raise AnydiffValueError(
@@ -80,6 +82,10 @@ class Signature:
                     f"({self.describe()})"
                 )
             want = np.dtype(dt)
+            if zero_imag_ok and a.dtype.kind == "c" and want.kind == "f" and not np.any(a.imag):
+                # J t of a real leaf in complex dtype (anydiff's pushforward of a real f with a
+                # complex tangent): no information is dropped by keeping its real part
+                a = a.real
             # a float64 result for a float32 leaf is cast (NumPy rules promote easily); a kind
             # change (complex for real, integers, objects) would drop or invent information
             if a.dtype.kind != want.kind and not (a.dtype.kind in "iub" and want.kind in "fc"):

@@ -93,7 +93,10 @@ class BackendRule(Rule):
                               lambda: self.reference_value(sig, x), lambda: self.value(sig, x),
                               f"the function {self.fname} (differentiate_with(..., {self.backend!r}))")
         rows = [res] if k == 1 else list(res)
-        return np.stack([out_sig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, out_sig.size))
+        # zero_imag_ok: anydiff's pushforward of a real f with a complex tangent (complex x) is
+        # complex with zero imaginary part (e.g. the engine's forward-mode gradient seeds)
+        return (np.stack([out_sig.flatten_np(r, name, zero_imag_ok=True) for r in rows]) if k
+                else np.zeros((0, out_sig.size)))
 
     def hvp_flat(
         self, sig: Signature, osig: Signature, x: np.ndarray, w: np.ndarray, V: np.ndarray
