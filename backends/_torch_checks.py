@@ -266,6 +266,9 @@ _FUNC_REFUSALS = (
     "generate_vmap_rule",
     "Trying to use forward AD",  # an op without a forward-mode formula: double backward works
     "forward AD",
+    # torch.func.jvp inside an active torch.autograd.forward_ad.dual_level (e.g. a bridged
+    # function's jvp rule under forward_ad): one dual level at a time; double backward works
+    "Nested forward mode AD",
     "does not support forward",
     "TensorWrapper",
     "Cannot access data pointer of Tensor that doesn't have storage",  # .numpy() of a wrapper

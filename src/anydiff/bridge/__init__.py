@@ -55,13 +55,49 @@ class Bridged:
         return f"<bridged {self.rule.fname} ({self.rule.describe_rule()})>"
 
     def __call__(self, x: Any) -> Any:
-        leaves, td = tree_flatten(x)
+        leaves, td = flatten_input(x)
         host = host_of(leaves, self.rule)
         if host is None:
             return self.rule.value_tree(*_numpy_call(self.rule, leaves, td))
         import importlib
 
         return importlib.import_module(f"anydiff.bridge.{host}").call(self.rule, leaves, td)
+
+
+_AUTOGRAD_CONTAINERS = ("DictBox", "SequenceBox")
+
+
+def _is_container_box(v: Any) -> bool:
+    t = type(v)
+    return t.__name__ in _AUTOGRAD_CONTAINERS and t.__module__.startswith("autograd")
+
+
+def _open_boxes(x: Any) -> Any:
+    """``x`` with HIPS autograd's container boxes (what ``autograd.grad`` passes for a dict,
+    tuple or list argument) opened into plain containers of boxed leaves; indexing a box is
+    an autograd operation, so derivatives still flow to the container."""
+    if _is_container_box(x):
+        val = x._value
+        if isinstance(val, dict):
+            return {k: _open_boxes(x[k]) for k in val}
+        items = [_open_boxes(x[i]) for i in range(len(val))]
+        if isinstance(val, tuple):
+            return type(val)(*items) if hasattr(val, "_fields") else tuple(items)
+        return items
+    if isinstance(x, dict):
+        return {k: _open_boxes(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [_open_boxes(v) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    return x
+
+
+def flatten_input(x: Any) -> tuple[list[Any], Any]:
+    """``tree_flatten(x)`` of a bridged function's argument, autograd container boxes opened."""
+    leaves, td = tree_flatten(x)
+    if any(_is_container_box(v) for v in leaves):
+        leaves, td = tree_flatten(_open_boxes(x))
+    return leaves, td
 
 
 def host_of(leaves: list[Any], rule: Rule) -> str | None:

@@ -64,8 +64,10 @@ class Signature:
             start += size
         return tree_unflatten(self.treedef, leaves)
 
-    def flatten_np(self, tree: Any, rule: str) -> np.ndarray:
-        """Pytree result of ``rule`` -> flat vector, after checking structure, shapes, dtypes."""
+    def flatten_np(self, tree: Any, rule: str, zero_imag_ok: bool = False) -> np.ndarray:
+        """Pytree result of ``rule`` -> flat vector, after checking structure, shapes, dtypes
+        (``zero_imag_ok``: a complex result with zero imaginary part for a real leaf is taken
+        as its real part)."""
         leaves, td = tree_flatten(tree)
         if td != self.treedef:
             raise AnydiffValueError(
@@ -80,6 +82,10 @@ class Signature:
                     f"({self.describe()})"
                 )
             want = np.dtype(dt)
+            if zero_imag_ok and a.dtype.kind == "c" and want.kind == "f" and not np.any(a.imag):
+                # J t of a real leaf in complex dtype (anydiff's pushforward of a real f with a
+                # complex tangent): no information is dropped by keeping its real part
+                a = a.real
             # a float64 result for a float32 leaf is cast (NumPy rules promote easily); a kind
             # change (complex for real, integers, objects) would drop or invent information
             if a.dtype.kind != want.kind and not (a.dtype.kind in "iub" and want.kind in "fc"):
@@ -87,7 +93,17 @@ class Signature:
                     f"the {rule} returned dtype {a.dtype} for a leaf of shape {shape}; expected "
                     f"{want} ({self.describe()})"
                 )
-            flat.append(a.reshape(-1).astype(self.dtype, copy=False))
+            v = a.reshape(-1).astype(self.dtype, copy=False)
+            if a.dtype.kind in "iu" and a.size and not np.array_equal(v.astype(a.dtype), a.reshape(-1)):
+                # the flat vector is floating point: an integer above 2**53 (float64) would
+                # come back rounded, a silently wrong value
+                raise AnydiffValueError(
+                    f"the {rule} returned integers ({a.dtype}, shape {shape}) that {self.dtype} "
+                    "cannot hold exactly (magnitude above 2**53 for float64); a bridged function "
+                    "passes its outputs as one floating-point vector. Return such values from "
+                    "outside the bridged function."
+                )
+            flat.append(v)
         if not flat:
             return np.zeros(0, dtype=self.dtype)
         return np.concatenate(flat) if len(flat) > 1 else flat[0]
@@ -106,9 +122,14 @@ def leaf_signature(rule_name: str, leaves: list[Any], treedef: TreeDef, dtype_of
     """:func:`signature_of` for the leaves a host passes to a bridged function, which must be
     floating point (``dtype_of``: the host's leaf -> NumPy dtype)."""
     for v in leaves:
-        if dtype_of(v).kind not in "fc":
+        d = dtype_of(v)
+        if d.kind not in "fc":
+            # bfloat16 / float8 (ml_dtypes) are floating point, but not NumPy floats: rules and
+            # backends compute in NumPy, so they are refused by name, with the fix
+            extra = (f"; {d} is not a NumPy floating-point type: cast it (e.g. to float32) "
+                     "before the call" if "float" in str(d) else "")
             raise AnydiffTypeError(
-                f"{rule_name} (bridged by anydiff) needs floating-point leaves; got {dtype_of(v)}"
+                f"{rule_name} (bridged by anydiff) needs floating-point leaves; got {d}{extra}"
             )
     return signature_of(leaves, treedef, dtype_of)
 

@@ -93,7 +93,10 @@ class BackendRule(Rule):
                               lambda: self.reference_value(sig, x), lambda: self.value(sig, x),
                               f"the function {self.fname} (differentiate_with(..., {self.backend!r}))")
         rows = [res] if k == 1 else list(res)
-        return np.stack([out_sig.flatten_np(r, name) for r in rows]) if k else np.zeros((0, out_sig.size))
+        # zero_imag_ok: anydiff's pushforward of a real f with a complex tangent (complex x) is
+        # complex with zero imaginary part (e.g. the engine's forward-mode gradient seeds)
+        return (np.stack([out_sig.flatten_np(r, name, zero_imag_ok=True) for r in rows]) if k
+                else np.zeros((0, out_sig.size)))
 
     def hvp_flat(
         self, sig: Signature, osig: Signature, x: np.ndarray, w: np.ndarray, V: np.ndarray
@@ -177,30 +180,46 @@ class CustomRule(Rule):
     def check_mode(self, mode: str, sig: Signature, osig: Signature) -> None:
         super().check_mode(mode, sig, osig)
         if mode == "pushforward" and self.pf is None:
-            materialize_check("pullback", "pushforward", osig.size)
+            materialize_check("pullback", "pushforward", _units(osig))
         if mode == "pullback" and self.pb is None:
-            materialize_check("pushforward", "pullback", sig.size)
+            materialize_check("pushforward", "pullback", _units(sig))
 
     def _rows(self, rule: Any, name: str, xt: Any, src: Signature, dst: Signature, R: np.ndarray) -> Any:
         out = [dst.flatten_np(rule(xt, src.unflatten_np(R[j])), name) for j in range(R.shape[0])]
         return np.stack(out) if out else np.zeros((0, dst.size), dtype=dst.dtype)
 
+    def _materialized(self, rule: Any, name: str, xt: Any, src: Signature, dst: Signature,
+                      R: np.ndarray) -> np.ndarray:
+        """The other mode from ``rule`` applied to the unit vectors of ``src`` (and to ``i``
+        times them when ``src`` is complex: a non-holomorphic J is only R-linear, so the real
+        units alone do not determine it). Row ``k`` of the result pairs ``R[k]`` with every
+        rule result ``P_j`` by the real inner product ``Re <R[k], P_j>``; for a complex ``dst``
+        the pair for ``e_j`` gives the real part and that for ``i e_j`` the imaginary part."""
+        eye = np.eye(src.size, dtype=src.dtype)
+        P = self._rows(rule, name, xt, src, dst, eye)  # (src.size, dst.size)
+        out = np.real(np.conj(R) @ P.T) if np.iscomplexobj(R) or np.iscomplexobj(P) else R @ P.T
+        if src.dtype.kind == "c":
+            Q = self._rows(rule, name, xt, src, dst, 1j * eye)
+            out = out + 1j * np.real(np.conj(R) @ Q.T)
+        return out
+
     def pushforward_flat(self, sig: Signature, osig: Signature, x: np.ndarray, T: np.ndarray) -> Any:
         xt = sig.unflatten_np(x)
         if self.pf is not None:
             return self._rows(self.pf, f"pushforward rule of {self.fname}", xt, sig, osig, T)
-        materialize_check("pullback", "pushforward", osig.size)
-        # rows of Jᴴ from m pullbacks of the unit vectors, then J T = T Jᵀ
-        JH = self._rows(self.pb, f"pullback rule of {self.fname}", xt, osig, sig,
-                        np.eye(osig.size, dtype=osig.dtype))
-        return T @ np.conj(JH).T
+        materialize_check("pullback", "pushforward", _units(osig))
+        # (J t)_i = <e_i, J t> = Re <Jᴴ e_i, t> (+ i Re <Jᴴ (i e_i), t> for a complex y)
+        return self._materialized(self.pb, f"pullback rule of {self.fname}", xt, osig, sig, T)
 
     def pullback_flat(self, sig: Signature, osig: Signature, x: np.ndarray, W: np.ndarray) -> Any:
         xt = sig.unflatten_np(x)
         if self.pb is not None:
             return self._rows(self.pb, f"pullback rule of {self.fname}", xt, osig, sig, W)
-        materialize_check("pushforward", "pullback", sig.size)
-        # columns of J from n pushforwards of the unit vectors, then Jᴴ W = W conj(J)
-        JT = self._rows(self.pf, f"pushforward rule of {self.fname}", xt, sig, osig,
-                        np.eye(sig.size, dtype=sig.dtype))
-        return W @ np.conj(JT.T)
+        materialize_check("pushforward", "pullback", _units(sig))
+        # (Jᴴ w)_j = <e_j, Jᴴ w> = Re <w, J e_j> (+ i Re <w, J (i e_j)> for a complex x)
+        return self._materialized(self.pf, f"pushforward rule of {self.fname}", xt, sig, osig, W)
+
+
+def _units(sig: Signature) -> int:
+    """Rule calls that materialising J over ``sig``'s space takes (twice its size if complex)."""
+    return sig.size * (2 if sig.dtype.kind == "c" else 1)

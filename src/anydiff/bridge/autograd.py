@@ -59,13 +59,21 @@ def _hw_rows(x: Any, W: Any, G: Any, p: tuple) -> Any:
     return total
 
 
-defvjp(_value, lambda ans, x, p: lambda g: _pb(x, anp.reshape(g, (1, -1)), p)[0])
+def _transposed(lin: Any, x: Any, G: Any, p: tuple) -> Any:
+    """autograd's vjp is the transpose: ``Lᵀ G = conj(Lᴴ conj(G))`` from the adjoint rule
+    ``lin`` (``_pb`` for ``L = J``, ``_pf`` for ``L = Jᴴ``) when x or y is complex."""
+    if p[1].dtype.kind == "c" or p[2].dtype.kind == "c":
+        return anp.conj(lin(x, anp.conj(G), p))
+    return lin(x, G, p)
+
+
+defvjp(_value, lambda ans, x, p: lambda g: _transposed(_pb, x, anp.reshape(g, (1, -1)), p)[0])
 defjvp(_value, lambda g, ans, x, p: _pf(x, anp.reshape(g, (1, -1)), p)[0])
 
 defvjp(_pf, lambda ans, x, T, p: lambda g: _hw_rows(x, g, T, p),
-       lambda ans, x, T, p: lambda g: _pb(x, g, p))
+       lambda ans, x, T, p: lambda g: _transposed(_pb, x, g, p))
 defvjp(_pb, lambda ans, x, W, p: lambda g: _hw_rows(x, W, g, p),
-       lambda ans, x, W, p: lambda g: _pf(x, g, p))
+       lambda ans, x, W, p: lambda g: _transposed(_pf, x, g, p))
 defjvp(_pf, None, lambda g, ans, x, T, p: _pf(x, g, p))
 defjvp(_pb, lambda g, ans, x, W, p: anp.stack([_hw(x, W[j], anp.reshape(g, (1, -1)), p)[0]
                                                for j in range(W.shape[0])]),

@@ -108,7 +108,7 @@ def _callback(body: Any, what: str, shape: tuple, dtype: Any, *args: Any) -> Any
         ins = [_decode_np(v, s, d) if w else _ndarray(v) for v, (s, d), w in zip(vs, specs, wide_in)]
         with compiled_callback():  # no kept values: XLA may run the value call later, or never
             out = body(*ins)
-        return _encode_np(out, dtype) if wide_out else out
+        return _encode_np(out, dtype) if wide_out else np.asarray(out, dtype)
 
     wired = [_encode(a) if w else a for a, w in zip(args, wide_in)]
     out_sds = _sds(_wire_shape(shape, dtype), np.uint32) if wide_out else _sds(shape, dtype)
@@ -248,6 +248,11 @@ def _undefined(a: Any) -> bool:
     return ad.is_undefined_primal(a)
 
 
+def _complex(p: dict) -> bool:
+    """Whether x or y is complex: then Jᵀ c = conj(Jᴴ conj(c)) (for any R-linear J)."""
+    return p["sig"].dtype.kind == "c" or p["osig"].dtype.kind == "c"
+
+
 def _pf_transpose(ct: Any, x: Any, y: Any, T: Any, **p: Any) -> Any:
     if _undefined(x) or _undefined(y):
         raise UnsupportedError("transposing a bridged pushforward with respect to x")
@@ -255,7 +260,7 @@ def _pf_transpose(ct: Any, x: Any, y: Any, T: Any, **p: Any) -> Any:
     ct = jnp.zeros((T.aval.shape[0], p["osig"].size), p["osig"].dtype) if _is_zero(ct) else ct
     # JAX transposes (Jᵀ); the rule gives the adjoint Jᴴ: Jᵀ c = conj(Jᴴ conj(c))
     p["rule"].check_mode("pullback", p["sig"], p["osig"])
-    if jnp.iscomplexobj(ct):
+    if _complex(p):  # also for a real ct: a real f of complex x needs the outer conj
         return None, None, jnp.conj(pb_p.bind(x, y, jnp.conj(ct), **p))
     return None, None, pb_p.bind(x, y, ct, **p)
 
@@ -266,7 +271,7 @@ def _pb_transpose(ct: Any, x: Any, y: Any, W: Any, **p: Any) -> Any:
     if _is_zero(ct):
         return None, None, ad.Zero(W.aval)
     p["rule"].check_mode("pushforward", p["sig"], p["osig"])
-    if jnp.iscomplexobj(ct):
+    if _complex(p):
         return None, None, jnp.conj(pf_p.bind(x, y, jnp.conj(ct), **p))
     return None, None, pf_p.bind(x, y, ct, **p)
 
@@ -342,7 +347,18 @@ batching.primitive_batchers[hw_p] = _stacked_batch(hw_p, 1)
 
 # --------------------------------------------------------------------------- entry point
 def _np_dtype(a: Any) -> np.dtype:
-    return np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+    """The dtype JAX computes ``a`` in: with x64 off, a float64 array (made under
+    ``jax.enable_x64()``) keeps a float64 aval, but every ``astype`` / operation on it gives
+    float32, so the flat vector (and the callbacks' buffers) are float32 too."""
+    d = np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+    return np.dtype(jax.dtypes.canonicalize_dtype(d))
+
+
+def _canonical(osig: Signature) -> Signature:
+    """``osig`` with the dtypes JAX holds f's outputs in: with x64 off, an ``f`` (NumPy, torch)
+    returning float64 gives float32 traced values, so the callbacks return float32 buffers."""
+    dts = tuple(str(_np_dtype(np.empty(0, d))) for d in osig.dtypes)
+    return osig if dts == osig.dtypes else Signature(osig.treedef, osig.shapes, dts)
 
 
 def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
@@ -355,7 +371,7 @@ def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
         if leaves else jnp.zeros(0, sig.dtype)
     # the probe (inside jit) must run eagerly, not be staged into the caller's trace
     with jax.ensure_compile_time_eval():
-        osig = rule.out_signature(sig, concrete)
+        osig = _canonical(rule.out_signature(sig, concrete))
     y = value_p.bind(flat, rule=rule, sig=sig, osig=osig)
     out, start = [], 0
     for shape, dt, size in zip(osig.shapes, osig.dtypes, osig.sizes):

@@ -223,7 +223,11 @@ def call(rule: Rule, leaves: list[Any], td: Any) -> Any:
         concrete = _np(flat)
     except Exception:
         concrete = None
-    osig = rule.out_signature(sig, concrete)
+    # the probe evaluates f on fresh tensors: inside a torch.func transform they would be lifted
+    # into its level (wrappers without storage, which f's NumPy result cannot be read from); the
+    # rule's own calls run in autograd.Function.forward, where functorch is off already
+    with torch._C._DisableFuncTorch():
+        osig = rule.out_signature(sig, concrete)
     y = _Value.apply(flat, (rule, sig, osig))
     out, start = [], 0
     for shape, dt, size in zip(osig.shapes, osig.dtypes, osig.sizes):

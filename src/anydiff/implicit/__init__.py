@@ -13,7 +13,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from .._pytree import tree_flatten
 from ..bridge._fresh import ChangingFunctionError
 from ._errors import ImplicitResidualWarning, LinearSolverError, NotDifferentiableError
 from ._rule import ImplicitRule
@@ -42,10 +41,10 @@ class ImplicitFunction:
     def __call__(self, x: Any, *contexts: Any) -> Any:
         import importlib
 
-        from ..bridge import _numpy_call, host_of
+        from ..bridge import _numpy_call, flatten_input, host_of
 
         rule = self.rule.bind(contexts) if contexts else self.rule
-        leaves, td = tree_flatten(x)
+        leaves, td = flatten_input(x)
         host = host_of(leaves, rule)
         if host is None:
             return rule.value_tree(*_numpy_call(rule, leaves, td))
