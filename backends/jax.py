@@ -26,8 +26,11 @@ setting; float32 stays float32.
 
 Contexts: array leaves are traced arguments of the compiled kernel; every other leaf (Python
 ints, strings, objects) is a *static* argument, compared by value when hashable and by identity
-otherwise, so a changed value recompiles instead of reusing a stale trace. (As with JAX's own
-``static_argnums``, mutating an unhashable object in place between calls is not seen.)
+otherwise, so a changed value recompiles instead of reusing a stale trace. A mutable leaf (an
+object whose attributes ``f`` reads: anything but numbers, strings, None, dtypes, functions and
+tuples of them) may change in place while it stays the same object, which no comparison sees:
+a call with one traces ``f`` afresh and reuses compiled code only for an equal jaxpr with
+equal constants, as unprepared calls do (see ``_jax_program``).
 
 Complex numbers: JAX's ``vjp`` is the transpose ``w -> w^T J``; anydiff's pullback is
 the adjoint ``J^H w = conj(vjp(conj(w)))`` and the gradient of a real ``f`` of complex ``x`` is
@@ -38,6 +41,8 @@ the real basis (columns ``J e_j``), as on every other backend.
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -45,9 +50,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from anydiff._contexts import by_value
 from anydiff._protocol import Adapter as _Base
 from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
-from anydiff._unprepared import Program
+from anydiff._unprepared import FrozenFunction, Program
 
 from . import _jax_program
 
@@ -93,13 +99,16 @@ def _same(a: Any, b: Any) -> bool:
 
 class _Static:
     """The non-array leaves of the contexts and the tree that holds them: a hashable
-    ``jax.jit`` static argument (a changed value is a cache miss, i.e. a fresh trace)."""
+    ``jax.jit`` static argument (a changed value is a cache miss, i.e. a fresh trace).
+    ``volatile``: some leaf is mutable (see :func:`anydiff._contexts.by_value`), so equality
+    cannot tell whether a trace made with it is still right."""
 
-    __slots__ = ("treedef", "where", "values", "count", "_hash")
+    __slots__ = ("treedef", "where", "values", "count", "_hash", "volatile")
 
     def __init__(self, treedef: Any, where: tuple[int, ...], values: tuple, count: int) -> None:
         self.treedef, self.where, self.values, self.count = treedef, where, values, count
         self._hash = hash((treedef, where, tuple(_static_hash(v) for v in values)))
+        self.volatile = not all(by_value(v) for v in values)
 
     def __hash__(self) -> int:
         return self._hash
@@ -140,6 +149,54 @@ def _merge_ctx(dyn: tuple, st: _Static) -> tuple:
     it = iter(dyn)
     leaves = [fixed[i] if i in fixed else next(it) for i in range(st.count)]
     return jax.tree_util.tree_unflatten(st.treedef, leaves)
+
+
+#: programs kept per kernel for calls with a mutable context leaf (most recent first out).
+_FRESH_ENTRIES = 8
+
+_Make = Callable[[Any, FlatFunction, Spec, bool], Kernel]
+
+
+def _fresh_for_mutable(make: _Make) -> _Make:
+    """``make_<op>`` whose compiled kernel is never reused with a stale mutable context.
+
+    ``jax.jit`` compares static leaves by ``==`` / identity, so an object changed in place
+    would hit the program traced with its old attributes. A call whose contexts hold such a
+    leaf traces ``F`` afresh instead (``_jax_program.program``: the leaf's current values end up
+    as literals and constants of the jaxpr) and reuses a kernel only for an equal program,
+    built on the frozen program rather than on ``f``. Without jit every call runs ``f``."""
+
+    @functools.wraps(make)
+    def wrapped(self: Any, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
+        fast = make(self, F, spec, need_value)
+        if not self.backend.jit or not spec.ctx_roles or isinstance(F, FrozenFunction):
+            return fast  # eager, no contexts, or statics already baked into a frozen program
+        wide = _wide(spec.dtype)
+        kernels: OrderedDict[Any, Kernel] = OrderedDict()
+
+        def kernel(x: Any, T: Any, ctx: tuple) -> tuple:
+            dyn, st = _split_ctx(ctx)
+            if not st.volatile:
+                return fast(x, T, ctx)
+            with _x64(wide):
+                prog = _jax_program.program(
+                    F, x, dyn, lambda d: _merge_ctx(d, st), lambda c: _split_ctx(c)[0]
+                )
+            if prog is None:  # not provably equal to anything: compile this call afresh
+                return make(self, F, spec, need_value)(x, T, ctx)
+            hit = kernels.get(prog.key)
+            if hit is None:
+                hit = make(self, FrozenFunction(F, prog.function), spec, need_value)
+                kernels[prog.key] = hit
+                while len(kernels) > _FRESH_ENTRIES:
+                    kernels.popitem(last=False)
+            else:
+                kernels.move_to_end(prog.key)
+            return hit(x, T, ctx)
+
+        return kernel
+
+    return wrapped
 
 
 # ---- transforms of F (traced; x of shape (n,)) ----------------------------------------------
@@ -357,6 +414,7 @@ class Adapter(_Base):
         return jax.jit(fn) if self.backend.jit else fn
 
     # ---- primitives ---------------------------------------------------------------------------
+    @_fresh_for_mutable
     def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, T: Any, ctx: tuple) -> tuple:
             y, JT = _pushforwards(lambda v: F(v, *ctx), x, T)
@@ -364,6 +422,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_pullback(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, W: Any, ctx: tuple) -> tuple:
             y, pb = jax.vjp(lambda v: F(v, *ctx), x)
@@ -373,6 +432,7 @@ class Adapter(_Base):
         return self._kernel(core, spec)
 
     # ---- native first-order operators -------------------------------------------------------
+    @_fresh_for_mutable
     def make_gradient(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         complex_x = _is_complex(spec.dtype)
 
@@ -382,6 +442,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, _T: Any, ctx: tuple) -> tuple:
             y, dy = jax.jvp(lambda v: F(v, *ctx), (x,), (jnp.ones_like(x),))
@@ -389,6 +450,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_jacobian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         n = spec.n
         m = F.m if F.out_layout is not None else n
@@ -416,6 +478,7 @@ class Adapter(_Base):
         return self._kernel(core, spec)
 
     # ---- native second-order operators ------------------------------------------------------
+    @_fresh_for_mutable
     def make_second_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, _T: Any, ctx: tuple) -> tuple:
             one = jnp.ones_like(x)
@@ -429,6 +492,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_hvp(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         complex_x = _is_complex(spec.dtype)
 
@@ -439,6 +503,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_hessian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         complex_x = _is_complex(spec.dtype)
 
@@ -478,9 +543,12 @@ class Adapter(_Base):
         """``at_point(Fc, x) -> (value, linear map)`` once; kernel ``apply(map, T)``.
 
         The interface checks x and Constant arrays against the prepared point; it cannot compare
-        non-array contexts, so a changed static context falls back to the general kernel."""
+        non-array contexts, so a changed static context falls back to the general kernel, and
+        so does every call when one is mutable (its changes in place are invisible)."""
         wide = _wide(spec.dtype)
         dyn0, st0 = _split_ctx(ctx)
+        if st0.volatile:
+            return general()
         with _x64(wide):
             if not self.backend.jit:
                 dyn0 = tuple(jnp.asarray(a) for a in dyn0)
