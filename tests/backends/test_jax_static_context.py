@@ -173,3 +173,26 @@ def test_jax_unchanged_object_context_reuses_compiled_code() -> None:
         assert len(seen) == n
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def test_jax_object_context_from_threads() -> None:
+    """Calls with different objects from several threads each get their own derivative."""
+    import threading
+
+    prep = ad.prepare_gradient(f_scalar, ad.AutoJax(), X, ad.Constant(Params(1.0)))
+    errors: list = []
+
+    def work(a: float) -> None:
+        try:
+            p = Params(a)
+            for _ in range(5):
+                np.testing.assert_allclose(np.asarray(prep(X, ad.Constant(p))), 2 * a * X)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(float(a),)) for a in range(1, 13)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
