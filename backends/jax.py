@@ -26,8 +26,11 @@ setting; float32 stays float32.
 
 Contexts: array leaves are traced arguments of the compiled kernel; every other leaf (Python
 ints, strings, objects) is a *static* argument, compared by value when hashable and by identity
-otherwise, so a changed value recompiles instead of reusing a stale trace. (As with JAX's own
-``static_argnums``, mutating an unhashable object in place between calls is not seen.)
+otherwise, so a changed value recompiles instead of reusing a stale trace. A mutable leaf (an
+object whose attributes ``f`` reads: anything but numbers, strings, None, dtypes, functions and
+tuples of them) may change in place while it stays the same object, which no comparison sees:
+a call with one traces ``f`` afresh and reuses compiled code only for an equal jaxpr with
+equal constants, as unprepared calls do (see ``_jax_program``).
 
 Complex numbers: JAX's ``vjp`` is the transpose ``w -> w^T J``; anydiff's pullback is
 the adjoint ``J^H w = conj(vjp(conj(w)))`` and the gradient of a real ``f`` of complex ``x`` is
@@ -37,7 +40,6 @@ the real basis (columns ``J e_j``), as on every other backend.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -50,97 +52,7 @@ from anydiff._protocol import FlatFunction, Kernel, Spec, unsupported
 from anydiff._unprepared import Program
 
 from . import _jax_program
-
-_WIDE = frozenset({np.dtype(np.float64), np.dtype(np.complex128)})
-# Leaves of a context that become traced arguments; tracers are jax.Array instances.
-_ARRAY_TYPES = (np.ndarray, np.generic, jax.Array)
-
-
-def _wide(dtype: Any) -> bool:
-    return np.dtype(dtype) in _WIDE
-
-
-def _x64(wide: bool) -> contextlib.AbstractContextManager:
-    """float64 work needs x64 enabled for the call (JAX's default would truncate to float32)."""
-    return jax.enable_x64(True) if wide else contextlib.nullcontext()
-
-
-def _is_complex(dtype: Any) -> bool:
-    return np.dtype(dtype).kind == "c"
-
-
-# ---- contexts: traced array leaves and static everything else ------------------------------
-
-
-def _static_hash(v: Any) -> int:
-    try:
-        return hash((type(v), v))
-    except TypeError:  # unhashable: equal only to itself (see _same)
-        return hash(type(v))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if type(a) is not type(b):  # 1, 1.0 and True hash alike but may steer f differently
-        return False
-    try:
-        hash(a)
-        return bool(a == b)
-    except Exception:  # unhashable, or an == that returns no bool
-        return False
-
-
-class _Static:
-    """The non-array leaves of the contexts and the tree that holds them: a hashable
-    ``jax.jit`` static argument (a changed value is a cache miss, i.e. a fresh trace)."""
-
-    __slots__ = ("treedef", "where", "values", "count", "_hash")
-
-    def __init__(self, treedef: Any, where: tuple[int, ...], values: tuple, count: int) -> None:
-        self.treedef, self.where, self.values, self.count = treedef, where, values, count
-        self._hash = hash((treedef, where, tuple(_static_hash(v) for v in values)))
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, _Static)
-            and self._hash == other._hash
-            and self.treedef == other.treedef
-            and self.where == other.where
-            and all(_same(a, b) for a, b in zip(self.values, other.values))
-        )
-
-
-_NO_CTX = _Static(jax.tree_util.tree_structure(()), (), (), 0)
-
-
-def _split_ctx(ctx: tuple) -> tuple[tuple, _Static]:
-    """Context values -> (array leaves, static rest)."""
-    if not ctx:
-        return (), _NO_CTX
-    leaves, treedef = jax.tree_util.tree_flatten(ctx)
-    dyn, where, static = [], [], []
-    for i, leaf in enumerate(leaves):
-        if isinstance(leaf, _ARRAY_TYPES):
-            dyn.append(leaf)
-        else:
-            where.append(i)
-            static.append(leaf)
-    return tuple(dyn), _Static(treedef, tuple(where), tuple(static), len(leaves))
-
-
-def _merge_ctx(dyn: tuple, st: _Static) -> tuple:
-    """Inverse of :func:`_split_ctx`."""
-    if st is _NO_CTX:  # (not count == 0: contexts such as None or {} have no leaves either)
-        return ()
-    fixed = dict(zip(st.where, st.values))
-    it = iter(dyn)
-    leaves = [fixed[i] if i in fixed else next(it) for i in range(st.count)]
-    return jax.tree_util.tree_unflatten(st.treedef, leaves)
-
+from ._jax_contexts import _fresh_for_mutable, _is_complex, _merge_ctx, _split_ctx, _wide, _x64
 
 # ---- transforms of F (traced; x of shape (n,)) ----------------------------------------------
 
@@ -357,6 +269,7 @@ class Adapter(_Base):
         return jax.jit(fn) if self.backend.jit else fn
 
     # ---- primitives ---------------------------------------------------------------------------
+    @_fresh_for_mutable
     def make_pushforward(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, T: Any, ctx: tuple) -> tuple:
             y, JT = _pushforwards(lambda v: F(v, *ctx), x, T)
@@ -364,6 +277,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_pullback(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, W: Any, ctx: tuple) -> tuple:
             y, pb = jax.vjp(lambda v: F(v, *ctx), x)
@@ -373,6 +287,7 @@ class Adapter(_Base):
         return self._kernel(core, spec)
 
     # ---- native first-order operators -------------------------------------------------------
+    @_fresh_for_mutable
     def make_gradient(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         complex_x = _is_complex(spec.dtype)
 
@@ -382,6 +297,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, _T: Any, ctx: tuple) -> tuple:
             y, dy = jax.jvp(lambda v: F(v, *ctx), (x,), (jnp.ones_like(x),))
@@ -389,6 +305,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_jacobian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         n = spec.n
         m = F.m if F.out_layout is not None else n
@@ -416,6 +333,7 @@ class Adapter(_Base):
         return self._kernel(core, spec)
 
     # ---- native second-order operators ------------------------------------------------------
+    @_fresh_for_mutable
     def make_second_derivative(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         def core(x: Any, _T: Any, ctx: tuple) -> tuple:
             one = jnp.ones_like(x)
@@ -429,6 +347,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_hvp(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         complex_x = _is_complex(spec.dtype)
 
@@ -439,6 +358,7 @@ class Adapter(_Base):
 
         return self._kernel(core, spec)
 
+    @_fresh_for_mutable
     def make_hessian(self, F: FlatFunction, spec: Spec, need_value: bool) -> Kernel:
         complex_x = _is_complex(spec.dtype)
 
@@ -478,9 +398,12 @@ class Adapter(_Base):
         """``at_point(Fc, x) -> (value, linear map)`` once; kernel ``apply(map, T)``.
 
         The interface checks x and Constant arrays against the prepared point; it cannot compare
-        non-array contexts, so a changed static context falls back to the general kernel."""
+        non-array contexts, so a changed static context falls back to the general kernel, and
+        so does every call when one is mutable (its changes in place are invisible)."""
         wide = _wide(spec.dtype)
         dyn0, st0 = _split_ctx(ctx)
+        if st0.volatile:
+            return general()
         with _x64(wide):
             if not self.backend.jit:
                 dyn0 = tuple(jnp.asarray(a) for a in dyn0)

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
+
+import numpy as np
+
+_VALUE_TYPES = (type(None), bool, int, float, complex, str, bytes, np.generic, np.dtype, type)
+_CALLABLE_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
+
+
+def by_value(a: Any) -> bool:
+    """Whether a non-array context value can be compared when a prep decides to reuse work: an
+    immutable value (or a tuple / frozenset of them), or a function, compared by identity as
+    closures are (frozen).
+
+    Anything else (an object whose attributes ``f`` reads, a list) may change in place
+    between calls while staying the same object, which a comparison cannot see: every backend
+    that reuses a trace must re-trace for it (or prove the new trace equal)."""
+    if isinstance(a, (tuple, frozenset)):
+        return all(by_value(b) for b in a)
+    return isinstance(a, _VALUE_TYPES + _CALLABLE_TYPES) or a is Ellipsis
 
 
 class Context:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _hot, _unprepared
-from ._arrays import require_floating, to_numpy
-from ._contexts import Batch, Context
+from ._arrays import kind_of, require_floating, to_numpy
+from ._contexts import Batch, Context, by_value
 from ._convert import (
     leaf_to_native,
     mixed_context_to_native,
@@ -47,6 +47,15 @@ from ._signatures import (
 if TYPE_CHECKING:
     from ._operators import OpSpec
 
+
+
+def _mutable(ctx: tuple) -> bool:
+    """Whether a context holds a mutable object (not an array, not an immutable value): a
+    same-point kernel would keep what ``f`` read from it at preparation, and a change in place
+    is invisible to the point check, so such preps use the operator's general kernel."""
+    return any(
+        kind_of(leaf) == "other" and not by_value(leaf) for c in ctx for leaf in tree_flatten(c)[0]
+    )
 
 class Prep:
     """The result of ``prepare_<op>``: call it like the operator, without ``f`` and backend.
@@ -160,7 +169,7 @@ class Prep:
         if empty and not getattr(adapter, "sparse_results", False):  # AutoSparse: its own
             # x (or a Jacobian's y) of size 0: empty derivatives, built alike for every backend.
             return empty_x_kernel(adapter, self.F, self.spec, name, with_value)
-        if self.same_point and self.op.has_same_point:
+        if self.same_point and self.op.has_same_point and not _mutable(self._native_point[1]):
             x, ctx = self._native_point
             build = getattr(adapter, f"make_{name}_same_point")
             return build(self.F, self.spec, with_value, x, ctx)

@@ -543,13 +543,22 @@ def test_non_array_contexts_change_between_calls():
     p = ad.prepare_gradient(f, JAX, X0, 2, "pos", Scale(1.0), {"w": 1})
     close(p(X1, 4, "neg", Scale(0.5), {"w": 2}), -4 * X1**3)
     close(p(X1, 2, "pos", Scale(1.0), {"w": 1}), 2 * X1)
-    # Equal values reuse the compiled kernel: no new trace.
+    # Equal immutable values reuse the compiled kernel: no new trace.
+    p2 = ad.prepare_gradient(lambda x, k, mode: f(x, k, mode, Scale(1.0), {"w": 1}), JAX, X0, 2, "pos")
+    p2(X1, 2, "pos")
+    n = len(calls)
+    p2(X0, 2, "pos")
+    p2(X1, 2, "pos")
+    assert len(calls) == n
+    # An object may have changed in place while staying the same object: f is traced on every
+    # call (compiled code is reused only for an equal program).
     s = Scale(1.0)
     p(X1, 2, "pos", s, {"w": 1})
     n = len(calls)
     p(X0, 2, "pos", s, {"w": 1})
-    p(X1, 2, "pos", s, {"w": 1})
-    assert len(calls) == n
+    s.s = 2.0
+    close(p(X1, 2, "pos", s, {"w": 1}), 4 * X1)
+    assert len(calls) == n + 2
     # Unhashable objects are compared by identity: a new object is never confused with the old.
     class Unhashable:
         __hash__ = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import types
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from anydiff._contexts import by_value
 
 from ._errors import EngineError
 from ._intercept import traced_call
@@ -25,20 +26,7 @@ def _is_dynamic(a: Any) -> bool:
     return isinstance(a, np.ndarray) and a.dtype.kind in "fc"
 
 
-_VALUE_TYPES = (type(None), bool, int, float, complex, str, bytes, np.generic, np.dtype, type)
-_CALLABLE_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 _VOLATILE = object()  # marks a mutable argument: a replay cannot see its changes, so re-trace
-
-
-def _by_value(a: Any) -> bool:
-    """Whether a non-array argument can be compared on replay: an immutable value (or a
-    tuple / frozenset of them), or a function, compared by identity as closures are (frozen).
-
-    Anything else (an object whose attributes ``f`` reads, a list) may change in place
-    between calls while staying the same object, which a comparison cannot see."""
-    if isinstance(a, (tuple, frozenset)):
-        return all(_by_value(b) for b in a)
-    return isinstance(a, _VALUE_TYPES + _CALLABLE_TYPES) or a is Ellipsis
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -163,7 +151,7 @@ class Tape:
                 if isinstance(a, np.ndarray):
                     sig.append(a.copy())
                 else:
-                    sig.append(a if _by_value(a) else _VOLATILE)
+                    sig.append(a if by_value(a) else _VOLATILE)
         y = as_output(traced_call(self.f, Traced(trace, x, x_slot), tuple(wrapped)))
         trace.check_dropped()
         from ._reverse import _unwrap_output
