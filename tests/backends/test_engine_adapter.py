@@ -156,3 +156,24 @@ def test_jacobian_real_to_complex(b):
     x = np.array([0.3, 1.2, -0.7])
     J = ad.jacobian(lambda x: np.exp(1j * x) * x, b, x)
     np.testing.assert_allclose(J, np.diag(np.exp(1j * x) * (1j * x + 1)), rtol=1e-13)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_cache_with_value_dependent_branch_retraces(mode):
+    """A prepared tape that re-traces (the branch depends on x) with an ``ad.Cache`` scratch
+    buffer: the buffer still held the first recording's traced values and the second recording
+    raised 'record() does not nest'."""
+
+    def f(y, x, c):
+        c[:] = x * 2
+        y[:] = c**2 if x[0] > 0 else c**3
+        y[0] += x[1]
+
+    b = ad.AutoEngine(mode)
+    y = np.zeros(3)
+    prep = ad.prepare_jacobian(f, b, X, ad.Cache(np.zeros(3)), y=y)
+    for x in (X, -X, X):
+        want = np.diag(8 * x) if x[0] > 0 else np.diag(24 * x**2)
+        want[0, 1] += 1
+        J = ad.jacobian(f, b, x, ad.Cache(np.zeros(3)), y=y, prep=prep)
+        np.testing.assert_allclose(J, want, rtol=1e-13)

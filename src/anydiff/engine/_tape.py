@@ -15,7 +15,7 @@ from ._intercept import traced_call
 from ._reverse import ReverseTrace, backward, backward_plan, finish_grad
 from ._rules import ADD, MATMUL, POWER, SUBTRACT, dtype_of, shape_of
 from ._slices import slice_partition
-from ._tracer import Traced, as_output
+from ._tracer import Traced, as_output, primal
 
 _DYNAMIC = object()  # marks a context argument that is a tape input (replaced on replay)
 
@@ -145,6 +145,14 @@ class Tape:
                 wrapped.append(Traced(trace, a, s))
                 arg_slots.append(s)
                 sig.append((_DYNAMIC, a.shape, a.dtype))
+            elif type(a) is Traced:
+                # a scratch buffer (an ``ad.Cache`` turned into an engine buffer): f writes it
+                # before reading it, so it is compared by identity; one still holding values of
+                # an earlier recording's trace is handed over as a plain buffer of its values
+                stale = isinstance(a._trace, ReverseTrace)
+                wrapped.append(Traced(None, np.array(primal(a))) if stale else a)
+                arg_slots.append(None)
+                sig.append(a)
             else:
                 wrapped.append(a)
                 arg_slots.append(None)
