@@ -9,6 +9,7 @@ import numpy as np
 
 _VALUE_TYPES = (type(None), bool, int, float, complex, str, bytes, np.generic, np.dtype, type)
 _CALLABLE_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
+_BY_VALUE = _VALUE_TYPES + _CALLABLE_TYPES
 
 
 def by_value(a: Any) -> bool:
@@ -21,7 +22,7 @@ def by_value(a: Any) -> bool:
     that reuses a trace must re-trace for it (or prove the new trace equal)."""
     if isinstance(a, (tuple, frozenset)):
         return all(by_value(b) for b in a)
-    return isinstance(a, _VALUE_TYPES + _CALLABLE_TYPES) or a is Ellipsis
+    return isinstance(a, _BY_VALUE) or a is Ellipsis
 
 
 class Context:

@@ -169,6 +169,12 @@ def uniform_filter1d(
     )
 
 
+def _filter_axes(input: Any, axes: Any) -> list[int]:
+    """The axes an ``ndimage`` filter runs along (all by default), as non-negative ints."""
+    nd = R.ndim_of(input)
+    return list(range(nd)) if axes is None else [a % nd for a in np.atleast_1d(axes).tolist()]
+
+
 def _per_axis(v: Any, n: int) -> list:
     return list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v] * n
 
@@ -187,8 +193,7 @@ def gaussian_filter(
 ) -> Any:
     """One ``gaussian_filter1d`` per axis, as SciPy (axes with ``sigma <= 1e-15`` are skipped)."""
     _no_output("scipy.ndimage.gaussian_filter", output)
-    nd = R.ndim_of(input)
-    axes = list(range(nd)) if axes is None else [a % nd for a in np.atleast_1d(axes).tolist()]
+    axes = _filter_axes(input, axes)
     n = len(axes)
     for ax, s, o, m, r in zip(
         axes, _per_axis(sigma, n), _per_axis(order, n), _per_axis(mode, n), _per_axis(radius, n)
@@ -210,8 +215,7 @@ def uniform_filter(
 ) -> Any:
     """One ``uniform_filter1d`` per axis, as SciPy (axes of size 1 are skipped)."""
     _no_output("scipy.ndimage.uniform_filter", output)
-    nd = R.ndim_of(input)
-    axes = list(range(nd)) if axes is None else [a % nd for a in np.atleast_1d(axes).tolist()]
+    axes = _filter_axes(input, axes)
     n = len(axes)
     for ax, s, m, o in zip(axes, _per_axis(size, n), _per_axis(mode, n), _per_axis(origin, n)):
         if s > 1:
